@@ -1,0 +1,354 @@
+// The tessera command: thin over the core library and the image I/O layer.
+// Exit codes: 0 success, 1 failure (message on stderr), 2 usage error.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tessera/error.hpp"
+#include "tessera/file.hpp"
+#include "tessera/image_io.hpp"
+#include "tessera/library.hpp"
+#include "tessera/mosaic.hpp"
+#include "tessera/search.hpp"
+
+namespace fs = std::filesystem;
+using namespace tessera;
+
+namespace {
+
+struct Console {
+    bool quiet = false;
+    bool progress() const { return !quiet && ::isatty(STDERR_FILENO); }
+    void warn(const std::string& message) const {
+        if (progress()) std::cerr << "\r\033[K";
+        std::cerr << "tessera: warning: " << message << "\n";
+    }
+    template <typename... Args>
+    void status(const char* format, Args... args) const {
+        if (!progress()) return;
+        std::fprintf(stderr, "\r\033[K");
+        std::fprintf(stderr, format, args...);
+        std::fflush(stderr);
+    }
+    void end_status() const {
+        if (progress()) std::fprintf(stderr, "\r\033[K");
+    }
+};
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string human_bytes(uint64_t bytes) {
+    const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+    double v = double(bytes);
+    int u = 0;
+    while (v >= 1000 && u < 4) v /= 1000, ++u;
+    char text[32];
+    std::snprintf(text, sizeof text, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    return text;
+}
+
+std::string size_text(Size s) { return std::to_string(s.width) + "x" + std::to_string(s.height); }
+
+// Refuses, before any work, an output that cannot be written or that would replace an input.
+void check_output(const std::string& output, const std::vector<std::string>& inputs) {
+    fs::path dir = fs::path(output).parent_path();
+    if (dir.empty()) dir = ".";
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+        throw Error(output + ": the directory " + dir.string() + " does not exist; create it first");
+    }
+    if (::access(dir.c_str(), W_OK) != 0) {
+        throw Error(output + ": cannot write in " + dir.string() + " (permission denied)");
+    }
+    if (fs::is_directory(output, ec)) throw Error(output + ": is a directory; give a file name");
+    for (const std::string& input : inputs) {
+        if (fs::exists(input, ec) && fs::equivalent(input, output, ec)) {
+            throw Error(output + ": would overwrite the input " + input + "; choose another output");
+        }
+    }
+}
+
+// ---- build ----
+
+struct BuildArgs {
+    std::vector<std::string> inputs;
+    std::string output;
+    std::string tile = "16";
+    std::string stride;
+    std::vector<int> rotations{0};
+    bool flips = false;
+    std::string mode = "rgb";
+    bool strict = false;
+    uint64_t max_pixels = io::kDefaultMaxPixels;
+};
+
+int run_build(const BuildArgs& args, const Console& console) {
+    const auto start = std::chrono::steady_clock::now();
+    LibraryParams params;
+    params.tile = parse_size(args.tile, "tile");
+    params.stride = args.stride.empty() ? params.tile : parse_size(args.stride, "stride");
+    params.mode = parse_mode(args.mode);
+    params.transforms = transforms_from(args.rotations, args.flips);
+    LibraryBuilder builder(params);
+    check_output(args.output, args.inputs);
+
+    // Explicit files must load; files found in directories may be skipped with a warning.
+    struct Source {
+        std::string path;
+        bool explicit_file;
+    };
+    std::vector<Source> sources;
+    for (const std::string& input : args.inputs) {
+        std::error_code ec;
+        if (fs::is_directory(input, ec)) {
+            for (std::string& path : io::find_images(input)) sources.push_back({std::move(path), false});
+        } else if (fs::exists(input, ec)) {
+            sources.push_back({input, true});
+        } else {
+            throw Error(input + ": no such file or directory");
+        }
+    }
+    if (sources.empty()) throw Error("no image files found in the inputs given");
+
+    size_t skipped = 0, too_small = 0;
+    for (size_t i = 0; i < sources.size(); ++i) {
+        console.status("build: %zu/%zu images, %zu patches", i, sources.size(), builder.patch_count());
+        const Source& s = sources[i];
+        io::LoadedImage loaded;
+        try {
+            loaded = io::load_image(s.path, params.mode, args.max_pixels);
+        } catch (const Error& e) {
+            if (s.explicit_file || args.strict) throw;
+            console.warn(std::string(e.what()) + "; skipped");
+            ++skipped;
+            continue;
+        }
+        if (builder.add_source(std::move(loaded.source), loaded.image.view()) == 0) {
+            const std::string message = s.path + ": " + size_text(loaded.image.size()) +
+                                        " is smaller than the tile " + size_text(params.tile);
+            if (args.strict) throw Error(message);
+            console.warn(message + "; no patches from it");
+            ++too_small;
+        }
+    }
+    console.end_status();
+    const size_t used = builder.source_count();
+    Library library = builder.finish();
+    library.save(args.output);
+    if (!console.quiet) {
+        std::fprintf(stderr,
+                     "tessera build: %zu sources used, %zu skipped (unreadable), %zu too small; "
+                     "%zu patches, %s, %.2f s -> %s\n",
+                     used, skipped, too_small, library.size(),
+                     human_bytes(library.file_bytes()).c_str(), seconds_since(start),
+                     args.output.c_str());
+    }
+    return 0;
+}
+
+// ---- mosaic ----
+
+struct MosaicArgs {
+    std::string library;
+    std::string target;
+    std::string output;
+    std::string matches;
+    int threads = 0;
+    uint64_t max_pixels = io::kDefaultMaxPixels;
+};
+
+void write_matches(const std::string& path, const Library& library,
+                   const std::vector<TileMatch>& matches) {
+    const bool json = fs::path(path).extension() == ".json";
+    std::ostringstream out;
+    if (json) {
+        nlohmann::json rows = nlohmann::json::array();
+        for (const TileMatch& m : matches) {
+            const PatchOrigin& o = library.origins()[m.patch];
+            rows.push_back({{"row", m.tile.row}, {"col", m.tile.col}, {"x", m.tile.x},
+                            {"y", m.tile.y}, {"patch", m.patch},
+                            {"source", library.sources()[o.source].path}, {"source_x", o.x},
+                            {"source_y", o.y},
+                            {"transform", transform_name(Transform(o.transform))},
+                            {"distance", m.distance}});
+        }
+        out << rows.dump(1) << "\n";
+    } else {
+        out << "row,col,x,y,patch,source,source_x,source_y,transform,distance\n";
+        for (const TileMatch& m : matches) {
+            const PatchOrigin& o = library.origins()[m.patch];
+            std::string source = library.sources()[o.source].path;
+            // CSV quoting (RFC 4180): wrap in quotes, double the quotes inside.
+            std::string quoted = "\"";
+            for (char c : source) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+            quoted += "\"";
+            out << m.tile.row << ',' << m.tile.col << ',' << m.tile.x << ',' << m.tile.y << ','
+                << m.patch << ',' << quoted << ',' << o.x << ',' << o.y << ','
+                << transform_name(Transform(o.transform)) << ',' << m.distance << '\n';
+        }
+    }
+    const std::string text = out.str();
+    write_file_atomically(path, text.data(), text.size());
+}
+
+int run_mosaic(const MosaicArgs& args, const Console& console) {
+    const auto start = std::chrono::steady_clock::now();
+    const Library library = Library::open(args.library);
+    io::check_output_format(args.output);
+    check_output(args.output, {args.library, args.target});
+    if (!args.matches.empty()) {
+        const std::string ext = fs::path(args.matches).extension().string();
+        if (ext != ".csv" && ext != ".json") {
+            throw Error(args.matches + ": matches are written as .csv or .json; use one of those");
+        }
+        check_output(args.matches, {args.library, args.target, args.output});
+    }
+    const io::LoadedImage target = io::load_image(args.target, library.params().mode, args.max_pixels);
+    const auto searcher = make_exact_searcher(library, args.threads);
+    const auto matches = match_tiles(library, *searcher, target.image.view(), [&](size_t done, size_t total) {
+        console.status("mosaic: %zu/%zu tiles", done, total);
+    });
+    console.end_status();
+    const Image out = render(library, matches, target.image.size());
+    io::save_image(args.output, out.view());
+    if (!args.matches.empty()) write_matches(args.matches, library, matches);
+    if (!console.quiet) {
+        std::fprintf(stderr, "tessera mosaic: %zu tiles of %s, %.3f s, PSNR %.2f dB -> %s\n",
+                     matches.size(), size_text(library.params().tile).c_str(),
+                     seconds_since(start), psnr(out.view(), target.image.view()),
+                     args.output.c_str());
+    }
+    return 0;
+}
+
+// ---- info ----
+
+int run_info(const std::string& path, bool verify, bool list_sources) {
+    const Library library = Library::open(path);
+    const LibraryParams& p = library.params();
+    std::string transforms;
+    for (Transform t : p.transforms) transforms += (transforms.empty() ? "" : " ") + std::string(transform_name(t));
+    std::printf("library     %s\n", path.c_str());
+    std::printf("format      %u\n", library.format_version());
+    std::printf("mode        %s\n", std::string(mode_name(p.mode)).c_str());
+    std::printf("tile        %s\n", size_text(p.tile).c_str());
+    std::printf("stride      %s\n", size_text(p.stride).c_str());
+    std::printf("transforms  %s\n", transforms.c_str());
+    std::printf("patches     %zu\n", library.size());
+    std::printf("sources     %zu\n", library.sources().size());
+    std::printf("bytes       %llu (%s)\n", static_cast<unsigned long long>(library.file_bytes()),
+                human_bytes(library.file_bytes()).c_str());
+    if (verify) {
+        library.verify();
+        std::printf("checksum    ok\n");
+    }
+    if (list_sources) {
+        for (const SourceInfo& s : library.sources()) {
+            std::printf("source      %s  %ux%u  %llu bytes  xxh3 %016llx\n", s.path.c_str(),
+                        s.width, s.height, static_cast<unsigned long long>(s.file_bytes),
+                        static_cast<unsigned long long>(s.content_hash));
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"tessera: rebuild images from a library of patches cut from example images.\n"
+                 "Exact nearest-patch search (squared L2 over pixels), all cores, deterministic."};
+    app.name("tessera");
+    app.set_version_flag("--version", std::string("tessera ") + TESSERA_VERSION);
+    app.require_subcommand(1);
+    Console console;
+
+    BuildArgs build;
+    CLI::App* build_cmd = app.add_subcommand(
+        "build", "Cut patches from source images (files or directories) into a library file.");
+    build_cmd->add_option("inputs", build.inputs, "Image files and directories (searched recursively)")
+        ->required();
+    build_cmd->add_option("-o,--output", build.output, "Library file to write (e.g. lib.tsr)")->required();
+    build_cmd->add_option("--tile", build.tile, "Patch size: 16 or WxH like 16x8")->capture_default_str();
+    build_cmd->add_option("--stride", build.stride,
+                          "Step between windows: N or WxH [default: the tile size]");
+    build_cmd->add_option("--rotations", build.rotations,
+                          "Rotations to store, in degrees counter-clockwise: any of 0,90,180,270")
+        ->delimiter(',')
+        ->capture_default_str();
+    build_cmd->add_flag("--flips", build.flips, "Also store the mirror image of each rotation");
+    build_cmd->add_option("--mode", build.mode, "Pixel mode of the library: gray or rgb")
+        ->check(CLI::IsMember({"gray", "rgb"}))
+        ->capture_default_str();
+    build_cmd->add_flag("--strict", build.strict,
+                        "Fail on any unreadable or too-small image instead of skipping it");
+    build_cmd->add_option("--max-pixels", build.max_pixels,
+                          "Refuse images with more pixels than this (decompression bombs)")
+        ->capture_default_str();
+    build_cmd->add_flag("-q,--quiet", console.quiet, "No progress, warnings only");
+
+    MosaicArgs mosaic;
+    CLI::App* mosaic_cmd = app.add_subcommand(
+        "mosaic", "Rebuild a target image from the library's patches, tile by tile.");
+    mosaic_cmd->add_option("library", mosaic.library, "Library file from tessera build")->required();
+    mosaic_cmd->add_option("target", mosaic.target, "Image to rebuild")->required();
+    mosaic_cmd->add_option("-o,--output", mosaic.output,
+                           "Output image; the format follows the extension (.png, .jpg, .tif, .webp)")
+        ->required();
+    mosaic_cmd->add_option("--matches", mosaic.matches,
+                           "Also write one row per tile (.csv or .json): tile position, patch id, "
+                           "source, source position, transform, distance");
+    mosaic_cmd->add_option("--threads", mosaic.threads, "Worker threads, 0 = all cores")
+        ->check(CLI::Range(0, 4096))
+        ->capture_default_str();
+    mosaic_cmd->add_option("--max-pixels", mosaic.max_pixels,
+                           "Refuse a target with more pixels than this")
+        ->capture_default_str();
+    mosaic_cmd->add_flag("-q,--quiet", console.quiet, "No progress or summary");
+
+    std::string info_path;
+    bool verify = false, list_sources = false;
+    CLI::App* info_cmd = app.add_subcommand("info", "Describe a library file.");
+    info_cmd->add_option("library", info_path, "Library file")->required();
+    info_cmd->add_flag("--verify", verify, "Also check the data checksum (reads the whole file)");
+    info_cmd->add_flag("--sources", list_sources, "List the source images");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::cerr << "tessera: " << e.what() << "\nRun 'tessera --help' for usage.\n";
+        return 2;
+    }
+
+    try {
+        if (*build_cmd || *mosaic_cmd) io::initialize(argv[0]);
+        if (*build_cmd) return run_build(build, console);
+        if (*mosaic_cmd) return run_mosaic(mosaic, console);
+        return run_info(info_path, verify, list_sources);
+    } catch (const Error& e) {
+        console.end_status();
+        std::cerr << "tessera: " << e.what() << "\n";
+        return 1;
+    } catch (const std::bad_alloc&) {
+        console.end_status();
+        std::cerr << "tessera: out of memory\n";
+        return 1;
+    }
+}

@@ -1,0 +1,49 @@
+// Files written completely or not at all, and read-only memory maps.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace tessera {
+
+// Writes to a temporary file beside `path` and renames it over `path` on commit(), so a reader
+// never sees a half-written file. Destroyed without commit (an error, an exception), it removes
+// the temporary.
+class AtomicFile {
+public:
+    explicit AtomicFile(std::string path);  // throws Error if the temporary cannot be created
+    ~AtomicFile();
+    AtomicFile(const AtomicFile&) = delete;
+    AtomicFile& operator=(const AtomicFile&) = delete;
+
+    void write(const void* data, size_t size);
+    void commit();
+
+private:
+    void fail(const std::string& what);
+    std::string path_;
+    std::string temp_path_;
+    int fd_ = -1;
+};
+
+// Writes `size` bytes to `path` through an AtomicFile.
+void write_file_atomically(const std::string& path, const void* data, size_t size);
+
+// A whole file mapped read-only. Empty files map to size 0 and data nullptr.
+class MappedFile {
+public:
+    explicit MappedFile(const std::string& path);  // throws Error naming the file
+    ~MappedFile();
+    MappedFile(const MappedFile&) = delete;
+    MappedFile& operator=(const MappedFile&) = delete;
+
+    const uint8_t* data() const { return data_; }
+    size_t size() const { return size_; }
+
+private:
+    const uint8_t* data_ = nullptr;
+    size_t size_ = 0;
+};
+
+}  // namespace tessera

@@ -1,0 +1,415 @@
+#include "tessera/library.hpp"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstring>
+#include <string>
+
+#include "tessera/error.hpp"
+#include "tessera/file.hpp"
+
+namespace tessera {
+
+static_assert(std::endian::native == std::endian::little, "the library format is little-endian");
+
+namespace {
+
+// ---- On-disk layout (docs/architecture.md describes it for readers of the file) ----
+
+constexpr std::array<char, 8> kMagic = {'T', 'E', 'S', 'S', 'E', 'R', 'A', '\x1a'};
+constexpr uint64_t kAlignment = 64;  // every section starts on a cache line
+
+struct FileSection {
+    uint64_t offset;
+    uint64_t bytes;
+    bool operator==(const FileSection&) const = default;
+};
+
+struct FileHeader {
+    std::array<char, 8> magic;
+    uint32_t version;
+    uint32_t header_bytes;
+    uint32_t tile_width, tile_height;
+    uint32_t stride_x, stride_y;
+    uint32_t channels;
+    uint32_t transform_mask;  // bit t set when Transform t was applied
+    uint64_t patch_count;
+    uint64_t source_count;
+    uint64_t file_bytes;
+    FileSection sources, names, origins, pixels, norms;
+    uint64_t data_checksum;    // XXH3-64 of the sections in order, zero padding included
+    uint64_t header_checksum;  // XXH3-64 of every header byte before this field
+};
+static_assert(sizeof(FileHeader) == 160);
+
+struct SourceRecord {
+    uint64_t file_bytes;
+    uint64_t content_hash;
+    uint32_t width, height;
+    uint32_t name_offset, name_bytes;
+};
+static_assert(sizeof(SourceRecord) == 32);
+static_assert(sizeof(PatchOrigin) == 16);
+
+uint64_t align_up(uint64_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; }
+
+// Where each section goes, as a function of the counts alone: writing uses it, and reading
+// accepts a header only when its sections are exactly these.
+struct Layout {
+    FileSection sources, names, origins, pixels, norms;
+    uint64_t file_bytes;
+
+    Layout(uint64_t source_count, uint64_t name_bytes, uint64_t patch_count, uint64_t patch_bytes) {
+        uint64_t at = align_up(sizeof(FileHeader));
+        auto place = [&at](uint64_t bytes) {
+            FileSection s{at, bytes};
+            at = align_up(at + bytes);
+            return s;
+        };
+        sources = place(source_count * sizeof(SourceRecord));
+        names = place(name_bytes);
+        origins = place(patch_count * sizeof(PatchOrigin));
+        pixels = place(patch_count * patch_bytes);
+        norms = place(patch_count * sizeof(uint32_t));
+        file_bytes = norms.offset + norms.bytes;
+    }
+};
+
+// The library's bytes after the header, as (pointer, size) chunks in file order; nullptr stands
+// for zero padding. Saving writes these chunks and the checksum hashes them.
+template <typename Fn>
+void for_each_chunk(const Layout& layout, const std::vector<SourceRecord>& records,
+                    const std::string& names, const void* origins, const void* pixels,
+                    const void* norms, Fn&& fn) {
+    uint64_t at = sizeof(FileHeader);
+    auto emit = [&](const FileSection& section, const void* data) {
+        fn(nullptr, section.offset - at);
+        fn(data, section.bytes);
+        at = section.offset + section.bytes;
+    };
+    emit(layout.sources, records.data());
+    emit(layout.names, names.data());
+    emit(layout.origins, origins);
+    emit(layout.pixels, pixels);
+    emit(layout.norms, norms);
+}
+
+struct Serialized {
+    std::vector<SourceRecord> records;
+    std::string names;
+};
+
+Serialized serialize_sources(const std::vector<SourceInfo>& sources) {
+    Serialized s;
+    for (const SourceInfo& src : sources) {
+        s.records.push_back({src.file_bytes, src.content_hash, src.width, src.height,
+                             uint32_t(s.names.size()), uint32_t(src.path.size())});
+        s.names += src.path;
+    }
+    return s;
+}
+
+uint32_t transform_mask(const std::vector<Transform>& transforms) {
+    uint32_t mask = 0;
+    for (Transform t : transforms) mask |= 1u << static_cast<int>(t);
+    return mask;
+}
+
+uint32_t squared_norm(const uint8_t* p, size_t n) {
+    uint32_t sum = 0;
+    for (size_t i = 0; i < n; ++i) sum += uint32_t(p[i]) * p[i];
+    return sum;
+}
+
+}  // namespace
+
+uint64_t hash_bytes(const void* data, size_t size) { return XXH3_64bits(data, size); }
+
+// ---- Parameters ----
+
+void LibraryParams::validate() const {
+    auto side_ok = [](int v) { return v >= 1 && v <= kMaxTileSide; };
+    if (!side_ok(tile.width) || !side_ok(tile.height)) {
+        throw Error("tile " + std::to_string(tile.width) + "x" + std::to_string(tile.height) +
+                    " is out of range: each side must be 1 to " + std::to_string(kMaxTileSide));
+    }
+    if (stride.width < 1 || stride.height < 1 || stride.width > 1 << 16 ||
+        stride.height > 1 << 16) {
+        throw Error("stride " + std::to_string(stride.width) + "x" +
+                    std::to_string(stride.height) + " is out of range: each side must be 1 to 65536");
+    }
+    if (transforms.empty()) throw Error("no transform selected: give at least one rotation");
+    for (size_t i = 0; i < transforms.size(); ++i) {
+        int t = static_cast<int>(transforms[i]);
+        TESSERA_ASSERT(t >= 0 && t < kTransformCount);
+        TESSERA_ASSERT(i == 0 || transforms[i - 1] < transforms[i]);
+        if (swaps_axes(transforms[i]) && tile.width != tile.height) {
+            throw Error("rotations by 90 or 270 degrees need a square tile, not " +
+                        std::to_string(tile.width) + "x" + std::to_string(tile.height) +
+                        ": use rotations 0,180 or a square tile");
+        }
+    }
+}
+
+std::vector<Transform> transforms_from(const std::vector<int>& rotations_degrees, bool flips) {
+    uint32_t mask = 0;
+    for (int degrees : rotations_degrees) {
+        if (degrees % 90 != 0 || degrees < 0 || degrees >= 360) {
+            throw Error("invalid rotation " + std::to_string(degrees) +
+                        ": rotations are 0, 90, 180 or 270 degrees");
+        }
+        int turns = degrees / 90;
+        mask |= 1u << turns;
+        if (flips) mask |= 1u << (turns + 4);
+    }
+    std::vector<Transform> transforms;
+    for (int t = 0; t < kTransformCount; ++t) {
+        if (mask & (1u << t)) transforms.push_back(static_cast<Transform>(t));
+    }
+    return transforms;
+}
+
+namespace {
+uint64_t data_checksum(const Library& lib);
+}  // namespace
+
+// ---- Building ----
+
+struct LibraryBuilder::Buffers {
+    std::vector<SourceInfo> sources;
+    std::vector<PatchOrigin> origins;
+    std::vector<uint8_t> pixels;
+    std::vector<uint32_t> norms;
+};
+
+LibraryBuilder::LibraryBuilder(LibraryParams params)
+    : params_(std::move(params)), buffers_(std::make_shared<Buffers>()) {
+    params_.validate();
+}
+
+size_t LibraryBuilder::patch_count() const { return buffers_->origins.size(); }
+size_t LibraryBuilder::source_count() const { return buffers_->sources.size(); }
+
+size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
+    if (image.channels != params_.channels()) {
+        throw Error(source.path + ": has " + std::to_string(image.channels) +
+                    " channels but the library is " + std::string(mode_name(params_.mode)));
+    }
+    const std::vector<Point> windows = window_origins(image.size(), params_.tile, params_.stride);
+    if (windows.empty()) return 0;
+    Buffers& b = *buffers_;
+    const auto source_id = uint32_t(b.sources.size());
+    source.width = uint32_t(image.width);
+    source.height = uint32_t(image.height);
+    b.sources.push_back(std::move(source));
+
+    const size_t patch_bytes = params_.patch_bytes();
+    const size_t added = windows.size() * params_.transforms.size();
+    size_t at = b.pixels.size();
+    b.pixels.resize(at + added * patch_bytes);
+    b.origins.reserve(b.origins.size() + added);
+    b.norms.reserve(b.norms.size() + added);
+    for (Transform t : params_.transforms) {
+        for (Point p : windows) {
+            uint8_t* dst = b.pixels.data() + at;
+            apply_transform(image.row(p.y) + ptrdiff_t(p.x) * image.channels, image.stride,
+                            params_.tile, image.channels, t, dst);
+            b.origins.push_back({source_id, uint32_t(p.x), uint32_t(p.y), uint32_t(t)});
+            b.norms.push_back(squared_norm(dst, patch_bytes));
+            at += patch_bytes;
+        }
+    }
+    return added;
+}
+
+Library LibraryBuilder::finish() {
+    if (buffers_->origins.empty()) {
+        throw Error("no patches: every source is smaller than the tile " +
+                    std::to_string(params_.tile.width) + "x" +
+                    std::to_string(params_.tile.height) + " (or no source was given)");
+    }
+    Library lib;
+    lib.params_ = params_;
+    lib.patch_count_ = buffers_->origins.size();
+    lib.sources_ = std::shared_ptr<const std::vector<SourceInfo>>(buffers_, &buffers_->sources);
+    lib.origins_ = buffers_->origins.data();
+    lib.pixels_ = buffers_->pixels.data();
+    lib.norms_ = buffers_->norms.data();
+    lib.storage_ = std::move(buffers_);
+    buffers_ = std::make_shared<Buffers>();
+    lib.data_checksum_ = data_checksum(lib);
+    return lib;
+}
+
+// ---- Saving and checking ----
+
+namespace {
+
+template <typename Fn>
+void for_each_library_chunk(const Library& lib, Fn&& fn) {
+    Serialized s = serialize_sources(lib.sources());
+    Layout layout(s.records.size(), s.names.size(), lib.size(), lib.patch_bytes());
+    for_each_chunk(layout, s.records, s.names, lib.origins().data(), lib.pixels(),
+                   lib.norms().data(), fn);
+}
+
+uint64_t data_checksum(const Library& lib) {
+    XXH3_state_t* state = XXH3_createState();
+    TESSERA_ASSERT(state != nullptr);
+    XXH3_64bits_reset(state);
+    static const std::array<uint8_t, kAlignment> zeros{};
+    for_each_library_chunk(lib, [&](const void* data, uint64_t bytes) {
+        XXH3_64bits_update(state, data ? data : zeros.data(), bytes);
+    });
+    uint64_t h = XXH3_64bits_digest(state);
+    XXH3_freeState(state);
+    return h;
+}
+
+}  // namespace
+
+uint64_t Library::file_bytes() const {
+    uint64_t name_bytes = 0;
+    for (const SourceInfo& s : sources()) name_bytes += s.path.size();
+    return Layout(sources().size(), name_bytes, size(), patch_bytes()).file_bytes;
+}
+
+void Library::save(const std::string& path) const {
+    Serialized s = serialize_sources(sources());
+    Layout layout(s.records.size(), s.names.size(), size(), patch_bytes());
+    FileHeader h{};
+    h.magic = kMagic;
+    h.version = kLibraryFormatVersion;
+    h.header_bytes = sizeof(FileHeader);
+    h.tile_width = uint32_t(params_.tile.width);
+    h.tile_height = uint32_t(params_.tile.height);
+    h.stride_x = uint32_t(params_.stride.width);
+    h.stride_y = uint32_t(params_.stride.height);
+    h.channels = uint32_t(params_.channels());
+    h.transform_mask = transform_mask(params_.transforms);
+    h.patch_count = size();
+    h.source_count = s.records.size();
+    h.file_bytes = layout.file_bytes;
+    h.sources = layout.sources;
+    h.names = layout.names;
+    h.origins = layout.origins;
+    h.pixels = layout.pixels;
+    h.norms = layout.norms;
+    h.data_checksum = data_checksum_;
+    h.header_checksum = hash_bytes(&h, offsetof(FileHeader, header_checksum));
+
+    AtomicFile file(path);
+    file.write(&h, sizeof h);
+    static const std::array<uint8_t, kAlignment> zeros{};
+    for_each_chunk(layout, s.records, s.names, origins().data(), pixels(), norms().data(),
+                   [&](const void* data, uint64_t bytes) {
+                       file.write(data ? data : zeros.data(), bytes);
+                   });
+    file.commit();
+}
+
+void Library::verify() const {
+    if (data_checksum(*this) != data_checksum_) {
+        throw Error((path_.empty() ? std::string("library") : path_) +
+                    ": data is corrupt (checksum mismatch); rebuild it with tessera build");
+    }
+}
+
+// ---- Opening ----
+
+Library Library::open(const std::string& path) {
+    auto file = std::make_shared<const MappedFile>(path);
+    auto corrupt = [&path](const std::string& what) {
+        return Error(path + ": " + what);
+    };
+    const uint64_t size = file->size();
+    if (size == 0) throw corrupt("is empty, not a tessera library");
+    if (size < sizeof(FileHeader) || std::memcmp(file->data(), kMagic.data(), kMagic.size())) {
+        throw corrupt("is not a tessera library (no tessera header); build one with tessera build");
+    }
+    FileHeader h;
+    std::memcpy(&h, file->data(), sizeof h);
+    if (h.version > kLibraryFormatVersion) {
+        throw corrupt("was written by a newer tessera (library format " +
+                      std::to_string(h.version) + "); this tessera reads format " +
+                      std::to_string(kLibraryFormatVersion) + ": upgrade tessera");
+    }
+    if (h.version != kLibraryFormatVersion || h.header_bytes != sizeof(FileHeader) ||
+        h.header_checksum != hash_bytes(&h, offsetof(FileHeader, header_checksum))) {
+        throw corrupt("header is corrupt (checksum mismatch); rebuild the library");
+    }
+    if (h.file_bytes != size) {
+        throw corrupt(size < h.file_bytes ? "is truncated (" + std::to_string(size) + " of " +
+                                                std::to_string(h.file_bytes) + " bytes)"
+                                          : "has " + std::to_string(size - h.file_bytes) +
+                                                " unexpected bytes at the end");
+    }
+
+    Library lib;
+    lib.params_.tile = {int(std::min<uint32_t>(h.tile_width, 1 << 20)),
+                        int(std::min<uint32_t>(h.tile_height, 1 << 20))};
+    lib.params_.stride = {int(std::min<uint32_t>(h.stride_x, 1 << 20)),
+                          int(std::min<uint32_t>(h.stride_y, 1 << 20))};
+    if (h.channels != 1 && h.channels != 3) throw corrupt("header has an invalid channel count");
+    lib.params_.mode = mode_of_channels(int(h.channels));
+    if (h.transform_mask == 0 || h.transform_mask > 0xff) {
+        throw corrupt("header has an invalid transform set");
+    }
+    lib.params_.transforms.clear();
+    for (int t = 0; t < kTransformCount; ++t) {
+        if (h.transform_mask & (1u << t)) lib.params_.transforms.push_back(Transform(t));
+    }
+    try {
+        lib.params_.validate();
+    } catch (const Error& e) {
+        throw corrupt(std::string("header has invalid parameters: ") + e.what());
+    }
+    // Bound the counts by the file size before multiplying them, so nothing can overflow.
+    if (h.patch_count == 0 || h.source_count == 0 || h.patch_count > size ||
+        h.source_count > size || h.names.bytes > size) {
+        throw corrupt("header has invalid counts");
+    }
+    Layout layout(h.source_count, h.names.bytes, h.patch_count, lib.params_.patch_bytes());
+    if (layout.file_bytes != h.file_bytes || !(layout.sources == h.sources) ||
+        !(layout.names == h.names) || !(layout.origins == h.origins) ||
+        !(layout.pixels == h.pixels) || !(layout.norms == h.norms)) {
+        throw corrupt("sections do not match the counts in the header");
+    }
+
+    const uint8_t* base = file->data();
+    auto sources = std::make_shared<std::vector<SourceInfo>>();
+    std::string_view names(reinterpret_cast<const char*>(base + h.names.offset), h.names.bytes);
+    for (uint64_t i = 0; i < h.source_count; ++i) {
+        SourceRecord r;
+        std::memcpy(&r, base + h.sources.offset + i * sizeof r, sizeof r);
+        if (uint64_t(r.name_offset) + r.name_bytes > names.size()) {
+            throw corrupt("source " + std::to_string(i) + " has an invalid name");
+        }
+        sources->push_back({std::string(names.substr(r.name_offset, r.name_bytes)), r.file_bytes,
+                            r.content_hash, r.width, r.height});
+    }
+    lib.patch_count_ = h.patch_count;
+    lib.origins_ = reinterpret_cast<const PatchOrigin*>(base + h.origins.offset);
+    lib.pixels_ = base + h.pixels.offset;
+    lib.norms_ = reinterpret_cast<const uint32_t*>(base + h.norms.offset);
+    // Provenance is checked here because renderers and reports index sources with it.
+    const Size tile = lib.params_.tile;
+    for (const PatchOrigin& o : lib.origins()) {
+        if (o.source >= h.source_count || o.transform >= kTransformCount ||
+            !(h.transform_mask & (1u << o.transform)) ||
+            uint64_t(o.x) + tile.width > (*sources)[o.source].width ||
+            uint64_t(o.y) + tile.height > (*sources)[o.source].height) {
+            throw corrupt("patch provenance is corrupt; rebuild the library");
+        }
+    }
+    lib.sources_ = std::move(sources);
+    lib.data_checksum_ = h.data_checksum;
+    lib.path_ = path;
+    lib.storage_ = std::move(file);
+    return lib;
+}
+
+}  // namespace tessera
