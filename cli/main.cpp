@@ -216,6 +216,12 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         check_output(args.matches, {args.library, args.target, args.output});
     }
     const io::LoadedImage target = io::load_image(args.target, library.params().mode, args.max_pixels);
+    const Size tile = library.params().tile;
+    if (target.image.width < tile.width || target.image.height < tile.height) {
+        throw Error(args.target + ": " + size_text(target.image.size()) +
+                    " is smaller than the library's tile " + size_text(tile) +
+                    "; use a bigger target or a library built with a smaller --tile");
+    }
     const auto searcher = make_exact_searcher(library, args.threads);
     const auto matches = match_tiles(library, *searcher, target.image.view(), [&](size_t done, size_t total) {
         console.status("mosaic: %zu/%zu tiles", done, total);
@@ -267,6 +273,7 @@ int run_info(const std::string& path, bool verify, bool list_sources) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    remove_temporaries_on_interrupt("tessera");
     CLI::App app{"tessera: rebuild images from a library of patches cut from example images.\n"
                  "Exact nearest-patch search (squared L2 over pixels), all cores, deterministic."};
     app.name("tessera");

@@ -1,13 +1,17 @@
 #include "tessera/file.hpp"
 
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include "tessera/error.hpp"
 
@@ -15,9 +19,65 @@ namespace tessera {
 
 namespace {
 
-std::string errno_text() { return std::strerror(errno); }
+std::string errno_text() {
+    return std::strerror(errno);
+}
+
+// Temporaries a signal handler may have to remove. A fixed array of lock-free atomics, because
+// the handler may only use async-signal-safe operations: it reads the flags and calls unlink.
+struct LiveTemporary {
+    std::atomic<int> state{0};  // kFree, kClaimed (being filled in) or kLive
+    char path[PATH_MAX];
+};
+constexpr int kFree = 0, kClaimed = 1, kLive = 2;
+constexpr int kMaxLive = 64;
+LiveTemporary live_temporaries[kMaxLive];
+static_assert(std::atomic<int>::is_always_lock_free);
+
+// Returns the slot, or -1 when every slot is taken (then an interrupt may leave this temporary).
+int register_temporary(const std::string& path) {
+    if (path.size() >= PATH_MAX) return -1;
+    for (int i = 0; i < kMaxLive; ++i) {
+        int expected = kFree;
+        if (live_temporaries[i].state.compare_exchange_strong(expected, kClaimed)) {
+            std::memcpy(live_temporaries[i].path, path.c_str(), path.size() + 1);
+            live_temporaries[i].state.store(kLive);
+            return i;
+        }
+    }
+    return -1;
+}
+
+void unregister_temporary(int slot) {
+    if (slot >= 0) live_temporaries[slot].state.store(kFree);
+}
+
+const char* interrupted_program = "tessera";
+
+void remove_temporaries_and_exit(int signal) {
+    for (LiveTemporary& t : live_temporaries) {
+        if (t.state.load() == kLive) ::unlink(t.path);
+    }
+    const char* name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP";
+    for (const char* part :
+         {interrupted_program, ": interrupted by ", name, "; unfinished output removed\n"}) {
+        ssize_t ignored = ::write(STDERR_FILENO, part, std::strlen(part));
+        (void)ignored;
+    }
+    ::_exit(1);
+}
 
 }  // namespace
+
+void remove_temporaries_on_interrupt(const char* program) {
+    interrupted_program = program;
+    struct sigaction action {};
+    action.sa_handler = remove_temporaries_and_exit;
+    sigemptyset(&action.sa_mask);
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&action.sa_mask, s);
+    for (int s : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(s, &action, nullptr);
+    ::signal(SIGXFSZ, SIG_IGN);
+}
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     std::filesystem::path target(path_);
@@ -29,25 +89,31 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     name += target.filename().string();
     name += ".tmp-XXXXXX";
     temp_path_ = (target.parent_path() / name).string();
-    fd_ = ::mkstemp(temp_path_.data());
+    fd_ = ::mkostemp(temp_path_.data(), O_CLOEXEC);
     if (fd_ < 0) {
         std::string dir = target.parent_path().empty() ? "." : target.parent_path().string();
         throw Error(path_ + ": cannot write in " + dir + ": " + errno_text());
     }
+    slot_ = register_temporary(temp_path_);
 }
 
 AtomicFile::~AtomicFile() {
-    if (fd_ >= 0) {
-        ::close(fd_);
-        ::unlink(temp_path_.c_str());
-    }
+    if (fd_ >= 0) discard();
+}
+
+void AtomicFile::discard() {
+    ::close(std::exchange(fd_, -1));
+    remove_temporary();
+}
+
+void AtomicFile::remove_temporary() {
+    ::unlink(temp_path_.c_str());
+    unregister_temporary(std::exchange(slot_, -1));
 }
 
 void AtomicFile::fail(const std::string& what) {
     std::string message = path_ + ": " + what + ": " + errno_text();
-    ::close(fd_);
-    ::unlink(temp_path_.c_str());
-    fd_ = -1;
+    discard();
     throw Error(message);
 }
 
@@ -70,17 +136,19 @@ void AtomicFile::commit() {
     ::umask(mask);
     if (::fchmod(fd_, 0666 & ~mask) != 0) fail("cannot set permissions");
     if (::fsync(fd_) != 0) fail("cannot flush to disk");
-    if (::close(fd_) != 0) {
-        fd_ = -1;
-        ::unlink(temp_path_.c_str());
-        throw Error(path_ + ": cannot close: " + errno_text());
-    }
-    fd_ = -1;
-    if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
-        std::string message = path_ + ": cannot rename the finished file into place: " + errno_text();
-        ::unlink(temp_path_.c_str());
+    const int fd = std::exchange(fd_, -1);
+    if (::close(fd) != 0) {
+        std::string message = path_ + ": cannot close: " + errno_text();
+        remove_temporary();
         throw Error(message);
     }
+    if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+        std::string message =
+            path_ + ": cannot rename the finished file into place: " + errno_text();
+        remove_temporary();
+        throw Error(message);
+    }
+    unregister_temporary(std::exchange(slot_, -1));
 }
 
 void write_file_atomically(const std::string& path, const void* data, size_t size) {
@@ -92,7 +160,7 @@ void write_file_atomically(const std::string& path, const void* data, size_t siz
 MappedFile::MappedFile(const std::string& path) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw Error(path + ": cannot open: " + errno_text());
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd, &st) != 0) {
         ::close(fd);
         throw Error(path + ": cannot stat: " + errno_text());

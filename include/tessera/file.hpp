@@ -11,7 +11,7 @@ namespace tessera {
 // never sees a half-written file. Destroyed without commit (an error, an exception), it removes
 // the temporary.
 class AtomicFile {
-public:
+  public:
     explicit AtomicFile(std::string path);  // throws Error if the temporary cannot be created
     ~AtomicFile();
     AtomicFile(const AtomicFile&) = delete;
@@ -20,19 +20,28 @@ public:
     void write(const void* data, size_t size);
     void commit();
 
-private:
+  private:
     void fail(const std::string& what);
+    void discard();           // closes and removes the temporary
+    void remove_temporary();  // unlinks it and forgets it
     std::string path_;
     std::string temp_path_;
     int fd_ = -1;
+    int slot_ = -1;  // where the temporary is registered for removal on a signal
 };
+
+// For programs: on SIGINT, SIGTERM or SIGHUP, removes the temporaries of every live AtomicFile,
+// prints "<program>: interrupted by <signal>; unfinished output removed" and exits with status 1
+// (a failure, not death by a signal). Also ignores SIGXFSZ so that exceeding a file size limit
+// fails a write with EFBIG instead of killing the process. Call once at startup.
+void remove_temporaries_on_interrupt(const char* program);
 
 // Writes `size` bytes to `path` through an AtomicFile.
 void write_file_atomically(const std::string& path, const void* data, size_t size);
 
 // A whole file mapped read-only. Empty files map to size 0 and data nullptr.
 class MappedFile {
-public:
+  public:
     explicit MappedFile(const std::string& path);  // throws Error naming the file
     ~MappedFile();
     MappedFile(const MappedFile&) = delete;
@@ -41,7 +50,7 @@ public:
     const uint8_t* data() const { return data_; }
     size_t size() const { return size_; }
 
-private:
+  private:
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
 };
