@@ -3,10 +3,12 @@
 #include <vips/vips8>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 
 #include "tessera/error.hpp"
@@ -17,8 +19,11 @@ namespace tessera::io {
 namespace fs = std::filesystem;
 using vips::VError;
 using vips::VImage;
+using vips::VSource;
 
 namespace {
+
+constexpr const char* kUnknownVipsError = "unknown libvips error";
 
 // libvips reports multi-line messages prefixed with the operation name; keep the first line
 // without the prefix so the CLI can print one line.
@@ -26,12 +31,54 @@ std::string vips_reason(const VError& e) {
     std::string text = e.what();
     text = text.substr(0, text.find('\n'));
     if (size_t colon = text.find(": "); colon != std::string::npos) text = text.substr(colon + 2);
-    return text.empty() ? "unknown libvips error" : text;
+    return text.empty() ? kUnknownVipsError : text;
 }
+
+// libvips also logs warnings ("Image width is zero in IHDR") on stderr, often as the only
+// explanation of a failure. They are kept instead, to complete the one-line error.
+thread_local std::string last_warning;
+
+void keep_warning(const char*, GLogLevelFlags, const char* message, void*) {
+    last_warning = message ? message : "";
+}
+
+// The loaders tessera trusts with files from anywhere: libvips's own parsers and the widely
+// fuzzed codec libraries, which read only the header until pixels are asked for. ImageMagick
+// (libvips's fallback for BMP and dozens of rarer formats) decodes everything while reading the
+// header, so it is used for BMP only, and only after the size check below.
+constexpr std::array kTrustedLoaders = {"VipsForeignLoadJpegSource",  "VipsForeignLoadPngSource",
+                                        "VipsForeignLoadNsgifSource", "VipsForeignLoadTiffSource",
+                                        "VipsForeignLoadWebpSource",  "VipsForeignLoadPpmSource",
+                                        "VipsForeignLoadHeifSource"};
+
+// The width and height a BMP header declares (BITMAPCOREHEADER or a later BITMAPINFOHEADER),
+// or {0, 0} when the bytes are not a BMP header.
+std::pair<uint64_t, uint64_t> bmp_size(const std::vector<uint8_t>& b) {
+    auto le = [&b](size_t at, int bytes) {
+        uint32_t v = 0;
+        for (int i = bytes - 1; i >= 0; --i) v = v << 8 | b[at + i];
+        return v;
+    };
+    if (b.size() < 26 || b[0] != 'B' || b[1] != 'M') return {0, 0};
+    if (le(14, 4) == 12) return {le(18, 2), le(20, 2)};
+    const auto height = int32_t(le(22, 4));  // negative for top-down rows
+    return {le(18, 4), height < 0 ? -int64_t(height) : height};
+}
+
+std::string pixel_limit_message(const std::string& path, uint64_t width, uint64_t height,
+                                uint64_t max_pixels) {
+    return path + ": image is " + std::to_string(width) + "x" + std::to_string(height) + " = " +
+           std::to_string(width * height) + " pixels, over the limit of " +
+           std::to_string(max_pixels) + "; raise it with --max-pixels if the file is trusted";
+}
+
+const char* kSupported =
+    "not a supported image format (PNG, JPEG, BMP, PNM, TIFF, WebP, GIF, HEIF)";
 
 std::string extension_of(const std::string& path) {
     std::string ext = fs::path(path).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return ext;
 }
 
@@ -40,7 +87,8 @@ std::vector<uint8_t> read_file(const std::string& path) {
     if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not an image");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
     if (in.bad()) throw Error(path + ": read failed");
     return bytes;
 }
@@ -49,6 +97,7 @@ std::vector<uint8_t> read_file(const std::string& path) {
 
 void initialize(const char* argv0) {
     if (VIPS_INIT(argv0) != 0) throw Error("cannot start libvips");
+    g_log_set_handler("VIPS", G_LOG_LEVEL_WARNING, keep_warning, nullptr);
     vips_cache_set_max(0);  // every image is decoded once; caching operations only costs memory
 }
 
@@ -59,31 +108,49 @@ LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) 
     loaded.source.path = path;
     loaded.source.file_bytes = bytes.size();
     loaded.source.content_hash = hash_bytes(bytes.data(), bytes.size());
+    last_warning.clear();
     try {
-        if (vips_foreign_find_load_buffer(bytes.data(), bytes.size()) == nullptr) {
+        VImage img;
+        const auto [bmp_width, bmp_height] = bmp_size(bytes);
+        if (bmp_width > 0) {
+            if (bmp_width * bmp_height > max_pixels) {
+                throw Error(pixel_limit_message(path, bmp_width, bmp_height, max_pixels));
+            }
+            VipsBlob* blob = vips_blob_new(nullptr, bytes.data(), bytes.size());
+            std::unique_ptr<VipsArea, decltype(&vips_area_unref)> owned(VIPS_AREA(blob),
+                                                                        vips_area_unref);
+            img = VImage::magickload_buffer(blob);
+        } else {
+            VSource source = VSource::new_from_memory(bytes.data(), bytes.size());
+            const char* loader = vips_foreign_find_load_source(source.get_source());
             vips_error_clear();
-            throw Error(path + ": not a supported image format (PNG, JPEG, BMP, PNM, TIFF, WebP, GIF)");
+            if (loader == nullptr || std::find_if(kTrustedLoaders.begin(), kTrustedLoaders.end(),
+                                                  [loader](const char* name) {
+                                                      return std::strcmp(name, loader) == 0;
+                                                  }) == kTrustedLoaders.end()) {
+                throw Error(path + ": " + kSupported);
+            }
+            // Opening reads only the header, so oversized images are refused before decoding.
+            img = VImage::new_from_source(source, "",
+                                          VImage::option()
+                                              ->set("fail_on", VIPS_FAIL_ON_ERROR)
+                                              ->set("access", VIPS_ACCESS_RANDOM));
         }
-        // Opening reads only the header, so oversized images are refused before decoding.
-        VImage img = VImage::new_from_buffer(
-            bytes.data(), bytes.size(), "",
-            VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR)->set("access", VIPS_ACCESS_RANDOM));
         const uint64_t pixels = uint64_t(img.width()) * uint64_t(img.height());
         if (pixels > max_pixels) {
-            throw Error(path + ": image is " + std::to_string(img.width()) + "x" +
-                        std::to_string(img.height()) + " = " + std::to_string(pixels) +
-                        " pixels, over the limit of " + std::to_string(max_pixels) +
-                        "; raise it with --max-pixels if the file is trusted");
+            throw Error(pixel_limit_message(path, img.width(), img.height(), max_pixels));
         }
         img = img.autorot();
-        const bool gray = img.interpretation() == VIPS_INTERPRETATION_B_W ||
-                          img.interpretation() == VIPS_INTERPRETATION_GREY16 ||
-                          (img.bands() <= 2 && img.interpretation() == VIPS_INTERPRETATION_MULTIBAND);
+        const bool gray =
+            img.interpretation() == VIPS_INTERPRETATION_B_W ||
+            img.interpretation() == VIPS_INTERPRETATION_GREY16 ||
+            (img.bands() <= 2 && img.interpretation() == VIPS_INTERPRETATION_MULTIBAND);
         img = img.colourspace(gray ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB);
         if (img.has_alpha()) img = img.extract_band(0, VImage::option()->set("n", img.bands() - 1));
         if (img.format() != VIPS_FORMAT_UCHAR) img = img.cast(VIPS_FORMAT_UCHAR);
         if (img.bands() != 1 && img.bands() != 3) {
-            throw Error(path + ": unsupported layout with " + std::to_string(img.bands()) + " bands");
+            throw Error(path + ": unsupported layout with " + std::to_string(img.bands()) +
+                        " bands");
         }
         size_t size = 0;
         void* memory = img.write_to_memory(&size);
@@ -93,7 +160,10 @@ LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) 
         g_free(memory);
         loaded.image = convert(decoded.view(), mode);
     } catch (const VError& e) {
-        throw Error(path + ": cannot decode image: " + vips_reason(e));
+        std::string reason = vips_reason(e);
+        if (reason == kUnknownVipsError && !last_warning.empty()) reason = last_warning;
+        vips_error_clear();
+        throw Error(path + ": cannot decode image: " + reason);
     }
     loaded.source.width = uint32_t(loaded.image.width);
     loaded.source.height = uint32_t(loaded.image.height);
@@ -116,9 +186,9 @@ void save_image(const std::string& path, ImageView image) {
         std::memcpy(packed.row(y), image.row(y), size_t(packed.stride()));
     }
     try {
-        VImage img = VImage::new_from_memory(packed.pixels.data(), packed.pixels.size(),
-                                             packed.width, packed.height, packed.channels,
-                                             VIPS_FORMAT_UCHAR);
+        VImage img =
+            VImage::new_from_memory(packed.pixels.data(), packed.pixels.size(), packed.width,
+                                    packed.height, packed.channels, VIPS_FORMAT_UCHAR);
         size_t size = 0;
         void* buffer = nullptr;
         img.write_to_buffer(extension_of(path).c_str(), &buffer, &size);
@@ -130,12 +200,13 @@ void save_image(const std::string& path, ImageView image) {
 }
 
 std::vector<std::string> find_images(const std::string& directory) {
-    static const std::vector<std::string> known = {".png", ".jpg", ".jpeg", ".jpe", ".bmp",
-                                                   ".pgm", ".ppm", ".pnm", ".pbm", ".pam",
+    static const std::vector<std::string> known = {".png", ".jpg",  ".jpeg", ".jpe", ".bmp",
+                                                   ".pgm", ".ppm",  ".pnm",  ".pbm", ".pam",
                                                    ".tif", ".tiff", ".webp", ".gif"};
     std::vector<std::string> found;
     std::error_code ec;
-    fs::recursive_directory_iterator it(directory, fs::directory_options::skip_permission_denied, ec);
+    fs::recursive_directory_iterator it(directory, fs::directory_options::skip_permission_denied,
+                                        ec);
     if (ec) throw Error(directory + ": cannot read directory: " + ec.message());
     for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (ec) throw Error(directory + ": cannot read directory: " + ec.message());
