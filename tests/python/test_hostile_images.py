@@ -1,0 +1,249 @@
+"""Hostile image inputs: every bad file gets exit 1 and a one-line message naming it, nothing is
+written, and oversized headers are refused before any pixel is decoded."""
+import io
+import os
+import struct
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def run(tessera_bin, *args):
+    return subprocess.run([tessera_bin, *map(str, args)], capture_output=True, text=True, timeout=120)
+
+
+def assert_failed(result, *fragments, code=1):
+    assert result.returncode == code, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines and lines[-1].startswith("tessera: "), result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+    assert "VIPS-WARNING" not in result.stderr and "CRITICAL" not in result.stderr
+
+
+def assert_nothing_written(directory):
+    left = [name for name in os.listdir(directory) if name.startswith(".") or name.endswith(".tsr")]
+    assert left == []
+
+
+def noise(height, width, channels=3, seed=0):
+    rng = np.random.default_rng(seed)
+    shape = (height, width, channels) if channels > 1 else (height, width)
+    return rng.integers(0, 256, shape, dtype=np.uint8)
+
+
+def encoded(array, fmt, **options):
+    out = io.BytesIO()
+    Image.fromarray(array).save(out, format=fmt, **options)
+    return out.getvalue()
+
+
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png_header_only(width, height):
+    """A PNG whose header declares width x height, followed by a tiny, valid IDAT."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) +
+            png_chunk(b"IDAT", zlib.compress(b"\0" * 64)) + png_chunk(b"IEND", b""))
+
+
+def build(tessera_bin, tmp_path, source, *extra):
+    return run(tessera_bin, "build", source, "-o", tmp_path / "out" / "lib.tsr", "--tile", "8", *extra)
+
+
+@pytest.fixture
+def out_dir(tmp_path):
+    (tmp_path / "out").mkdir()
+    return tmp_path / "out"
+
+
+BAD_FILES = {
+    "empty.png": (b"", "is empty"),
+    "text.png": (b"hello, this is not an image\n" * 20, "not a supported image format"),
+    "truncated-header.png": (png_header_only(40, 40)[:20], "cannot decode image"),
+    "zero-width.png": (png_header_only(0, 40), "cannot decode image"),
+    "zero-height.png": (png_header_only(40, 0), "cannot decode image"),
+    "svg.png": (b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"/>',
+                "not a supported image format"),
+    "pdf.jpg": (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "not a supported image format"),
+    "matrix.pgm": (b"2 2\n1 2\n3 4\n", "not a supported image format"),
+    "zero-size.pgm": (b"P5\n0 0\n255\n", "cannot decode image"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_file_is_refused_with_its_name(tessera_bin, tmp_path, out_dir, name):
+    data, message = BAD_FILES[name]
+    (tmp_path / name).write_bytes(data)
+    result = build(tessera_bin, tmp_path, tmp_path / name)
+    assert_failed(result, name, message)
+    assert_nothing_written(out_dir)
+
+
+def corrupted(fmt):
+    data = bytearray(encoded(noise(64, 64), fmt))
+    for i in range(len(data) // 3, len(data), 97):
+        data[i] ^= 0x5A
+    return bytes(data)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "GIF", "TIFF", "WEBP", "BMP", "PPM"])
+def test_truncated_and_corrupt_files_are_refused(tessera_bin, tmp_path, out_dir, fmt):
+    whole = encoded(noise(64, 64), fmt)
+    path = tmp_path / ("truncated." + fmt.lower())
+    path.write_bytes(whole[: len(whole) * 2 // 3])
+    assert_failed(build(tessera_bin, tmp_path, path), str(path))
+    assert_nothing_written(out_dir)
+    # Flipped bytes: PNG's checksums catch them; other formats may decode to noise, but a
+    # failure is still one line naming the file, never a crash.
+    path = tmp_path / ("corrupt." + fmt.lower())
+    path.write_bytes(corrupted(fmt))
+    result = build(tessera_bin, tmp_path, path)
+    if fmt == "PNG" or result.returncode != 0:
+        assert_failed(result, str(path))
+        assert_nothing_written(out_dir)
+
+
+def test_bad_files_in_a_directory_are_skipped_with_a_warning(tessera_bin, tmp_path, out_dir):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "good.png").write_bytes(encoded(noise(32, 32), "PNG"))
+    (photos / "empty.jpg").write_bytes(b"")
+    (photos / "bomb.png").write_bytes(png_header_only(200000, 200000))
+    (photos / "tiny.png").write_bytes(encoded(noise(4, 4), "PNG"))
+    result = build(tessera_bin, tmp_path, photos)
+    assert result.returncode == 0, result.stderr
+    assert "empty.jpg: is empty" in result.stderr and "skipped" in result.stderr
+    assert "bomb.png: image is 200000x200000" in result.stderr
+    assert "tiny.png: 4x4 is smaller than the tile 8x8" in result.stderr
+    assert (out_dir / "lib.tsr").exists()
+    # --strict turns the first bad file into a failure, and nothing is written.
+    (out_dir / "lib.tsr").unlink()
+    assert_failed(build(tessera_bin, tmp_path, photos, "--strict"), "bomb.png")
+    assert_nothing_written(out_dir)
+
+
+def test_default_pixel_limit_refuses_a_bomb_from_its_header(tessera_bin, tmp_path, out_dir):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(png_header_only(200000, 200000))
+    assert_failed(build(tessera_bin, tmp_path, bomb), "bomb.png: image is 200000x200000",
+                  "over the limit of 268435456", "--max-pixels")
+    assert_nothing_written(out_dir)
+
+
+def peak_rss_kib(command):
+    """Runs `command` in a child and returns the child's peak resident set size in KiB."""
+    probe = ("import resource, subprocess, sys\n"
+             "subprocess.run(sys.argv[1:], capture_output=True)\n"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    out = subprocess.run([sys.executable, "-c", probe, *map(str, command)], capture_output=True,
+                         text=True, check=True, timeout=120)
+    return int(out.stdout)
+
+
+def cut_short(fmt):
+    """A real 300x300 image with most of its pixel data cut off but a readable header."""
+    whole = encoded(noise(300, 300), fmt)
+    return whole[: len(whole) // 2]
+
+
+# Refusing a cut-short file for its size (not for its missing data) proves that the limit is
+# applied from the header, before decoding. (libvips checks a WebP's or GIF's whole structure
+# before its header is known, so those are tested whole, below.)
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "TIFF", "BMP", "PPM"])
+def test_pixel_limit_applies_before_decoding(tessera_bin, tmp_path, out_dir, fmt):
+    path = tmp_path / ("cut." + fmt.lower())
+    path.write_bytes(cut_short(fmt))
+    assert_failed(build(tessera_bin, tmp_path, path, "--max-pixels", 1000),
+                  "image is 300x300 = 90000 pixels, over the limit of 1000")
+    assert_nothing_written(out_dir)
+    # Under a limit it fits, the same file fails on its missing data instead.
+    result = build(tessera_bin, tmp_path, path)
+    assert result.returncode == 1 and "over the limit" not in result.stderr
+
+
+def test_whole_webp_over_the_limit_is_refused(tessera_bin, tmp_path, out_dir):
+    (tmp_path / "big.webp").write_bytes(encoded(noise(300, 300), "WEBP"))
+    assert_failed(build(tessera_bin, tmp_path, tmp_path / "big.webp", "--max-pixels", 1000),
+                  "big.webp: image is 300x300 = 90000 pixels, over the limit of 1000")
+    assert_nothing_written(out_dir)
+
+
+def test_gif_bomb_is_refused_from_its_header(tessera_bin, tmp_path, out_dir):
+    # 65535x65535 screen and frame, a few bytes of LZW data: 17 GB if it were decoded.
+    gif = (b"GIF89a" + struct.pack("<HH", 65535, 65535) + b"\x00\x00\x00" + b"," +
+           struct.pack("<HHHH", 0, 0, 65535, 65535) + b"\x00\x02\x02\x44\x01\x00;")
+    (tmp_path / "bomb.gif").write_bytes(gif)
+    assert_failed(build(tessera_bin, tmp_path, tmp_path / "bomb.gif"),
+                  "bomb.gif: image is 65535x65535 = 4294836225 pixels, over the limit")
+    assert_nothing_written(out_dir)
+
+
+def test_bmp_bomb_is_not_decoded(tessera_bin, tmp_path, out_dir):
+    # ImageMagick (libvips's BMP loader) decodes the whole image while reading the header.
+    path = tmp_path / "big.bmp"
+    path.write_bytes(encoded(np.zeros((3000, 3000, 3), np.uint8), "BMP"))  # 27 MB of pixels
+    command = [tessera_bin, "build", path, "-o", out_dir / "lib.tsr", "--max-pixels", 1000]
+    assert peak_rss_kib(command) < 100_000  # decoding would take 3000*3000*8 bytes = 72 MB more
+    assert_nothing_written(out_dir)
+
+
+VARIANTS = {
+    "palette.png": lambda a: Image.fromarray(a).convert("P"),
+    "gray16.png": lambda a: Image.fromarray(a[:, :, 0].astype(np.uint16) * 257),
+    "rgba.png": lambda a: Image.fromarray(a).convert("RGBA"),
+    "gray-alpha.png": lambda a: Image.fromarray(a).convert("LA"),
+    "bilevel.png": lambda a: Image.fromarray(a).convert("1"),
+    "cmyk.jpg": lambda a: Image.fromarray(a).convert("CMYK"),
+    "cmyk.tif": lambda a: Image.fromarray(a).convert("CMYK"),
+    "gray.jpg": lambda a: Image.fromarray(a).convert("L"),
+    "palette.gif": lambda a: Image.fromarray(a).convert("P"),
+    "rgba.webp": lambda a: Image.fromarray(a).convert("RGBA"),
+    "gray.pgm": lambda a: Image.fromarray(a).convert("L"),
+    "gray16.tif": lambda a: Image.fromarray(a[:, :, 0].astype(np.uint16) * 257),
+    "float.tif": lambda a: Image.fromarray(a[:, :, 0].astype(np.float32) / 255),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+@pytest.mark.parametrize("mode", ["gray", "rgb"])
+def test_pixel_format_variants_load(tessera_bin, tmp_path, out_dir, name, mode):
+    VARIANTS[name](noise(24, 40)).save(tmp_path / name)
+    result = build(tessera_bin, tmp_path, tmp_path / name, "--mode", mode, "--strict")
+    assert result.returncode == 0, result.stderr
+    info = run(tessera_bin, "info", out_dir / "lib.tsr", "--sources")
+    assert "40x24" in info.stdout, info.stdout
+
+
+def test_wrong_extension_is_decoded_by_content(tessera_bin, tmp_path, out_dir):
+    (tmp_path / "photo.png").write_bytes(encoded(noise(16, 16), "JPEG"))
+    result = build(tessera_bin, tmp_path, tmp_path / "photo.png", "--strict")
+    assert result.returncode == 0, result.stderr
+
+
+def test_target_smaller_than_the_tile_is_refused(tessera_bin, tmp_path, out_dir):
+    (tmp_path / "src.png").write_bytes(encoded(noise(32, 32), "PNG"))
+    assert build(tessera_bin, tmp_path, tmp_path / "src.png").returncode == 0
+    (tmp_path / "small.png").write_bytes(encoded(noise(5, 30), "PNG"))
+    result = run(tessera_bin, "mosaic", out_dir / "lib.tsr", tmp_path / "small.png",
+                 "-o", out_dir / "m.png")
+    assert_failed(result, "small.png: 30x5 is smaller than the library's tile 8x8")
+    assert not (out_dir / "m.png").exists()
+
+
+@pytest.mark.parametrize("name", ["empty.png", "bomb.png", "text.png"])
+def test_bad_target_is_refused(tessera_bin, tmp_path, out_dir, name):
+    (tmp_path / "src.png").write_bytes(encoded(noise(32, 32), "PNG"))
+    assert build(tessera_bin, tmp_path, tmp_path / "src.png").returncode == 0
+    data = {"empty.png": b"", "bomb.png": png_header_only(200000, 200000),
+            "text.png": b"not an image"}[name]
+    (tmp_path / name).write_bytes(data)
+    result = run(tessera_bin, "mosaic", out_dir / "lib.tsr", tmp_path / name, "-o", out_dir / "m.png")
+    assert_failed(result, name)
+    assert sorted(os.listdir(out_dir)) == ["lib.tsr"]
