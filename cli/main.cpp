@@ -206,6 +206,9 @@ void write_matches(const std::string& path, const Library& library,
 int run_mosaic(const MosaicArgs& args, const Console& console) {
     const auto start = std::chrono::steady_clock::now();
     const Library library = Library::open(args.library);
+    // One pass over the file, small next to the search, so a library damaged on disk is refused
+    // instead of silently giving wrong matches.
+    library.verify();
     io::check_output_format(args.output);
     check_output(args.output, {args.library, args.target});
     if (!args.matches.empty()) {

@@ -312,7 +312,11 @@ void Library::save(const std::string& path) const {
 }
 
 void Library::verify() const {
-    if (data_checksum(*this) != data_checksum_) {
+    // An opened library hashes the file's bytes as they are, padding included, so that no
+    // flipped byte goes unnoticed.
+    const uint64_t actual = file_data_.empty() ? data_checksum(*this)
+                                               : hash_bytes(file_data_.data(), file_data_.size());
+    if (actual != data_checksum_) {
         throw Error((path_.empty() ? std::string("library") : path_) +
                     ": data is corrupt (checksum mismatch); rebuild it with tessera build");
     }
@@ -407,6 +411,7 @@ Library Library::open(const std::string& path) {
     }
     lib.sources_ = std::move(sources);
     lib.data_checksum_ = h.data_checksum;
+    lib.file_data_ = {base + sizeof(FileHeader), size - sizeof(FileHeader)};
     lib.path_ = path;
     lib.storage_ = std::move(file);
     return lib;

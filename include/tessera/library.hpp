@@ -90,6 +90,7 @@ private:
     const uint8_t* pixels_ = nullptr;
     const uint32_t* norms_ = nullptr;
     uint64_t data_checksum_ = 0;
+    std::span<const uint8_t> file_data_;  // when opened: the file's bytes after the header
     std::string path_;
     std::shared_ptr<const void> storage_;  // keeps the mapping or the builder's buffers alive
 };
