@@ -61,6 +61,12 @@ std::string human_bytes(uint64_t bytes) {
 
 std::string size_text(Size s) { return std::to_string(s.width) + "x" + std::to_string(s.height); }
 
+// A bad option value found after parsing (a zero tile, a quarter turn of a non-square tile):
+// reported like CLI11's own usage errors, with exit status 2.
+struct UsageError : Error {
+    using Error::Error;
+};
+
 // Refuses, before any work, an output that cannot be written or that would replace an input.
 void check_output(const std::string& output, const std::vector<std::string>& inputs) {
     fs::path dir = fs::path(output).parent_path();
@@ -80,6 +86,16 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
     }
 }
 
+// 1 to 19 digits, not zero: a count that fits uint64 (CLI11's own checks print a float range).
+const CLI::Validator kPositiveCount(
+    [](std::string& text) {
+        const bool ok = !text.empty() && text.size() <= 19 &&
+                        text.find_first_not_of("0123456789") == std::string::npos &&
+                        text.find_first_not_of('0') != std::string::npos;
+        return ok ? std::string() : "'" + text + "' is not a whole number from 1 to 10^19 - 1";
+    },
+    "N");
+
 // ---- build ----
 
 struct BuildArgs {
@@ -97,10 +113,15 @@ struct BuildArgs {
 int run_build(const BuildArgs& args, const Console& console) {
     const auto start = std::chrono::steady_clock::now();
     LibraryParams params;
-    params.tile = parse_size(args.tile, "tile");
-    params.stride = args.stride.empty() ? params.tile : parse_size(args.stride, "stride");
-    params.mode = parse_mode(args.mode);
-    params.transforms = transforms_from(args.rotations, args.flips);
+    try {
+        params.tile = parse_size(args.tile, "tile");
+        params.stride = args.stride.empty() ? params.tile : parse_size(args.stride, "stride");
+        params.mode = parse_mode(args.mode);
+        params.transforms = transforms_from(args.rotations, args.flips);
+        params.validate();
+    } catch (const Error& e) {
+        throw UsageError(e.what());
+    }
     LibraryBuilder builder(params);
     check_output(args.output, args.inputs);
 
@@ -206,9 +227,6 @@ void write_matches(const std::string& path, const Library& library,
 int run_mosaic(const MosaicArgs& args, const Console& console) {
     const auto start = std::chrono::steady_clock::now();
     const Library library = Library::open(args.library);
-    // One pass over the file, small next to the search, so a library damaged on disk is refused
-    // instead of silently giving wrong matches.
-    library.verify();
     io::check_output_format(args.output);
     check_output(args.output, {args.library, args.target});
     if (!args.matches.empty()) {
@@ -218,6 +236,9 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         }
         check_output(args.matches, {args.library, args.target, args.output});
     }
+    // One pass over the file, small next to the search, so a library damaged on disk is refused
+    // instead of silently giving wrong matches.
+    library.verify();
     const io::LoadedImage target = io::load_image(args.target, library.params().mode, args.max_pixels);
     const Size tile = library.params().tile;
     if (target.image.width < tile.width || target.image.height < tile.height) {
@@ -305,6 +326,7 @@ int main(int argc, char** argv) {
                         "Fail on any unreadable or too-small image instead of skipping it");
     build_cmd->add_option("--max-pixels", build.max_pixels,
                           "Refuse images with more pixels than this (decompression bombs)")
+        ->check(kPositiveCount)
         ->capture_default_str();
     build_cmd->add_flag("-q,--quiet", console.quiet, "No progress, warnings only");
 
@@ -324,6 +346,7 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     mosaic_cmd->add_option("--max-pixels", mosaic.max_pixels,
                            "Refuse a target with more pixels than this")
+        ->check(kPositiveCount)
         ->capture_default_str();
     mosaic_cmd->add_flag("-q,--quiet", console.quiet, "No progress or summary");
 
@@ -352,6 +375,9 @@ int main(int argc, char** argv) {
         if (*build_cmd) return run_build(build, console);
         if (*mosaic_cmd) return run_mosaic(mosaic, console);
         return run_info(info_path, verify, list_sources);
+    } catch (const UsageError& e) {
+        std::cerr << "tessera: " << e.what() << "\nRun 'tessera --help' for usage.\n";
+        return 2;
     } catch (const Error& e) {
         console.end_status();
         std::cerr << "tessera: " << e.what() << "\n";
