@@ -123,7 +123,6 @@ int run_build(const BuildArgs& args, const Console& console) {
         throw UsageError(e.what());
     }
     LibraryBuilder builder(params);
-    check_output(args.output, args.inputs);
 
     // Explicit files must load; files found in directories may be skipped with a warning.
     struct Source {
@@ -142,6 +141,10 @@ int run_build(const BuildArgs& args, const Console& console) {
         }
     }
     if (sources.empty()) throw Error("no image files found in the inputs given");
+    // Checked against every file found, so an output inside an input folder cannot replace one.
+    std::vector<std::string> input_files;
+    for (const Source& s : sources) input_files.push_back(s.path);
+    check_output(args.output, input_files);
 
     size_t skipped = 0, too_small = 0;
     for (size_t i = 0; i < sources.size(); ++i) {

@@ -84,17 +84,27 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     if (std::filesystem::is_directory(target)) {
         throw Error(path_ + ": is a directory; give a file name");
     }
-    // The temporary lives in the destination directory so the final rename is atomic.
-    std::string name(1, '.');
-    name += target.filename().string();
-    name += ".tmp-XXXXXX";
-    temp_path_ = (target.parent_path() / name).string();
-    fd_ = ::mkostemp(temp_path_.data(), O_CLOEXEC);
-    if (fd_ < 0) {
-        std::string dir = target.parent_path().empty() ? "." : target.parent_path().string();
-        throw Error(path_ + ": cannot write in " + dir + ": " + errno_text());
+    // The temporary lives in the destination directory so the final rename is atomic. Its name
+    // (process id, then a counter) is registered before the file is created, so an interrupt at
+    // any moment finds it; a name left by a killed process is skipped.
+    static std::atomic<uint64_t> counter{0};
+    std::string prefix(1, '.');
+    prefix += target.filename().string();
+    prefix += ".tmp-" + std::to_string(::getpid()) + "-";
+    for (int attempt = 0; fd_ < 0; ++attempt) {
+        temp_path_ = (target.parent_path() / (prefix + std::to_string(counter++))).string();
+        slot_ = register_temporary(temp_path_);
+        fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd_ < 0) {
+            const int error = errno;
+            unregister_temporary(std::exchange(slot_, -1));
+            if (error != EEXIST || attempt == 100) {
+                std::string dir =
+                    target.parent_path().empty() ? "." : target.parent_path().string();
+                throw Error(path_ + ": cannot write in " + dir + ": " + std::strerror(error));
+            }
+        }
     }
-    slot_ = register_temporary(temp_path_);
 }
 
 AtomicFile::~AtomicFile() {
@@ -131,7 +141,7 @@ void AtomicFile::write(const void* data, size_t size) {
 
 void AtomicFile::commit() {
     TESSERA_ASSERT(fd_ >= 0);
-    // mkstemp creates 0600; give the file the permissions an ordinary create would.
+    // The temporary is created 0600; give the file the permissions an ordinary create would.
     mode_t mask = ::umask(0);
     ::umask(mask);
     if (::fchmod(fd_, 0666 & ~mask) != 0) fail("cannot set permissions");

@@ -1,0 +1,323 @@
+"""Hostile arguments, damaged libraries, interrupts, full disks and concurrent readers, through the
+tessera command: exit 2 for usage errors, 1 for failures (one line naming the problem), never a
+signal, and never a file left under the final name or a temporary beside it."""
+import io
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def run(tessera_bin, *args, **kwargs):
+    return subprocess.run([tessera_bin, *map(str, args)], capture_output=True, text=True,
+                          timeout=300, **kwargs)
+
+
+def assert_failed(result, *fragments, code=1):
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert result.stderr.startswith("tessera: "), result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+def leftovers(directory):
+    """Temporaries (hidden files) and anything else than `keep` in the output directory."""
+    return sorted(name for name in os.listdir(directory) if name.startswith("."))
+
+
+def noise_png(path, height, width, seed=0):
+    rng = np.random.default_rng(seed)
+    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+@pytest.fixture
+def work(tmp_path):
+    noise_png(tmp_path / "a.png", 48, 64, 1)
+    noise_png(tmp_path / "b.png", 40, 40, 2)
+    (tmp_path / "out").mkdir()
+    return tmp_path
+
+
+@pytest.fixture
+def library(tessera_bin, work):
+    path = work / "lib.tsr"
+    result = run(tessera_bin, "build", work / "a.png", work / "b.png", "-o", path, "--tile", "8",
+                 "--rotations", "0,90,180,270", "-q")
+    assert result.returncode == 0, result.stderr
+    return path
+
+
+# ---- Arguments: refused before any work, exit 2, output untouched ----
+
+@pytest.mark.parametrize("args, message", [
+    (["--tile", "0"], "invalid tile '0'"),
+    (["--tile", "-4"], "invalid tile '-4'"),
+    (["--tile", "abc"], "invalid tile 'abc'"),
+    (["--tile", "8x"], "invalid tile '8x'"),
+    (["--tile", "99999999999999"], "invalid tile"),
+    (["--tile", "129"], "tile 129x129 is out of range"),
+    (["--tile", "4096x4096"], "out of range"),
+    (["--stride", "0"], "invalid stride '0'"),
+    (["--stride", "-1"], "invalid stride"),
+    (["--stride", "70000"], "stride 70000x70000 is out of range"),
+    (["--tile", "16x8", "--rotations", "0,90"], "need a square tile, not 16x8"),
+    (["--tile", "8x16", "--rotations", "270", "--flips"], "need a square tile"),
+    (["--rotations", "45"], "invalid rotation 45"),
+    (["--rotations", "360"], "invalid rotation 360"),
+    (["--rotations", "-90"], "invalid rotation -90"),
+    (["--max-pixels", "0"], "--max-pixels"),
+    (["--max-pixels", "-5"], "--max-pixels"),
+    (["--max-pixels", "1e9"], "--max-pixels"),
+    (["--max-pixels", "123456789012345678901234"], "--max-pixels"),
+    (["--mode", "cmyk"], "--mode"),
+])
+def test_bad_build_arguments_are_usage_errors(tessera_bin, work, args, message):
+    result = run(tessera_bin, "build", work / "a.png", "-o", work / "out" / "lib.tsr", *args)
+    assert_failed(result, message, code=2)
+    assert os.listdir(work / "out") == []
+
+
+def test_bad_mosaic_arguments_are_usage_errors(tessera_bin, work, library):
+    out = work / "out" / "m.png"
+    for args in (["--threads", "-1"], ["--threads", "100000"], ["--max-pixels", "0"], []):
+        result = run(tessera_bin, "mosaic", library, work / "a.png", *args, *([] if not args else ["-o", out]))
+        assert_failed(result, code=2)
+    assert os.listdir(work / "out") == []
+
+
+@pytest.mark.parametrize("command", [[], ["frobnicate"], ["build"], ["mosaic", "x.tsr"], ["info"],
+                                     ["build", "a.png", "-o"], ["info", "a", "b"]])
+def test_malformed_command_lines_are_usage_errors(tessera_bin, work, command):
+    assert_failed(run(tessera_bin, *command, cwd=work), code=2)
+
+
+def test_missing_and_unusable_outputs(tessera_bin, work, library):
+    a = work / "a.png"
+    cases = [
+        (["build", a, "-o", work / "nowhere" / "lib.tsr"], "does not exist; create it first"),
+        (["build", a, "-o", work / "a.png" / "lib.tsr"], "does not exist"),
+        (["build", a, "-o", work / "out"], "is a directory"),
+        (["build", a, "-o", a], "would overwrite the input"),
+        (["build", work, "-o", a], "would overwrite the input"),  # a file inside an input folder
+        (["build", a, work / "missing.png", "-o", work / "out" / "x.tsr"], "missing.png: no such file"),
+        (["mosaic", library, a, "-o", a], "would overwrite the input"),
+        (["mosaic", library, a, "-o", work / "out" / "m.png", "--matches", work / "out" / "m.png"],
+         "matches are written as .csv or .json"),
+        (["mosaic", library, a, "-o", work / "out" / "m.txt"], "cannot tell the image format"),
+        (["mosaic", library, a, "-o", work / "nowhere" / "m.png"], "does not exist"),
+        (["mosaic", work / "missing.tsr", a, "-o", work / "out" / "m.png"], "missing.tsr: cannot open"),
+        (["mosaic", library, work / "missing.png", "-o", work / "out" / "m.png"], "missing.png"),
+    ]
+    before = sorted(os.listdir(work))
+    for args, message in cases:
+        result = run(tessera_bin, *args)
+        assert_failed(result, message)
+    assert sorted(os.listdir(work)) == before
+    assert os.listdir(work / "out") == []
+
+
+def test_output_through_a_link_to_an_input_is_refused(tessera_bin, work, library):
+    os.symlink(work / "a.png", work / "out" / "link.png")
+    os.link(work / "a.png", work / "out" / "hard.png")
+    for output in ("link.png", "hard.png"):
+        result = run(tessera_bin, "mosaic", library, work / "a.png", "-o", work / "out" / output)
+        assert_failed(result, "would overwrite the input")
+    os.symlink(library, work / "out" / "lib.csv")
+    result = run(tessera_bin, "mosaic", library, work / "a.png", "-o", work / "out" / "m.png",
+                 "--matches", work / "out" / "lib.csv")
+    assert_failed(result, "would overwrite the input")
+    assert (work / "a.png").read_bytes() == (work / "out" / "hard.png").read_bytes()
+    assert sorted(os.listdir(work / "out")) == ["hard.png", "lib.csv", "link.png"]
+
+
+def read_only_directory(path):
+    """A directory this process cannot write in, or None when that cannot be arranged."""
+    path.mkdir()
+    if os.geteuid() != 0:
+        path.chmod(0o555)
+        return path
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
+                      capture_output=True).returncode != 0:
+        return None
+    return path
+
+
+def test_unwritable_output_directory(tessera_bin, work, library):
+    locked = read_only_directory(work / "locked")
+    if locked is None:
+        pytest.skip("running as root without permission to mount a read-only file system")
+    try:
+        for args in (["build", work / "a.png", "-o", locked / "lib.tsr"],
+                     ["mosaic", library, work / "a.png", "-o", locked / "m.png"]):
+            assert_failed(run(tessera_bin, *args), "cannot write in " + str(locked))
+        assert os.listdir(locked) == []
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(locked)], check=True)
+        else:
+            locked.chmod(0o755)
+
+
+# ---- Damaged libraries through the command ----
+
+def damaged(library, tmp_path, name, change):
+    data = bytearray(library.read_bytes())
+    change(data)
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_damaged_libraries_are_refused_by_name(tessera_bin, work, library):
+    size = library.stat().st_size
+    cases = {
+        "empty.tsr": (lambda d: d.clear(), "is empty, not a tessera library"),
+        "foreign.tsr": (lambda d: d.__setitem__(slice(0, 8), b"\x89PNG\r\n\x1a\n"), "is not a tessera library"),
+        "truncated.tsr": (lambda d: d.__delitem__(slice(size // 2, None)), "is truncated"),
+        "header.tsr": (lambda d: d.__setitem__(20, d[20] ^ 1), "header is corrupt"),
+        "longer.tsr": (lambda d: d.extend(b"\0" * 10), "has 10 unexpected bytes at the end"),
+    }
+    for name, (change, message) in cases.items():
+        path = damaged(library, work, name, change)
+        assert_failed(run(tessera_bin, "info", path), str(path) + ": " + message)
+        result = run(tessera_bin, "mosaic", path, work / "a.png", "-o", work / "out" / "m.png")
+        assert_failed(result, str(path) + ": " + message)
+    assert os.listdir(work / "out") == []
+
+
+def test_flipped_data_byte_is_caught_by_verify_and_mosaic(tessera_bin, work, library):
+    # The last byte belongs to the patch norms: open() cannot see it, the checksum can.
+    path = damaged(library, work, "flipped.tsr", lambda d: d.__setitem__(-1, d[-1] ^ 0x10))
+    assert run(tessera_bin, "info", path).returncode == 0
+    assert_failed(run(tessera_bin, "info", "--verify", path), "data is corrupt (checksum mismatch)")
+    result = run(tessera_bin, "mosaic", path, work / "a.png", "-o", work / "out" / "m.png")
+    assert_failed(result, str(path), "data is corrupt")
+    assert os.listdir(work / "out") == []
+    assert "checksum    ok" in run(tessera_bin, "info", "--verify", library).stdout
+
+
+def test_a_library_is_not_an_image_and_an_image_is_not_a_library(tessera_bin, work, library):
+    assert_failed(run(tessera_bin, "info", work / "a.png"), "is not a tessera library")
+    result = run(tessera_bin, "build", library, "-o", work / "out" / "x.tsr")
+    assert_failed(result, "lib.tsr: not a supported image format")
+    assert os.listdir(work / "out") == []
+
+
+# ---- Interrupts ----
+
+@pytest.fixture(scope="module")
+def big_sources(tmp_path_factory, data_dir):
+    """Real photographs, enough for a build that runs for a second or more."""
+    folder = tmp_path_factory.mktemp("sources")
+    for name in sorted(os.listdir(data_dir)):
+        if name.endswith((".png", ".jpg")):
+            shutil.copy(data_dir / name, folder / name)
+    return folder
+
+
+def long_build(tessera_bin, sources, output):
+    return subprocess.Popen([tessera_bin, "build", str(sources), "-o", str(output), "--tile", "16",
+                             "--stride", "3", "--mode", "gray", "-q"],
+                            stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_while_decoding_leaves_nothing(tessera_bin, tmp_path, big_sources, sig):
+    out = tmp_path / "out"
+    out.mkdir()
+    process = long_build(tessera_bin, big_sources, out / "lib.tsr")
+    time.sleep(0.3)
+    assert process.poll() is None and os.listdir(out) == [], "the build ended before it was interrupted"
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 1, stderr
+    assert f"tessera: interrupted by {sig.name}; unfinished output removed" in stderr
+    assert os.listdir(out) == []
+
+
+def test_interrupt_while_writing_leaves_nothing(tessera_bin, tmp_path, big_sources):
+    out = tmp_path / "out"
+    out.mkdir()
+    caught = 0
+    for attempt in range(3):
+        process = long_build(tessera_bin, big_sources, out / "lib.tsr")
+        # Wait for the temporary to appear (the library is being written), then interrupt.
+        while process.poll() is None and not os.listdir(out):
+            pass
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        if process.returncode == 0:  # it finished between the check and the signal
+            (out / "lib.tsr").unlink()
+            continue
+        assert process.returncode == 1, stderr
+        assert "interrupted by SIGINT" in stderr
+        assert os.listdir(out) == []
+        caught += 1
+        break
+    assert caught > 0
+
+
+# ---- Full disk and file size limits ----
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 256 KiB file system, or a skip when this process may not mount one."""
+    mount = tmp_path / "tiny"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+            capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_full_disk_leaves_nothing(tessera_bin, work, library, tiny_disk):
+    result = run(tessera_bin, "build", work / "a.png", "-o", tiny_disk / "lib.tsr", "--tile", "4",
+                 "--stride", "1", "--rotations", "0,90,180,270", "--flips")
+    assert_failed(result, "lib.tsr: write failed: No space left on device")
+    assert os.listdir(tiny_disk) == []
+    noise_png(work / "big.png", 400, 400)
+    result = run(tessera_bin, "mosaic", library, work / "big.png", "-o", tiny_disk / "m.png",
+                 "--matches", tiny_disk / "m.json")
+    assert result.returncode == 1 and "No space left on device" in result.stderr, result.stderr
+    assert not (tiny_disk / "m.json").exists()
+    assert [n for n in os.listdir(tiny_disk) if n.startswith(".")] == []
+
+
+def test_file_size_limit_leaves_nothing(tessera_bin, work):
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+    result = run(tessera_bin, "build", work / "a.png", "-o", work / "out" / "lib.tsr", "--tile", "4",
+                 "--stride", "1", preexec_fn=limit)
+    assert_failed(result, "lib.tsr: write failed: File too large")
+    assert os.listdir(work / "out") == []
+
+
+# ---- Concurrent readers ----
+
+def test_many_processes_reading_one_library_agree(tessera_bin, work, library):
+    noise_png(work / "target.png", 96, 120, 7)
+    def mosaic(i, threads):
+        return subprocess.Popen([tessera_bin, "mosaic", str(library), str(work / "target.png"),
+                                 "-o", str(work / "out" / f"m{i}.png"),
+                                 "--matches", str(work / "out" / f"m{i}.csv"),
+                                 "--threads", str(threads), "-q"], stderr=subprocess.PIPE)
+    processes = [mosaic(i, 1 + i % 2) for i in range(6)]
+    for p in processes:
+        assert p.wait(timeout=120) == 0, p.stderr.read()
+        p.stderr.close()
+    first = (work / "out" / "m0.csv").read_bytes()
+    pixels = np.asarray(Image.open(work / "out" / "m0.png"))
+    assert first.count(b"\n") == 1 + 12 * 15
+    for i in range(1, 6):
+        assert (work / "out" / f"m{i}.csv").read_bytes() == first
+        assert np.array_equal(np.asarray(Image.open(work / "out" / f"m{i}.png")), pixels)
