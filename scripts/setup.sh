@@ -9,7 +9,7 @@ packages=(
   libgtest-dev libbenchmark-dev
   python3 python3-dev python3-venv pybind11-dev python3-numpy python3-pil python3-pytest
   python3-sklearn python3-faiss python3-hnswlib python3-matplotlib libopenblas0-pthread
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libomp-14-dev
 )
 
 missing=()

@@ -8,3 +8,5 @@ scripts/build.sh
 # Debian's python3, where the packages from setup.sh live (not a pyenv or venv one on PATH).
 PYTHONPATH="$PWD/build/python${PYTHONPATH:+:$PYTHONPATH}" TESSERA_BIN="$PWD/build/tessera" \
   /usr/bin/python3 -m pytest -q tests/python
+# Sanitizer build (ASan + UBSan) of the same tests, then a short fixed-time fuzzing run.
+scripts/sanitize.sh

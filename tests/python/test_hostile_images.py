@@ -22,7 +22,7 @@ def assert_failed(result, *fragments, code=1):
     assert lines and lines[-1].startswith("tessera: "), result.stderr
     for fragment in fragments:
         assert fragment in result.stderr, result.stderr
-    assert "VIPS-WARNING" not in result.stderr and "CRITICAL" not in result.stderr
+    assert "WARNING **" not in result.stderr and "CRITICAL" not in result.stderr
 
 
 def assert_nothing_written(directory):
@@ -185,6 +185,8 @@ def test_gif_bomb_is_refused_from_its_header(tessera_bin, tmp_path, out_dir):
     assert_nothing_written(out_dir)
 
 
+@pytest.mark.skipif("TESSERA_SANITIZED" in os.environ,
+                    reason="AddressSanitizer's shadow memory and quarantine inflate the resident size")
 def test_bmp_bomb_is_not_decoded(tessera_bin, tmp_path, out_dir):
     # ImageMagick (libvips's BMP loader) decodes the whole image while reading the header.
     path = tmp_path / "big.bmp"

@@ -1,0 +1,44 @@
+"""Writes the seed corpus in fuzz/corpus/: small images in every supported format and variant,
+and small libraries built from them by the tessera command. Run from the repository root:
+/usr/bin/python3 fuzz/make_corpus.py build/tessera"""
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+from PIL import Image
+
+root = pathlib.Path(__file__).resolve().parent / "corpus"
+images, libraries = root / "image", root / "library"
+images.mkdir(parents=True, exist_ok=True)
+libraries.mkdir(parents=True, exist_ok=True)
+
+rng = np.random.default_rng(0)
+rgb = Image.fromarray(rng.integers(0, 256, (12, 10, 3), dtype=np.uint8))
+variants = {
+    "rgb.png": (rgb, {}), "gray.png": (rgb.convert("L"), {}), "palette.png": (rgb.convert("P"), {}),
+    "rgba.png": (rgb.convert("RGBA"), {}), "gray16.png": (Image.fromarray(
+        (np.asarray(rgb.convert("L")).astype(np.uint16) * 257)), {}),
+    "rgb.jpg": (rgb, {"quality": 50}), "gray.jpg": (rgb.convert("L"), {}),
+    "cmyk.jpg": (rgb.convert("CMYK"), {}), "progressive.jpg": (rgb, {"progressive": True}),
+    "rgb.gif": (rgb.convert("P"), {}), "rgb.bmp": (rgb, {}), "gray.bmp": (rgb.convert("L"), {}),
+    "gray.pgm": (rgb.convert("L"), {}), "rgb.ppm": (rgb, {}), "rgb.tif": (rgb, {}),
+    "lzw.tif": (rgb, {"compression": "tiff_lzw"}), "cmyk.tif": (rgb.convert("CMYK"), {}),
+    "rgb.webp": (rgb, {"quality": 50}), "lossless.webp": (rgb.convert("RGBA"), {"lossless": True}),
+}
+for name, (image, options) in variants.items():
+    image.save(images / name, **options)
+
+tessera = sys.argv[1]
+with tempfile.TemporaryDirectory() as tmp:
+    Image.fromarray(rng.integers(0, 256, (9, 8, 3), dtype=np.uint8)).save(f"{tmp}/a.png")
+    Image.fromarray(rng.integers(0, 256, (6, 7, 3), dtype=np.uint8)).save(f"{tmp}/b.png")
+    for name, args in {
+        "rgb.tsr": ["--tile", "4"],
+        "gray-rotations.tsr": ["--tile", "3", "--stride", "2", "--mode", "gray", "--rotations",
+                               "0,90,180,270", "--flips"],
+        "wide.tsr": ["--tile", "5x2", "--stride", "3x1", "--rotations", "0,180"],
+    }.items():
+        subprocess.run([pathlib.Path(tessera).resolve(), "build", "a.png", "b.png", "-o",
+                        libraries / name, "-q", *args], check=True, cwd=tmp)
