@@ -155,13 +155,14 @@ LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) 
             throw Error(path + ": unsupported layout with " + std::to_string(img.bands()) +
                         " bands");
         }
-        size_t size = 0;
-        void* memory = img.write_to_memory(&size);
+        // libvips decodes straight into the image's buffer, and a matching mode keeps it: one
+        // copy of the pixels in memory, not three.
         Image decoded(img.width(), img.height(), img.bands());
-        TESSERA_ASSERT(size == decoded.pixels.size());
-        std::memcpy(decoded.pixels.data(), memory, size);
-        g_free(memory);
-        loaded.image = convert(decoded.view(), mode);
+        img.write(VImage::new_from_memory(decoded.pixels.data(), decoded.pixels.size(),
+                                          decoded.width, decoded.height, decoded.channels,
+                                          VIPS_FORMAT_UCHAR));
+        loaded.image = decoded.channels == channels(mode) ? std::move(decoded)
+                                                           : convert(decoded.view(), mode);
     } catch (const VError& e) {
         std::string reason = vips_reason(e);
         if (reason == kUnknownVipsError && !last_warning.empty()) reason = last_warning;
