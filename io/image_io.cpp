@@ -161,8 +161,8 @@ LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) 
         img.write(VImage::new_from_memory(decoded.pixels.data(), decoded.pixels.size(),
                                           decoded.width, decoded.height, decoded.channels,
                                           VIPS_FORMAT_UCHAR));
-        loaded.image = decoded.channels == channels(mode) ? std::move(decoded)
-                                                           : convert(decoded.view(), mode);
+        loaded.image =
+            decoded.channels == channels(mode) ? std::move(decoded) : convert(decoded.view(), mode);
     } catch (const VError& e) {
         std::string reason = vips_reason(e);
         if (reason == kUnknownVipsError && !last_warning.empty()) reason = last_warning;
