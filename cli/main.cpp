@@ -1,5 +1,6 @@
 // The tessera command: thin over the core library and the image I/O layer.
 // Exit codes: 0 success, 1 failure (message on stderr), 2 usage error.
+#include <limits.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -79,6 +80,10 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
         throw Error(output + ": cannot write in " + dir.string() + " (permission denied)");
     }
     if (fs::is_directory(output, ec)) throw Error(output + ": is a directory; give a file name");
+    if (fs::path(output).filename().string().size() > NAME_MAX) {
+        throw Error(output + ": the file name is longer than " + std::to_string(NAME_MAX) +
+                    " bytes; choose a shorter one");
+    }
     for (const std::string& input : inputs) {
         if (fs::exists(input, ec) && fs::equivalent(input, output, ec)) {
             throw Error(output + ": would overwrite the input " + input + "; choose another output");
@@ -388,6 +393,10 @@ int main(int argc, char** argv) {
     } catch (const std::bad_alloc&) {
         console.end_status();
         std::cerr << "tessera: out of memory\n";
+        return 1;
+    } catch (const std::exception& e) {  // a library's exception: still a message, not an abort
+        console.end_status();
+        std::cerr << "tessera: " << e.what() << "\n";
         return 1;
     }
 }

@@ -81,7 +81,8 @@ void remove_temporaries_on_interrupt(const char* program) {
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     std::filesystem::path target(path_);
-    if (std::filesystem::is_directory(target)) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(target, ec)) {
         throw Error(path_ + ": is a directory; give a file name");
     }
     // The temporary lives in the destination directory so the final rename is atomic. Its name
@@ -89,7 +90,7 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
     // any moment finds it; a name left by a killed process is skipped.
     static std::atomic<uint64_t> counter{0};
     std::string prefix(1, '.');
-    prefix += target.filename().string();
+    prefix += target.filename().string().substr(0, 200);  // the temporary's name must fit too
     prefix += ".tmp-" + std::to_string(::getpid()) + "-";
     for (int attempt = 0; fd_ < 0; ++attempt) {
         temp_path_ = (target.parent_path() / (prefix + std::to_string(counter++))).string();

@@ -123,6 +123,19 @@ def test_missing_and_unusable_outputs(tessera_bin, work, library):
     assert os.listdir(work / "out") == []
 
 
+def test_long_output_names(tessera_bin, work, library):
+    too_long = work / "out" / ("x" * 300 + ".tsr")
+    assert_failed(run(tessera_bin, "build", work / "a.png", "-o", too_long),
+                  "the file name is longer than 255 bytes")
+    assert_failed(run(tessera_bin, "mosaic", library, work / "a.png", "-o", work / ("y" * 260 + ".png")),
+                  "the file name is longer than 255 bytes")
+    assert os.listdir(work / "out") == []
+    longest = work / "out" / ("z" * 251 + ".tsr")  # the longest name allowed; its temporary fits too
+    result = run(tessera_bin, "build", work / "a.png", "-o", longest, "-q")
+    assert result.returncode == 0, result.stderr
+    assert os.listdir(work / "out") == [longest.name]
+
+
 def test_output_through_a_link_to_an_input_is_refused(tessera_bin, work, library):
     os.symlink(work / "a.png", work / "out" / "link.png")
     os.link(work / "a.png", work / "out" / "hard.png")
