@@ -6,9 +6,8 @@
 #include <array>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "tessera/error.hpp"
@@ -53,7 +52,7 @@ constexpr std::array kTrustedLoaders = {"VipsForeignLoadJpegSource",  "VipsForei
 
 // The width and height a BMP header declares (BITMAPCOREHEADER or a later BITMAPINFOHEADER),
 // or {0, 0} when the bytes are not a BMP header.
-std::pair<uint64_t, uint64_t> bmp_size(const std::vector<uint8_t>& b) {
+std::pair<uint64_t, uint64_t> bmp_size(std::span<const uint8_t> b) {
     auto le = [&b](size_t at, int bytes) {
         uint32_t v = 0;
         for (int i = bytes - 1; i >= 0; --i) v = v << 8 | b[at + i];
@@ -82,17 +81,6 @@ std::string extension_of(const std::string& path) {
     return ext;
 }
 
-std::vector<uint8_t> read_file(const std::string& path) {
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not an image");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot open: " + std::strerror(errno));
-    std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
-                               std::istreambuf_iterator<char>());
-    if (in.bad()) throw Error(path + ": read failed");
-    return bytes;
-}
-
 }  // namespace
 
 void initialize(const char* argv0) {
@@ -105,7 +93,12 @@ void initialize(const char* argv0) {
 }
 
 LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) {
-    std::vector<uint8_t> bytes = read_file(path);
+    // Mapped, not read: a huge file costs no memory of its own, and a FIFO or a device (which
+    // could block or never end) is refused as not a regular file.
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not an image");
+    const MappedFile file(path);
+    const std::span<const uint8_t> bytes(file.data(), file.size());
     if (bytes.empty()) throw Error(path + ": is empty, not an image");
     LoadedImage loaded;
     loaded.source.path = path;

@@ -169,7 +169,8 @@ void write_file_atomically(const std::string& path, const void* data, size_t siz
 }
 
 MappedFile::MappedFile(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) throw Error(path + ": cannot open: " + errno_text());
     struct stat st {};
     if (::fstat(fd, &st) != 0) {

@@ -216,6 +216,18 @@ def test_flipped_data_byte_is_caught_by_verify_and_mosaic(tessera_bin, work, lib
     assert "checksum    ok" in run(tessera_bin, "info", "--verify", library).stdout
 
 
+def test_devices_and_fifos_are_refused_without_blocking(tessera_bin, work, library):
+    os.mkfifo(work / "fifo.png")
+    for args in (["build", "/dev/zero", "-o", work / "out" / "x.tsr"],
+                 ["build", work / "fifo.png", "-o", work / "out" / "x.tsr"],
+                 ["mosaic", library, "/dev/zero", "-o", work / "out" / "m.png"],
+                 ["mosaic", work / "fifo.png", work / "a.png", "-o", work / "out" / "m.png"],
+                 ["info", "/dev/zero"]):
+        result = run(tessera_bin, *args)  # a hang would hit run()'s timeout
+        assert_failed(result, "not a regular file")
+    assert os.listdir(work / "out") == []
+
+
 def test_a_library_is_not_an_image_and_an_image_is_not_a_library(tessera_bin, work, library):
     assert_failed(run(tessera_bin, "info", work / "a.png"), "is not a tessera library")
     result = run(tessera_bin, "build", library, "-o", work / "out" / "x.tsr")
