@@ -53,6 +53,21 @@ def png_header_only(width, height):
             png_chunk(b"IDAT", zlib.compress(b"\0" * 64)) + png_chunk(b"IEND", b""))
 
 
+def tiff_declaring(width, height, tile=None, rows_per_strip=None):
+    """A gray TIFF whose header declares the given layout, with 200 bytes of pixel data."""
+    data = b"\x80" * 200
+    entries = {256: (4, width), 257: (4, height), 258: (3, 8), 259: (3, 1), 262: (3, 1), 277: (3, 1)}
+    if tile:
+        entries.update({322: (4, tile), 323: (4, tile), 324: (4, 8), 325: (4, len(data))})
+    else:
+        entries.update({273: (4, 8), 278: (4, rows_per_strip), 279: (4, len(data))})
+    ifd = struct.pack("<H", len(entries))
+    for tag, (kind, value) in sorted(entries.items()):
+        ifd += struct.pack("<HHIHH" if kind == 3 else "<HHII", tag, kind, 1, value,
+                           *([0] if kind == 3 else []))
+    return b"II*\x00" + struct.pack("<I", 8 + len(data)) + data + ifd + struct.pack("<I", 0)
+
+
 def build(tessera_bin, tmp_path, source, *extra):
     return run(tessera_bin, "build", source, "-o", tmp_path / "out" / "lib.tsr", "--tile", "8", *extra)
 
@@ -74,6 +89,9 @@ BAD_FILES = {
     "pdf.jpg": (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "not a supported image format"),
     "matrix.pgm": (b"2 2\n1 2\n3 4\n", "not a supported image format"),
     "zero-size.pgm": (b"P5\n0 0\n255\n", "cannot decode image"),
+    # A 100x100 TIFF declaring a 65520x65520 tile (12 GB for one tile buffer) or 4e9-row strips.
+    "huge-tile.tif": (tiff_declaring(100, 100, tile=65520), "cannot decode image"),
+    "huge-strip.tif": (tiff_declaring(100, 100, rows_per_strip=4000000000), "cannot decode image"),
 }
 
 
