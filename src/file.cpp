@@ -58,14 +58,20 @@ void remove_temporaries_and_exit(int signal) {
     for (LiveTemporary& t : live_temporaries) {
         if (t.state.load() == kLive) ::unlink(t.path);
     }
-    const char* name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "SIGHUP";
-    for (const char* part :
-         {interrupted_program, ": interrupted by ", name, "; unfinished output removed\n"}) {
+    // SIGBUS comes from reading a mapped file that is no longer there to read.
+    const char* what = signal == SIGINT    ? ": interrupted by SIGINT"
+                       : signal == SIGTERM ? ": interrupted by SIGTERM"
+                       : signal == SIGHUP  ? ": interrupted by SIGHUP"
+                                           : ": a memory-mapped input could not be read (truncated "
+                                             "while in use, or a disk error)";
+    for (const char* part : {interrupted_program, what, "; unfinished output removed\n"}) {
         ssize_t ignored = ::write(STDERR_FILENO, part, std::strlen(part));
         (void)ignored;
     }
     ::_exit(1);
 }
+
+constexpr int kHandled[] = {SIGINT, SIGTERM, SIGHUP, SIGBUS};
 
 }  // namespace
 
@@ -74,8 +80,8 @@ void remove_temporaries_on_interrupt(const char* program) {
     struct sigaction action {};
     action.sa_handler = remove_temporaries_and_exit;
     sigemptyset(&action.sa_mask);
-    for (int s : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&action.sa_mask, s);
-    for (int s : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(s, &action, nullptr);
+    for (int s : kHandled) sigaddset(&action.sa_mask, s);
+    for (int s : kHandled) ::sigaction(s, &action, nullptr);
     ::signal(SIGXFSZ, SIG_IGN);
 }
 

@@ -32,8 +32,10 @@ class AtomicFile {
 
 // For programs: on SIGINT, SIGTERM or SIGHUP, removes the temporaries of every live AtomicFile,
 // prints "<program>: interrupted by <signal>; unfinished output removed" and exits with status 1
-// (a failure, not death by a signal). Also ignores SIGXFSZ so that exceeding a file size limit
-// fails a write with EFBIG instead of killing the process. Call once at startup.
+// (a failure, not death by a signal). SIGBUS (a MappedFile truncated while in use, or a disk
+// read error under it) is handled the same way with its own message. Also ignores SIGXFSZ so
+// that exceeding a file size limit fails a write with EFBIG instead of killing the process.
+// Call once at startup.
 void remove_temporaries_on_interrupt(const char* program);
 
 // Writes `size` bytes to `path` through an AtomicFile.

@@ -323,3 +323,18 @@ TEST_F(HostileLibrary, FailedWriteLeavesNothing) {
     EXPECT_EXIT(save_over_the_limit(), ::testing::ExitedWithCode(0), "out.tsr: write failed");
     EXPECT_EQ(files_in(dir_), std::vector<fs::path>{"good.tsr"});
 }
+
+// A library truncated by someone else while it is mapped: reading past the new end raises SIGBUS,
+// which becomes a message and exit status 1, not death by a signal.
+TEST_F(HostileLibrary, LibraryTruncatedWhileMapped) {
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    auto read_truncated = [&] {
+        remove_temporaries_on_interrupt("tessera-test");
+        const Library lib = Library::open(good_.string());
+        fs::resize_file(good_, 0);
+        lib.verify();
+        std::exit(0);
+    };
+    EXPECT_EXIT(read_truncated(), ::testing::ExitedWithCode(1),
+                "tessera-test: a memory-mapped input could not be read");
+}
