@@ -2,9 +2,11 @@
 and small libraries built from them by the tessera command. Run from the repository root:
 /usr/bin/python3 fuzz/make_corpus.py build/tessera"""
 import pathlib
+import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 
 import numpy as np
 from PIL import Image
@@ -29,6 +31,19 @@ variants = {
 }
 for name, (image, options) in variants.items():
     image.save(images / name, **options)
+
+# Headers declaring far more pixels than they hold, and a zero-sized image.
+def png_chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+(images / "bomb.png").write_bytes(
+    b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 200000, 200000, 8, 2, 0, 0, 0)) +
+    png_chunk(b"IDAT", zlib.compress(b"\0" * 64)) + png_chunk(b"IEND", b""))
+(images / "bomb.bmp").write_bytes(
+    struct.pack("<2sIHHI", b"BM", 54, 0, 0, 54) +
+    struct.pack("<IiiHHIIiiII", 40, 100000, -100000, 1, 24, 0, 0, 0, 0, 0, 0))
+(images / "bomb.pgm").write_bytes(b"P5\n100000 100000\n255\n" + b"\0" * 16)
+(images / "zero.pgm").write_bytes(b"P5\n0 7\n255\n")
 
 tessera = sys.argv[1]
 with tempfile.TemporaryDirectory() as tmp:
