@@ -241,6 +241,32 @@ def test_pixel_format_variants_load(tessera_bin, tmp_path, out_dir, name, mode):
     assert "40x24" in info.stdout, info.stdout
 
 
+# Variants whose 8-bit meaning is exact: decoding one must give the same pixels as the plain
+# image, so a mosaic of it from a library cut from the plain image is perfect (PSNR inf).
+EXACT_VARIANTS = {
+    "palette.png": lambda a: (Image.fromarray(a).convert("P"), Image.fromarray(a).convert("P").convert("RGB")),
+    "rgba.png": lambda a: (Image.fromarray(a).convert("RGBA"), Image.fromarray(a)),
+    "gray16.png": lambda a: (Image.fromarray(a[:, :, 0].astype(np.uint16) * 257), Image.fromarray(a[:, :, 0])),
+    "gray-alpha.png": lambda a: (Image.fromarray(a).convert("LA"), Image.fromarray(a).convert("L")),
+    "bilevel.png": lambda a: (Image.fromarray(a).convert("1"), Image.fromarray(a).convert("1").convert("L")),
+    "gray16.tif": lambda a: (Image.fromarray(a[:, :, 0].astype(np.uint16) * 257), Image.fromarray(a[:, :, 0])),
+    "rgb.ppm": lambda a: (Image.fromarray(a), Image.fromarray(a)),
+    "rgb.bmp": lambda a: (Image.fromarray(a), Image.fromarray(a)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXACT_VARIANTS))
+def test_pixel_format_variants_decode_exactly(tessera_bin, tmp_path, out_dir, name):
+    variant, plain = EXACT_VARIANTS[name](noise(24, 40))
+    variant.save(tmp_path / name)
+    plain.save(tmp_path / "plain.png")
+    mode = "gray" if plain.mode == "L" else "rgb"
+    assert build(tessera_bin, tmp_path, tmp_path / "plain.png", "--mode", mode).returncode == 0
+    result = run(tessera_bin, "mosaic", out_dir / "lib.tsr", tmp_path / name, "-o", out_dir / "m.png")
+    assert result.returncode == 0, result.stderr
+    assert "PSNR inf dB" in result.stderr, result.stderr
+
+
 def test_wrong_extension_is_decoded_by_content(tessera_bin, tmp_path, out_dir):
     (tmp_path / "photo.png").write_bytes(encoded(noise(16, 16), "JPEG"))
     result = build(tessera_bin, tmp_path, tmp_path / "photo.png", "--strict")
