@@ -107,10 +107,11 @@ class Library:
     then transforms, then windows in row-major order.
 
     Pickling: a Library opened from a file, or saved to one, pickles as that file's absolute path,
-    size and data checksum (about 150 bytes); unpickling re-opens the file (memory-mapped, so
-    every process shares the same pages) and raises :class:`tessera.Error` if it no longer holds
-    the same library. This makes a Library cheap to pass to ``multiprocessing`` workers. A
-    Library that was built and never saved refuses to pickle (TypeError): ``save()`` it first.
+    size and data checksum (the path plus under 100 bytes); unpickling re-opens the file
+    (memory-mapped, so every process shares the same pages) and raises :class:`tessera.Error` if
+    it no longer holds the same library. This makes a Library cheap to pass to
+    ``multiprocessing`` workers. A Library that was built and never saved refuses to pickle
+    (TypeError): ``save()`` it first.
     Methods release the GIL and may be called from several threads at once.
     """
 
@@ -166,7 +167,8 @@ class Library:
             raise TypeError(f"rotations must be a sequence of ints like (0, 90), got {rotations!r}")
         if not isinstance(flips, (bool, np.bool_)):
             raise TypeError(f"flips must be True or False, got {flips!r}")
-        builder = _tessera.Builder(tile_hw, stride_hw, _mode(mode), [int(r) for r in rotations], bool(flips))
+        rotations = [int(r) for r in rotations]
+        builder = _tessera.Builder(tile_hw, stride_hw, _mode(mode), rotations, bool(flips))
 
         def added(result: Tuple[int, int, int], name: str) -> None:
             if result[0] == 0:
@@ -271,7 +273,9 @@ class Library:
         if ids.dtype.kind not in "iu":
             raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
-            raise IndexError(f"patch ids must be 0 to {len(self) - 1}; got {ids.min()} to {ids.max()}")
+            raise IndexError(
+                f"patch ids must be 0 to {len(self) - 1}; got {ids.min()} to {ids.max()}"
+            )
         origins = self._core.origins[ids].astype(np.int64)
         paths = np.array([s.path for s in self.sources])
         fields = (
@@ -363,14 +367,18 @@ class Library:
         expected = "(n, h, w)" if c == 1 else "(n, h, w, 3)"
         expected += f" with h <= {h} and w <= {w}, or flattened (n, {h * w * c})"
         if not isinstance(tiles, np.ndarray):
-            raise TypeError(f"tiles must be a numpy uint8 array {expected}, got {type(tiles).__name__}")
+            raise TypeError(
+                f"tiles must be a numpy uint8 array {expected}, got {type(tiles).__name__}"
+            )
         if tiles.dtype != np.uint8:
             raise TypeError(f"tiles must be uint8, got {tiles.dtype}; pixels are 0 to 255")
         if tiles.ndim == 2 and tiles.shape[1] == h * w * c:
             tiles = tiles.reshape((len(tiles), h, w) + ((c,) if c == 3 else ()))
         ok = tiles.ndim == (3 if c == 1 else 4) and (c == 1 or tiles.shape[3] == 3)
         if not ok or not (1 <= tiles.shape[1] <= h and 1 <= tiles.shape[2] <= w):
-            raise ValueError(f"the library is {self.mode}: tiles must be {expected}, got {tiles.shape}")
+            raise ValueError(
+                f"the library is {self.mode}: tiles must be {expected}, got {tiles.shape}"
+            )
         return np.ascontiguousarray(tiles)
 
 
