@@ -221,3 +221,15 @@ def test_pool_over_column_slices_equals_one_call(opened, data_dir, start):
         jobs = [(opened, target[:, a:b]) for a, b in zip(edges, edges[1:])]
         parts = pool.starmap_async(mosaic_part, jobs).get(timeout=120)  # a hang fails
     np.testing.assert_array_equal(np.hstack(parts), whole)
+
+
+def test_concurrent_calls_from_threads(opened, data_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    tiles = tiles_of(gray(data_dir, "grass.png")[:256, :256], 16, 16)
+    expected = opened.search(tiles, k=3, threads=1)
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: opened.search(tiles, k=3), range(6)))
+    for dist, ids in results:
+        np.testing.assert_array_equal(dist, expected[0])
+        np.testing.assert_array_equal(ids, expected[1])
