@@ -330,12 +330,11 @@ class Library:
         return len(self._core)
 
     def __repr__(self) -> str:
-        h, w = self.tile
-        sh, sw = self.stride
-        where = f", {self._path!r}" if self._path else ", in memory"
+        where = repr(self._path) if self._path else "in memory"
         return (
-            f"<tessera.Library {len(self)} patches of {h}x{w} {self.mode}, stride {sh}x{sw}, "
-            f"{' '.join(self.transforms)}, {len(self._core.sources)} sources{where}>"
+            f"<tessera.Library {len(self)} {self.mode} patches, tile {self.tile}, stride "
+            f"{self.stride} (height, width), {' '.join(self.transforms)}, "
+            f"{len(self._core.sources)} sources, {where}>"
         )
 
     # ---- pickling: by path ----

@@ -174,7 +174,7 @@ def test_properties(small_rgb, opened):
     assert [s.path for s in small_rgb.sources] == ["<array 0>", "<array 1>"]
     assert (small_rgb.sources[0].width, small_rgb.sources[0].height) == (96, 64)
     assert opened.path.endswith("gray.tsr") and opened.tile == (16, 16) and opened.mode == "gray"
-    assert f"{len(opened)} patches of 16x16 gray" in repr(opened)
+    assert f"{len(opened)} gray patches, tile (16, 16)" in repr(opened)
     assert "Library.build" in tessera.Library.__doc__ and "pickles" in tessera.Library.__doc__
 
 
