@@ -77,6 +77,7 @@ public:
 
     const std::string& path() const { return path_; }  // empty until saved or when built in memory
     uint64_t file_bytes() const;                       // the size of its file representation
+    uint64_t checksum() const { return data_checksum_; }  // XXH3-64 of the data, as in the header
     uint32_t format_version() const { return kLibraryFormatVersion; }
 
 private:
