@@ -54,7 +54,9 @@ struct SourceRecord {
 static_assert(sizeof(SourceRecord) == 32);
 static_assert(sizeof(PatchOrigin) == 16);
 
-uint64_t align_up(uint64_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; }
+uint64_t align_up(uint64_t n) {
+    return (n + kAlignment - 1) / kAlignment * kAlignment;
+}
 
 // Where each section goes, as a function of the counts alone: writing uses it, and reading
 // accepts a header only when its sections are exactly these.
@@ -126,7 +128,9 @@ uint32_t squared_norm(const uint8_t* p, size_t n) {
 
 }  // namespace
 
-uint64_t hash_bytes(const void* data, size_t size) { return XXH3_64bits(data, size); }
+uint64_t hash_bytes(const void* data, size_t size) {
+    return XXH3_64bits(data, size);
+}
 
 // ---- Parameters ----
 
@@ -138,8 +142,8 @@ void LibraryParams::validate() const {
     }
     if (stride.width < 1 || stride.height < 1 || stride.width > 1 << 16 ||
         stride.height > 1 << 16) {
-        throw Error("stride " + std::to_string(stride.width) + "x" +
-                    std::to_string(stride.height) + " is out of range: each side must be 1 to 65536");
+        throw Error("stride " + std::to_string(stride.width) + "x" + std::to_string(stride.height) +
+                    " is out of range: each side must be 1 to 65536");
     }
     if (transforms.empty()) throw Error("no transform selected: give at least one rotation");
     for (size_t i = 0; i < transforms.size(); ++i) {
@@ -190,8 +194,12 @@ LibraryBuilder::LibraryBuilder(LibraryParams params)
     params_.validate();
 }
 
-size_t LibraryBuilder::patch_count() const { return buffers_->origins.size(); }
-size_t LibraryBuilder::source_count() const { return buffers_->sources.size(); }
+size_t LibraryBuilder::patch_count() const {
+    return buffers_->origins.size();
+}
+size_t LibraryBuilder::source_count() const {
+    return buffers_->sources.size();
+}
 
 size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
     if (image.channels != params_.channels()) {
@@ -228,8 +236,8 @@ size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
 Library LibraryBuilder::finish() {
     if (buffers_->origins.empty()) {
         throw Error("no patches: every source is smaller than the tile " +
-                    std::to_string(params_.tile.width) + "x" +
-                    std::to_string(params_.tile.height) + " (or no source was given)");
+                    std::to_string(params_.tile.width) + "x" + std::to_string(params_.tile.height) +
+                    " (or no source was given)");
     }
     Library lib;
     lib.params_ = params_;
@@ -304,10 +312,9 @@ void Library::save(const std::string& path) const {
     AtomicFile file(path);
     file.write(&h, sizeof h);
     static const std::array<uint8_t, kAlignment> zeros{};
-    for_each_chunk(layout, s.records, s.names, origins().data(), pixels(), norms().data(),
-                   [&](const void* data, uint64_t bytes) {
-                       file.write(data ? data : zeros.data(), bytes);
-                   });
+    for_each_chunk(
+        layout, s.records, s.names, origins().data(), pixels(), norms().data(),
+        [&](const void* data, uint64_t bytes) { file.write(data ? data : zeros.data(), bytes); });
     file.commit();
 }
 
@@ -322,13 +329,14 @@ void Library::verify() const {
 
 Library Library::open(const std::string& path) {
     auto file = std::make_shared<const MappedFile>(path);
-    auto corrupt = [&path](const std::string& what) {
-        return Error(path + ": " + what);
-    };
+    auto corrupt = [&path](const std::string& what) { return Error(path + ": " + what); };
     const uint64_t size = file->size();
     if (size == 0) throw corrupt("is empty, not a tessera library");
-    if (size < sizeof(FileHeader) || std::memcmp(file->data(), kMagic.data(), kMagic.size())) {
+    if (size < kMagic.size() || std::memcmp(file->data(), kMagic.data(), kMagic.size())) {
         throw corrupt("is not a tessera library (no tessera header); build one with tessera build");
+    }
+    if (size < sizeof(FileHeader)) {
+        throw corrupt("is truncated (" + std::to_string(size) + " bytes, shorter than the header)");
     }
     FileHeader h;
     std::memcpy(&h, file->data(), sizeof h);
@@ -380,6 +388,15 @@ Library Library::open(const std::string& path) {
     }
 
     const uint8_t* base = file->data();
+    // The data checksum hashes padding as zeros, so damage there is caught here (a few bytes).
+    uint64_t at = sizeof(FileHeader);
+    for (const FileSection& s : {h.sources, h.names, h.origins, h.pixels, h.norms}) {
+        if (std::any_of(base + at, base + s.offset, [](uint8_t b) { return b != 0; })) {
+            throw corrupt("padding before byte " + std::to_string(s.offset) +
+                          " is not zero; the file is corrupt, rebuild the library");
+        }
+        at = s.offset + s.bytes;
+    }
     auto sources = std::make_shared<std::vector<SourceInfo>>();
     std::string_view names(reinterpret_cast<const char*>(base + h.names.offset), h.names.bytes);
     for (uint64_t i = 0; i < h.source_count; ++i) {
