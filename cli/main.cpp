@@ -206,8 +206,8 @@ void write_matches(const std::string& path, const Library& library,
 int run_mosaic(const MosaicArgs& args, const Console& console) {
     const auto start = std::chrono::steady_clock::now();
     const Library library = Library::open(args.library);
-    io::check_output_format(args.output);
     check_output(args.output, {args.library, args.target});
+    io::check_output_format(args.output);
     if (!args.matches.empty()) {
         const std::string ext = fs::path(args.matches).extension().string();
         if (ext != ".csv" && ext != ".json") {
@@ -274,18 +274,36 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     Console console;
 
+    // Malformed sizes and angles are usage errors (exit 2), like anything else CLI11 rejects.
+    const auto size_check = [](const char* what) {
+        return CLI::Validator(
+            [what](std::string& text) {
+                try {
+                    parse_size(text, what);
+                    return std::string();
+                } catch (const Error& e) {
+                    return std::string(e.what());
+                }
+            },
+            "");
+    };
+
     BuildArgs build;
     CLI::App* build_cmd = app.add_subcommand(
         "build", "Cut patches from source images (files or directories) into a library file.");
     build_cmd->add_option("inputs", build.inputs, "Image files and directories (searched recursively)")
         ->required();
     build_cmd->add_option("-o,--output", build.output, "Library file to write (e.g. lib.tsr)")->required();
-    build_cmd->add_option("--tile", build.tile, "Patch size: 16 or WxH like 16x8")->capture_default_str();
+    build_cmd->add_option("--tile", build.tile, "Patch size: 16 or WxH like 16x8")
+        ->check(size_check("tile"))
+        ->capture_default_str();
     build_cmd->add_option("--stride", build.stride,
-                          "Step between windows: N or WxH [default: the tile size]");
+                          "Step between windows: N or WxH [default: the tile size]")
+        ->check(size_check("stride"));
     build_cmd->add_option("--rotations", build.rotations,
                           "Rotations to store, in degrees counter-clockwise: any of 0,90,180,270")
         ->delimiter(',')
+        ->check(CLI::IsMember({0, 90, 180, 270}))
         ->capture_default_str();
     build_cmd->add_flag("--flips", build.flips, "Also store the mirror image of each rotation");
     build_cmd->add_option("--mode", build.mode, "Pixel mode of the library: gray or rgb")
