@@ -497,3 +497,15 @@ def test_usage_errors_exit_2(tessera_bin, workdir, args):
     assert "--help" in proc.stderr
     assert proc.stdout == ""
     assert files_in(workdir) == ["target.png"]
+
+
+def test_matches_quote_awkward_source_names(tessera_bin, data_dir, tmp_path):
+    name = tmp_path / 'a "quoted", name.png'
+    shutil.copy(data_dir / "coins.png", name)
+    lib = tmp_path / "lib.tsr"
+    run(tessera_bin, "build", "-q", "-o", lib, "--tile", 32, "--mode", "gray", name)
+    run(tessera_bin, "mosaic", "-q", lib, name, "-o", tmp_path / "o.png", "--matches", tmp_path / "m.csv")
+    run(tessera_bin, "mosaic", "-q", lib, name, "-o", tmp_path / "o.png", "--matches", tmp_path / "m.json")
+    rows = read_matches_csv(tmp_path / "m.csv")
+    assert {r["source"] for r in rows} == {str(name)}
+    assert json.loads((tmp_path / "m.json").read_text()) == rows
