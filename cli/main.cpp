@@ -121,6 +121,12 @@ int run_build(const BuildArgs& args, const Console& console) {
         }
     }
     if (sources.empty()) throw Error("no image files found in the inputs given");
+    // Nor may it replace an image found inside an input directory.
+    std::vector<std::string> found;
+    for (const Source& s : sources) {
+        if (!s.explicit_file) found.push_back(s.path);
+    }
+    check_output(args.output, found);
 
     size_t skipped = 0, too_small = 0;
     for (size_t i = 0; i < sources.size(); ++i) {

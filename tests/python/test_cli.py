@@ -205,8 +205,9 @@ def gray_mosaic(tessera_bin, gray_library, data_dir, tmp_path_factory):
     d = tmp_path_factory.mktemp("mosaic")
     proc = run(tessera_bin, "mosaic", gray_library, data_dir / "chelsea.png", "-o", d / "out.png",
                "--matches", d / "m.csv")
-    run(tessera_bin, "mosaic", "-q", gray_library, data_dir / "chelsea.png", "-o", d / "out2.png",
-        "--matches", d / "m.json")
+    quiet = run(tessera_bin, "mosaic", "-q", gray_library, data_dir / "chelsea.png", "-o",
+                d / "out2.png", "--matches", d / "m.json")
+    assert quiet.stderr == "" and quiet.stdout == ""
     return d, proc
 
 
@@ -461,6 +462,7 @@ def test_error_unwritable_output(tessera_bin, workdir, small_library):
     # An output that would replace an input.
     expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", target], "overwrite")
     expect_failure(tessera_bin, workdir, ["build", "-o", target, target], "overwrite")
+    expect_failure(tessera_bin, workdir, ["build", "-o", target, workdir], "overwrite", "target.png")
     assert load(target).shape == (303, 384)
 
 
