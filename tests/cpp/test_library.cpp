@@ -274,6 +274,11 @@ class DamagedLibrary : public ::testing::Test {
         std::ifstream in(path_, std::ios::binary);
         bytes_.assign(std::istreambuf_iterator<char>(in), {});
         ASSERT_EQ(bytes_.size(), lib.file_bytes());
+        uint32_t header_bytes = 0;
+        std::memcpy(&header_bytes, bytes_.data() + 12, 4);
+        header_bytes_ = header_bytes;
+        ASSERT_GE(header_bytes_, 64u + 3 * 16 + 16);
+        ASSERT_LT(header_bytes_, bytes_.size());
     }
 
     void write(const std::vector<char>& bytes) {
@@ -284,8 +289,8 @@ class DamagedLibrary : public ::testing::Test {
     template <typename T>
     void set_sealed(size_t offset, T value) {
         std::memcpy(bytes_.data() + offset, &value, sizeof value);
-        const uint64_t checksum = hash_bytes(bytes_.data(), kHeaderChecksumAt);
-        std::memcpy(bytes_.data() + kHeaderChecksumAt, &checksum, sizeof checksum);
+        const uint64_t checksum = hash_bytes(bytes_.data(), header_bytes_ - 8);
+        std::memcpy(bytes_.data() + header_bytes_ - 8, &checksum, sizeof checksum);
     }
     void expect_open_error(std::initializer_list<std::string> parts) {
         write(bytes_);
@@ -294,8 +299,10 @@ class DamagedLibrary : public ::testing::Test {
         expect_error([this] { Library::open(path_); }, all);
     }
 
-    static constexpr size_t kHeaderBytes = 160;
-    static constexpr size_t kHeaderChecksumAt = 152;
+    // The header's fields up to byte 64 (magic, version, header size, parameters, counts, file
+    // size) and the first three section entries (sources, names, origins) are at fixed places;
+    // the header's size is read from the file and its last 8 bytes are its checksum.
+    size_t header_bytes_ = 0;
     TempDir dir_;
     std::string path_ = dir_.file("lib.tsr");
     std::vector<char> bytes_;
@@ -326,12 +333,12 @@ TEST_F(DamagedLibrary, Foreign) {
 TEST_F(DamagedLibrary, Truncated) {
     bytes_.resize(bytes_.size() - 1);
     expect_open_error({"is truncated", std::to_string(bytes_.size()) + " of"});
-    bytes_.resize(kHeaderBytes);
+    bytes_.resize(header_bytes_);
     expect_open_error({"is truncated"});
 }
 
 TEST_F(DamagedLibrary, TruncatedInsideTheHeader) {
-    bytes_.resize(kHeaderBytes - 1);
+    bytes_.resize(header_bytes_ - 1);
     expect_open_error({"is truncated"});
     bytes_.resize(8);
     expect_open_error({"is truncated"});
@@ -353,7 +360,7 @@ TEST_F(DamagedLibrary, NewerVersion) {
 TEST_F(DamagedLibrary, HeaderFlippedBytes) {
     const std::vector<char> good = bytes_;
     // Every header byte after the magic and the version, one at a time.
-    for (size_t at = 12; at < kHeaderBytes; ++at) {
+    for (size_t at = 12; at < header_bytes_; ++at) {
         SCOPED_TRACE(at);
         bytes_ = good;
         bytes_[at] ^= 0x01;
@@ -369,7 +376,7 @@ TEST_F(DamagedLibrary, DataFlippedBytesFailVerify) {
     const Library lib = Library::open(path_);
     expect_error([&] { lib.verify(); }, {path_, "checksum mismatch", "rebuild"});
     // Every byte after the header is covered, padding included.
-    for (size_t at = kHeaderBytes; at < good.size(); ++at) {
+    for (size_t at = header_bytes_; at < good.size(); ++at) {
         bytes_ = good;
         bytes_[at] ^= 0x01;
         write(bytes_);

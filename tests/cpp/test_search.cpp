@@ -16,7 +16,7 @@ namespace tessera {
 namespace {
 
 using testing::crop;
-#ifdef TESSERA_TEST_IO
+#ifdef TESSERA_TESTS_HAVE_IO
 using testing::load_data;
 #endif
 using testing::random_image;
@@ -213,7 +213,7 @@ TEST_P(MatchesOracle, ExtremeValues) {
     expect_same_k_nearest(lib, target, 2);
 }
 
-#ifdef TESSERA_TEST_IO
+#ifdef TESSERA_TESTS_HAVE_IO
 // Patches and targets cut from the bundled photographs.
 TEST_P(MatchesOracle, RealImages) {
     const Size s = source_size(), t = target_size();

@@ -14,7 +14,7 @@
 #include "tessera/image.hpp"
 #include "tessera/library.hpp"
 
-#ifdef TESSERA_TEST_IO
+#ifdef TESSERA_TESTS_HAVE_IO
 #include "tessera/image_io.hpp"
 #endif
 
@@ -65,7 +65,7 @@ inline std::string data_path(const std::string& name) {
     return (std::filesystem::path(TESSERA_DATA_DIR) / name).string();
 }
 
-#ifdef TESSERA_TEST_IO
+#ifdef TESSERA_TESTS_HAVE_IO
 // A bundled sample image decoded in `mode`, as the CLI decodes it.
 inline Image load_data(const std::string& name, Mode mode) {
     static const bool started = (io::initialize("tessera_tests"), true);

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-HEADER = struct.Struct("<8sIIIIIIIIQQQ" + "QQ" * 5 + "QQ")
-assert HEADER.size == 160
+# The header starts with these fields, then (offset, bytes) pairs for the sections, the first
+# five being sources, names, origins, pixels and norms (later formats append more), and ends with
+# the data and header checksums; its size is its third field.
+HEADER_START = struct.Struct("<8sIIIIIIIIQQQ")
+assert HEADER_START.size == 64
 SOURCE = struct.Struct("<QQIIII")
 ORIGIN_DTYPE = np.dtype([("source", "<u4"), ("x", "<u4"), ("y", "<u4"), ("transform", "<u4")])
 TRANSFORMS = ["rot0", "rot90", "rot180", "rot270", "flip", "flip-rot90", "flip-rot180", "flip-rot270"]
@@ -41,12 +44,15 @@ class LibraryFile:
 
 def read_library(path):
     data = open(path, "rb").read()
-    fields = HEADER.unpack_from(data, 0)
+    fields = HEADER_START.unpack_from(data, 0)
     magic, version, header_bytes, tw, th, sx, sy, channels, mask = fields[:9]
     patch_count, source_count, file_bytes = fields[9:12]
-    sections = [fields[12 + 2 * i : 14 + 2 * i] for i in range(5)]
-    assert magic == b"TESSERA\x1a" and header_bytes == 160 and file_bytes == len(data)
-    (src_off, _), (names_off, names_len), (orig_off, _), (pix_off, pix_len), (norm_off, _) = sections
+    assert magic == b"TESSERA\x1a" and file_bytes == len(data)
+    section_count = (header_bytes - HEADER_START.size - 16) // 16
+    assert section_count >= 5 and HEADER_START.size + 16 * section_count + 16 == header_bytes
+    sections = struct.unpack_from("<" + "QQ" * 5, data, HEADER_START.size)
+    src_off, names_off, names_len, orig_off, pix_off, pix_len, norm_off = (
+        sections[0], sections[2], sections[3], sections[4], sections[6], sections[7], sections[8])
     names = data[names_off : names_off + names_len]
     sources = []
     for i in range(source_count):
