@@ -300,8 +300,8 @@ class DamagedLibrary : public ::testing::Test {
     }
 
     // The header's fields up to byte 64 (magic, version, header size, parameters, counts, file
-    // size) and the first three section entries (sources, names, origins) are at fixed places;
-    // the header's size is read from the file and its last 8 bytes are its checksum.
+    // size) and the first four section entries (sources, names, origins, pixels) are at fixed
+    // places; the header's size is read from the file and its last 8 bytes are its checksum.
     size_t header_bytes_ = 0;
     TempDir dir_;
     std::string path_ = dir_.file("lib.tsr");
@@ -370,8 +370,10 @@ TEST_F(DamagedLibrary, HeaderFlippedBytes) {
 
 TEST_F(DamagedLibrary, DataFlippedBytesFailVerify) {
     const std::vector<char> good = bytes_;
-    // A byte in the pixels: open does not read the pixels, verify does.
-    bytes_[bytes_.size() - 200] ^= 0x80;
+    // A byte in the pixels (the fourth section entry): open does not read them, verify does.
+    uint64_t pixels_at = 0;
+    std::memcpy(&pixels_at, bytes_.data() + 64 + 3 * 16, 8);
+    bytes_[pixels_at + 5] ^= 0x80;
     write(bytes_);
     const Library lib = Library::open(path_);
     expect_error([&] { lib.verify(); }, {path_, "checksum mismatch", "rebuild"});
