@@ -5,10 +5,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -280,18 +282,22 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     Console console;
 
-    // Malformed sizes and angles are usage errors (exit 2), like anything else CLI11 rejects.
-    const auto size_check = [](const char* what) {
+    // Malformed sizes and angles are usage errors (exit 2), like anything else CLI11 rejects;
+    // the message is the core's.
+    const auto usage_check = [](std::function<void(const std::string&)> parse) {
         return CLI::Validator(
-            [what](std::string& text) {
+            [parse](std::string& text) {
                 try {
-                    parse_size(text, what);
+                    parse(text);
                     return std::string();
                 } catch (const Error& e) {
                     return std::string(e.what());
                 }
             },
             "");
+    };
+    const auto size_check = [&](const char* what) {
+        return usage_check([what](const std::string& text) { parse_size(text, what); });
     };
 
     BuildArgs build;
@@ -309,7 +315,14 @@ int main(int argc, char** argv) {
     build_cmd->add_option("--rotations", build.rotations,
                           "Rotations to store, in degrees counter-clockwise: any of 0,90,180,270")
         ->delimiter(',')
-        ->check(CLI::IsMember({0, 90, 180, 270}))
+        ->check(usage_check([](const std::string& text) {
+            // Text that is not an integer is left to CLI11's own conversion error.
+            int degrees = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), degrees);
+            if (ec == std::errc() && end == text.data() + text.size()) {
+                transforms_from({degrees}, false);
+            }
+        }))
         ->capture_default_str();
     build_cmd->add_flag("--flips", build.flips, "Also store the mirror image of each rotation");
     build_cmd->add_option("--mode", build.mode, "Pixel mode of the library: gray or rgb")
