@@ -5,10 +5,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -121,6 +123,12 @@ int run_build(const BuildArgs& args, const Console& console) {
         }
     }
     if (sources.empty()) throw Error("no image files found in the inputs given");
+    // Nor may it replace an image found inside an input directory.
+    std::vector<std::string> found;
+    for (const Source& s : sources) {
+        if (!s.explicit_file) found.push_back(s.path);
+    }
+    check_output(args.output, found);
 
     size_t skipped = 0, too_small = 0;
     for (size_t i = 0; i < sources.size(); ++i) {
@@ -206,8 +214,8 @@ void write_matches(const std::string& path, const Library& library,
 int run_mosaic(const MosaicArgs& args, const Console& console) {
     const auto start = std::chrono::steady_clock::now();
     const Library library = Library::open(args.library);
-    io::check_output_format(args.output);
     check_output(args.output, {args.library, args.target});
+    io::check_output_format(args.output);
     if (!args.matches.empty()) {
         const std::string ext = fs::path(args.matches).extension().string();
         if (ext != ".csv" && ext != ".json") {
@@ -274,18 +282,47 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     Console console;
 
+    // Malformed sizes and angles are usage errors (exit 2), like anything else CLI11 rejects;
+    // the message is the core's.
+    const auto usage_check = [](std::function<void(const std::string&)> parse) {
+        return CLI::Validator(
+            [parse](std::string& text) {
+                try {
+                    parse(text);
+                    return std::string();
+                } catch (const Error& e) {
+                    return std::string(e.what());
+                }
+            },
+            "");
+    };
+    const auto size_check = [&](const char* what) {
+        return usage_check([what](const std::string& text) { parse_size(text, what); });
+    };
+
     BuildArgs build;
     CLI::App* build_cmd = app.add_subcommand(
         "build", "Cut patches from source images (files or directories) into a library file.");
     build_cmd->add_option("inputs", build.inputs, "Image files and directories (searched recursively)")
         ->required();
     build_cmd->add_option("-o,--output", build.output, "Library file to write (e.g. lib.tsr)")->required();
-    build_cmd->add_option("--tile", build.tile, "Patch size: 16 or WxH like 16x8")->capture_default_str();
+    build_cmd->add_option("--tile", build.tile, "Patch size: 16 or WxH like 16x8")
+        ->check(size_check("tile"))
+        ->capture_default_str();
     build_cmd->add_option("--stride", build.stride,
-                          "Step between windows: N or WxH [default: the tile size]");
+                          "Step between windows: N or WxH [default: the tile size]")
+        ->check(size_check("stride"));
     build_cmd->add_option("--rotations", build.rotations,
                           "Rotations to store, in degrees counter-clockwise: any of 0,90,180,270")
         ->delimiter(',')
+        ->check(usage_check([](const std::string& text) {
+            // Text that is not an integer is left to CLI11's own conversion error.
+            int degrees = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), degrees);
+            if (ec == std::errc() && end == text.data() + text.size()) {
+                transforms_from({degrees}, false);
+            }
+        }))
         ->capture_default_str();
     build_cmd->add_flag("--flips", build.flips, "Also store the mirror image of each rotation");
     build_cmd->add_option("--mode", build.mode, "Pixel mode of the library: gray or rgb")

@@ -49,6 +49,11 @@ std::vector<uint8_t> read_file(const std::string& path) {
 
 void initialize(const char* argv0) {
     if (VIPS_INIT(argv0) != 0) throw Error("cannot start libvips");
+    // libvips logs decoder warnings ("not enough data", ...) straight to stderr; a failed decode
+    // is reported as one error line naming the file, so the extra lines are noise.
+    g_log_set_handler(
+        "VIPS", G_LOG_LEVEL_WARNING, [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {},
+        nullptr);
     vips_cache_set_max(0);  // every image is decoded once; caching operations only costs memory
 }
 
@@ -101,8 +106,12 @@ LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) 
 }
 
 void check_output_format(const std::string& path) {
+    // The formats the message names; libvips also saves CSV and matrix files, which are not images.
+    static const std::vector<std::string> known = {".png",  ".jpg", ".jpeg", ".tif", ".tiff",
+                                                   ".webp", ".pgm", ".ppm",  ".pnm"};
     const std::string ext = extension_of(path);
-    if (ext.empty() || vips_foreign_find_save_buffer(ext.c_str()) == nullptr) {
+    if (std::find(known.begin(), known.end(), ext) == known.end() ||
+        vips_foreign_find_save_target(ext.c_str()) == nullptr) {
         vips_error_clear();
         throw Error(path + ": cannot tell the image format from the extension '" + ext +
                     "': use .png, .jpg, .tif, .webp or .pgm/.ppm");
@@ -119,11 +128,16 @@ void save_image(const std::string& path, ImageView image) {
         VImage img = VImage::new_from_memory(packed.pixels.data(), packed.pixels.size(),
                                              packed.width, packed.height, packed.channels,
                                              VIPS_FORMAT_UCHAR);
+        // A target, not a buffer: libvips saves PNM (.pgm/.ppm) only to targets.
+        vips::VTarget target = vips::VTarget::new_to_memory();
+        img.write_to_target(extension_of(path).c_str(), target);
+        VipsBlob* blob = nullptr;
+        g_object_get(target.get_target(), "blob", &blob, nullptr);
+        std::unique_ptr<VipsArea, decltype(&vips_area_unref)> owned(VIPS_AREA(blob),
+                                                                    vips_area_unref);
         size_t size = 0;
-        void* buffer = nullptr;
-        img.write_to_buffer(extension_of(path).c_str(), &buffer, &size);
-        std::unique_ptr<void, decltype(&g_free)> owned(buffer, g_free);
-        write_file_atomically(path, buffer, size);
+        const void* data = vips_blob_get(blob, &size);
+        write_file_atomically(path, data, size);
     } catch (const VError& e) {
         throw Error(path + ": cannot encode image: " + vips_reason(e));
     }

@@ -327,8 +327,11 @@ Library Library::open(const std::string& path) {
     };
     const uint64_t size = file->size();
     if (size == 0) throw corrupt("is empty, not a tessera library");
-    if (size < sizeof(FileHeader) || std::memcmp(file->data(), kMagic.data(), kMagic.size())) {
+    if (size < kMagic.size() || std::memcmp(file->data(), kMagic.data(), kMagic.size())) {
         throw corrupt("is not a tessera library (no tessera header); build one with tessera build");
+    }
+    if (size < sizeof(FileHeader)) {
+        throw corrupt("is truncated (" + std::to_string(size) + " bytes, shorter than the header)");
     }
     FileHeader h;
     std::memcpy(&h, file->data(), sizeof h);
@@ -380,6 +383,15 @@ Library Library::open(const std::string& path) {
     }
 
     const uint8_t* base = file->data();
+    // The data checksum hashes padding as zeros, so damage there is caught here (a few bytes).
+    uint64_t at = sizeof(FileHeader);
+    for (const FileSection& s : {h.sources, h.names, h.origins, h.pixels, h.norms}) {
+        if (std::any_of(base + at, base + s.offset, [](uint8_t b) { return b != 0; })) {
+            throw corrupt("padding before byte " + std::to_string(s.offset) +
+                          " is not zero; the file is corrupt, rebuild the library");
+        }
+        at = s.offset + s.bytes;
+    }
     auto sources = std::make_shared<std::vector<SourceInfo>>();
     std::string_view names(reinterpret_cast<const char*>(base + h.names.offset), h.names.bytes);
     for (uint64_t i = 0; i < h.source_count; ++i) {
