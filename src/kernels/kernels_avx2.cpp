@@ -18,18 +18,35 @@ uint64_t hsum_epi32(__m256i v) {
 
 // |a - b| per byte, widened to 16 bits and squared pairwise by vpmaddwd: each int32 lane gains
 // at most 2 * 255^2 per 32 bytes, so a lane stays below 2^31 for n < 2^31 / 65025 * 16 bytes.
-uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
+inline void accumulate_sq(__m256i x, __m256i y, __m256i& acc0, __m256i& acc1) {
     const __m256i zero = _mm256_setzero_si256();
-    __m256i acc0 = zero, acc1 = zero;
+    const __m256i d = _mm256_or_si256(_mm256_subs_epu8(x, y), _mm256_subs_epu8(y, x));
+    const __m256i lo = _mm256_unpacklo_epi8(d, zero);
+    const __m256i hi = _mm256_unpackhi_epi8(d, zero);
+    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(lo, lo));
+    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(hi, hi));
+}
+
+__m256i load(const uint8_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
     size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i));
-        const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i));
-        const __m256i d = _mm256_or_si256(_mm256_subs_epu8(x, y), _mm256_subs_epu8(y, x));
-        const __m256i lo = _mm256_unpacklo_epi8(d, zero);
-        const __m256i hi = _mm256_unpackhi_epi8(d, zero);
-        acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(lo, lo));
-        acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(hi, hi));
+    for (; i + 32 <= n; i += 32) accumulate_sq(load(a + i), load(b + i), acc0, acc1);
+    if (i < n && n >= 32) {
+        // The tail as the last 32 bytes, with the bytes already counted zeroed in both inputs.
+        alignas(32) static constexpr uint8_t kKeep[64] = {
+            0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+            0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+            0,    0,    0,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+        const __m256i keep = load(kKeep + (n - i));
+        accumulate_sq(_mm256_and_si256(load(a + n - 32), keep),
+                      _mm256_and_si256(load(b + n - 32), keep), acc0, acc1);
+        i = n;
     }
     uint64_t sum = hsum_epi32(acc0) + hsum_epi32(acc1);
     for (; i < n; ++i) {
