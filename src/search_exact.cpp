@@ -39,8 +39,6 @@ class TopK {
         best_[i] = n;
         return true;
     }
-    const Neighbor* begin() const { return best_; }
-    const Neighbor* end() const { return best_ + k_; }
 
   private:
     Neighbor* best_;
