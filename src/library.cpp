@@ -457,17 +457,27 @@ Library Library::open(const std::string& path) {
     auto corrupt = [&path](const std::string& what) { return Error(path + ": " + what); };
     const uint64_t size = file->size();
     if (size == 0) throw corrupt("is empty, not a tessera library");
-    if (size < sizeof(FileHeader) || std::memcmp(file->data(), kMagic.data(), kMagic.size())) {
+    if (size < offsetof(FileHeader, header_bytes) ||
+        std::memcmp(file->data(), kMagic.data(), kMagic.size())) {
         throw corrupt("is not a tessera library (no tessera header); build one with tessera build");
     }
+    // Every format starts with the magic and the version.
+    uint32_t version;
+    std::memcpy(&version, file->data() + offsetof(FileHeader, version), sizeof version);
+    if (version > kLibraryFormatVersion) {
+        throw corrupt("was written by a newer tessera (library format " + std::to_string(version) +
+                      "); this tessera reads format " + std::to_string(kLibraryFormatVersion) +
+                      ": upgrade tessera");
+    }
+    if (version < kLibraryFormatVersion) {
+        throw corrupt("has library format " + std::to_string(version) +
+                      ", without the search index of format " +
+                      std::to_string(kLibraryFormatVersion) + ": rebuild it with tessera build");
+    }
+    if (size < sizeof(FileHeader)) throw corrupt("is truncated (the header is incomplete)");
     FileHeader h;
     std::memcpy(&h, file->data(), sizeof h);
-    if (h.version > kLibraryFormatVersion) {
-        throw corrupt("was written by a newer tessera (library format " +
-                      std::to_string(h.version) + "); this tessera reads format " +
-                      std::to_string(kLibraryFormatVersion) + ": upgrade tessera");
-    }
-    if (h.version != kLibraryFormatVersion || h.header_bytes != sizeof(FileHeader) ||
+    if (h.header_bytes != sizeof(FileHeader) ||
         h.header_checksum != hash_bytes(&h, offsetof(FileHeader, header_checksum))) {
         throw corrupt("header is corrupt (checksum mismatch); rebuild the library");
     }

@@ -259,3 +259,34 @@ TEST(SearchExactFile, IndexIsAPermutationSortedByMeanBucket) {
 
 }  // namespace
 }  // namespace tessera
+
+namespace tessera {
+namespace {
+
+TEST(SearchExactFile, FormatOneLibraryAsksForARebuild) {
+    const Library built =
+        build({4, 4}, Mode::Gray, {make_image(Data::Noise, Mode::Gray, 20, 20, 1)});
+    const std::string path =
+        (std::filesystem::temp_directory_path() / "tessera_test_format1.tsr").string();
+    built.save(path);
+    {
+        // Rewrite the version (offset 8) as 1, as a library from before the search index.
+        std::FILE* f = std::fopen(path.c_str(), "r+b");
+        ASSERT_NE(f, nullptr);
+        const uint32_t one = 1;
+        ASSERT_EQ(std::fseek(f, 8, SEEK_SET), 0);
+        ASSERT_EQ(std::fwrite(&one, sizeof one, 1, f), 1u);
+        std::fclose(f);
+    }
+    try {
+        Library::open(path);
+        ADD_FAILURE() << "a format 1 library opened";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("format 1"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("rebuild it with tessera build"), std::string::npos);
+    }
+    std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace tessera
