@@ -59,9 +59,7 @@ std::string human_bytes(uint64_t bytes) {
     return text;
 }
 
-std::string size_text(Size s) {
-    return std::to_string(s.width) + "x" + std::to_string(s.height);
-}
+std::string size_text(Size s) { return std::to_string(s.width) + "x" + std::to_string(s.height); }
 
 // Refuses, before any work, an output that cannot be written or that would replace an input.
 void check_output(const std::string& output, const std::vector<std::string>& inputs) {
@@ -69,8 +67,7 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
     if (dir.empty()) dir = ".";
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
-        throw Error(output + ": the directory " + dir.string() +
-                    " does not exist; create it first");
+        throw Error(output + ": the directory " + dir.string() + " does not exist; create it first");
     }
     if (::access(dir.c_str(), W_OK) != 0) {
         throw Error(output + ": cannot write in " + dir.string() + " (permission denied)");
@@ -78,8 +75,7 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
     if (fs::is_directory(output, ec)) throw Error(output + ": is a directory; give a file name");
     for (const std::string& input : inputs) {
         if (fs::exists(input, ec) && fs::equivalent(input, output, ec)) {
-            throw Error(output + ": would overwrite the input " + input +
-                        "; choose another output");
+            throw Error(output + ": would overwrite the input " + input + "; choose another output");
         }
     }
 }
@@ -117,8 +113,7 @@ int run_build(const BuildArgs& args, const Console& console) {
     for (const std::string& input : args.inputs) {
         std::error_code ec;
         if (fs::is_directory(input, ec)) {
-            for (std::string& path : io::find_images(input))
-                sources.push_back({std::move(path), false});
+            for (std::string& path : io::find_images(input)) sources.push_back({std::move(path), false});
         } else if (fs::exists(input, ec)) {
             sources.push_back({input, true});
         } else {
@@ -129,8 +124,7 @@ int run_build(const BuildArgs& args, const Console& console) {
 
     size_t skipped = 0, too_small = 0;
     for (size_t i = 0; i < sources.size(); ++i) {
-        console.status("build: %zu/%zu images, %zu patches", i, sources.size(),
-                       builder.patch_count());
+        console.status("build: %zu/%zu images, %zu patches", i, sources.size(), builder.patch_count());
         const Source& s = sources[i];
         io::LoadedImage loaded;
         try {
@@ -183,13 +177,9 @@ void write_matches(const std::string& path, const Library& library,
         nlohmann::json rows = nlohmann::json::array();
         for (const TileMatch& m : matches) {
             const PatchOrigin& o = library.origins()[m.patch];
-            rows.push_back({{"row", m.tile.row},
-                            {"col", m.tile.col},
-                            {"x", m.tile.x},
-                            {"y", m.tile.y},
-                            {"patch", m.patch},
-                            {"source", library.sources()[o.source].path},
-                            {"source_x", o.x},
+            rows.push_back({{"row", m.tile.row}, {"col", m.tile.col}, {"x", m.tile.x},
+                            {"y", m.tile.y}, {"patch", m.patch},
+                            {"source", library.sources()[o.source].path}, {"source_x", o.x},
                             {"source_y", o.y},
                             {"transform", transform_name(Transform(o.transform))},
                             {"distance", m.distance}});
@@ -225,20 +215,20 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         }
         check_output(args.matches, {args.library, args.target, args.output});
     }
-    const io::LoadedImage target =
-        io::load_image(args.target, library.params().mode, args.max_pixels);
+    const io::LoadedImage target = io::load_image(args.target, library.params().mode, args.max_pixels);
     const auto searcher = make_exact_searcher(library, args.threads);
-    const auto matches = match_tiles(
-        library, *searcher, target.image.view(),
-        [&](size_t done, size_t total) { console.status("mosaic: %zu/%zu tiles", done, total); });
+    const auto matches = match_tiles(library, *searcher, target.image.view(), [&](size_t done, size_t total) {
+        console.status("mosaic: %zu/%zu tiles", done, total);
+    });
     console.end_status();
     const Image out = render(library, matches, target.image.size());
     io::save_image(args.output, out.view());
     if (!args.matches.empty()) write_matches(args.matches, library, matches);
     if (!console.quiet) {
         std::fprintf(stderr, "tessera mosaic: %zu tiles of %s, %.3f s, PSNR %.2f dB -> %s\n",
-                     matches.size(), size_text(library.params().tile).c_str(), seconds_since(start),
-                     psnr(out.view(), target.image.view()), args.output.c_str());
+                     matches.size(), size_text(library.params().tile).c_str(),
+                     seconds_since(start), psnr(out.view(), target.image.view()),
+                     args.output.c_str());
     }
     return 0;
 }
@@ -250,8 +240,7 @@ int run_info(const std::string& path, bool verify, bool list_sources) {
     const std::string simd(simd_level());  // throws on a bad TESSERA_SIMD before any output
     const LibraryParams& p = library.params();
     std::string transforms;
-    for (Transform t : p.transforms)
-        transforms += (transforms.empty() ? "" : " ") + std::string(transform_name(t));
+    for (Transform t : p.transforms) transforms += (transforms.empty() ? "" : " ") + std::string(transform_name(t));
     std::printf("library     %s\n", path.c_str());
     std::printf("format      %u\n", library.format_version());
     std::printf("mode        %s\n", std::string(mode_name(p.mode)).c_str());
@@ -280,9 +269,8 @@ int run_info(const std::string& path, bool verify, bool list_sources) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{
-        "tessera: rebuild images from a library of patches cut from example images.\n"
-        "Exact nearest-patch search (squared L2 over pixels), all cores, deterministic."};
+    CLI::App app{"tessera: rebuild images from a library of patches cut from example images.\n"
+                 "Exact nearest-patch search (squared L2 over pixels), all cores, deterministic."};
     app.name("tessera");
     // The SIMD level is read when asked for, so a bad TESSERA_SIMD is reported, not fatal here.
     app.set_version_flag("--version", [] {
@@ -300,18 +288,14 @@ int main(int argc, char** argv) {
     BuildArgs build;
     CLI::App* build_cmd = app.add_subcommand(
         "build", "Cut patches from source images (files or directories) into a library file.");
-    build_cmd
-        ->add_option("inputs", build.inputs, "Image files and directories (searched recursively)")
+    build_cmd->add_option("inputs", build.inputs, "Image files and directories (searched recursively)")
         ->required();
-    build_cmd->add_option("-o,--output", build.output, "Library file to write (e.g. lib.tsr)")
-        ->required();
-    build_cmd->add_option("--tile", build.tile, "Patch size: 16 or WxH like 16x8")
-        ->capture_default_str();
+    build_cmd->add_option("-o,--output", build.output, "Library file to write (e.g. lib.tsr)")->required();
+    build_cmd->add_option("--tile", build.tile, "Patch size: 16 or WxH like 16x8")->capture_default_str();
     build_cmd->add_option("--stride", build.stride,
                           "Step between windows: N or WxH [default: the tile size]");
-    build_cmd
-        ->add_option("--rotations", build.rotations,
-                     "Rotations to store, in degrees counter-clockwise: any of 0,90,180,270")
+    build_cmd->add_option("--rotations", build.rotations,
+                          "Rotations to store, in degrees counter-clockwise: any of 0,90,180,270")
         ->delimiter(',')
         ->capture_default_str();
     build_cmd->add_flag("--flips", build.flips, "Also store the mirror image of each rotation");
@@ -320,21 +304,18 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     build_cmd->add_flag("--strict", build.strict,
                         "Fail on any unreadable or too-small image instead of skipping it");
-    build_cmd
-        ->add_option("--max-pixels", build.max_pixels,
-                     "Refuse images with more pixels than this (decompression bombs)")
+    build_cmd->add_option("--max-pixels", build.max_pixels,
+                          "Refuse images with more pixels than this (decompression bombs)")
         ->capture_default_str();
     build_cmd->add_flag("-q,--quiet", console.quiet, "No progress, warnings only");
 
     MosaicArgs mosaic;
     CLI::App* mosaic_cmd = app.add_subcommand(
         "mosaic", "Rebuild a target image from the library's patches, tile by tile.");
-    mosaic_cmd->add_option("library", mosaic.library, "Library file from tessera build")
-        ->required();
+    mosaic_cmd->add_option("library", mosaic.library, "Library file from tessera build")->required();
     mosaic_cmd->add_option("target", mosaic.target, "Image to rebuild")->required();
-    mosaic_cmd
-        ->add_option("-o,--output", mosaic.output,
-                     "Output image; the format follows the extension (.png, .jpg, .tif, .webp)")
+    mosaic_cmd->add_option("-o,--output", mosaic.output,
+                           "Output image; the format follows the extension (.png, .jpg, .tif, .webp)")
         ->required();
     mosaic_cmd->add_option("--matches", mosaic.matches,
                            "Also write one row per tile (.csv or .json): tile position, patch id, "
@@ -342,9 +323,8 @@ int main(int argc, char** argv) {
     mosaic_cmd->add_option("--threads", mosaic.threads, "Worker threads, 0 = all cores")
         ->check(CLI::Range(0, 4096))
         ->capture_default_str();
-    mosaic_cmd
-        ->add_option("--max-pixels", mosaic.max_pixels,
-                     "Refuse a target with more pixels than this")
+    mosaic_cmd->add_option("--max-pixels", mosaic.max_pixels,
+                           "Refuse a target with more pixels than this")
         ->capture_default_str();
     mosaic_cmd->add_flag("-q,--quiet", console.quiet, "No progress or summary");
 

@@ -69,7 +69,7 @@ struct SearchIndex {
 // packed: patch i is pixels()[i * patch_bytes() ...]. Patch ids follow the build order: sources
 // in the order added, then transforms in ascending order, then windows in row-major order.
 class Library {
-  public:
+public:
     // Memory-maps and validates a library file; throws Error naming the file and the problem.
     static Library open(const std::string& path);
 
@@ -93,7 +93,7 @@ class Library {
     uint64_t file_bytes() const;                       // the size of its file representation
     uint32_t format_version() const { return kLibraryFormatVersion; }
 
-  private:
+private:
     friend class LibraryBuilder;
     Library() = default;
 
@@ -110,7 +110,7 @@ class Library {
 };
 
 class LibraryBuilder {
-  public:
+public:
     explicit LibraryBuilder(LibraryParams params);  // validates params
 
     // Cuts every window of `image` (in the library's mode) under each transform. Returns the
@@ -123,7 +123,7 @@ class LibraryBuilder {
     // Finishes the library; the builder is left empty. Throws Error if no patch was added.
     Library finish();
 
-  private:
+private:
     struct Buffers;
     LibraryParams params_;
     std::shared_ptr<Buffers> buffers_;
