@@ -245,6 +245,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
 
 int run_info(const std::string& path, bool verify, bool list_sources) {
     const Library library = Library::open(path);
+    const std::string simd(simd_level());  // throws on a bad TESSERA_SIMD before any output
     const LibraryParams& p = library.params();
     std::string transforms;
     for (Transform t : p.transforms) transforms += (transforms.empty() ? "" : " ") + std::string(transform_name(t));
@@ -258,6 +259,7 @@ int run_info(const std::string& path, bool verify, bool list_sources) {
     std::printf("sources     %zu\n", library.sources().size());
     std::printf("bytes       %llu (%s)\n", static_cast<unsigned long long>(library.file_bytes()),
                 human_bytes(library.file_bytes()).c_str());
+    std::printf("simd        %s\n", simd.c_str());
     if (verify) {
         library.verify();
         std::printf("checksum    ok\n");
@@ -278,7 +280,16 @@ int main(int argc, char** argv) {
     CLI::App app{"tessera: rebuild images from a library of patches cut from example images.\n"
                  "Exact nearest-patch search (squared L2 over pixels), all cores, deterministic."};
     app.name("tessera");
-    app.set_version_flag("--version", std::string("tessera ") + TESSERA_VERSION);
+    // The SIMD level is read when asked for, so a bad TESSERA_SIMD is reported, not fatal here.
+    app.set_version_flag("--version", [] {
+        std::string text = std::string("tessera ") + TESSERA_VERSION + " (simd: ";
+        try {
+            text += simd_level();
+        } catch (const Error& e) {
+            text += e.what();
+        }
+        return text + ")";
+    });
     app.require_subcommand(1);
     Console console;
 
