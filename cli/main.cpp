@@ -6,10 +6,12 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -235,8 +237,8 @@ void write_matches(const std::string& path, const Library& library,
 int run_mosaic(const MosaicArgs& args, const Console& console) {
     const auto start = std::chrono::steady_clock::now();
     const Library library = Library::open(args.library);
-    io::check_output_format(args.output);
     check_output(args.output, {args.library, args.target});
+    io::check_output_format(args.output);
     if (!args.matches.empty()) {
         const std::string ext = fs::path(args.matches).extension().string();
         if (ext != ".csv" && ext != ".json") {
@@ -275,6 +277,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
 
 int run_info(const std::string& path, bool verify, bool list_sources) {
     const Library library = Library::open(path);
+    const std::string simd(simd_level());  // throws on a bad TESSERA_SIMD before any output
     const LibraryParams& p = library.params();
     std::string transforms;
     for (Transform t : p.transforms) transforms += (transforms.empty() ? "" : " ") + std::string(transform_name(t));
@@ -288,6 +291,7 @@ int run_info(const std::string& path, bool verify, bool list_sources) {
     std::printf("sources     %zu\n", library.sources().size());
     std::printf("bytes       %llu (%s)\n", static_cast<unsigned long long>(library.file_bytes()),
                 human_bytes(library.file_bytes()).c_str());
+    std::printf("simd        %s\n", simd.c_str());
     if (verify) {
         library.verify();
         std::printf("checksum    ok\n");
@@ -309,9 +313,36 @@ int main(int argc, char** argv) {
     CLI::App app{"tessera: rebuild images from a library of patches cut from example images.\n"
                  "Exact nearest-patch search (squared L2 over pixels), all cores, deterministic."};
     app.name("tessera");
-    app.set_version_flag("--version", std::string("tessera ") + TESSERA_VERSION);
+    // The SIMD level is read when asked for, so a bad TESSERA_SIMD is reported, not fatal here.
+    app.set_version_flag("--version", [] {
+        std::string text = std::string("tessera ") + TESSERA_VERSION + " (simd: ";
+        try {
+            text += simd_level();
+        } catch (const Error& e) {
+            text += e.what();
+        }
+        return text + ")";
+    });
     app.require_subcommand(1);
     Console console;
+
+    // Malformed sizes and angles are usage errors (exit 2), like anything else CLI11 rejects;
+    // the message is the core's.
+    const auto usage_check = [](std::function<void(const std::string&)> parse) {
+        return CLI::Validator(
+            [parse](std::string& text) {
+                try {
+                    parse(text);
+                    return std::string();
+                } catch (const Error& e) {
+                    return std::string(e.what());
+                }
+            },
+            "");
+    };
+    const auto size_check = [&](const char* what) {
+        return usage_check([what](const std::string& text) { parse_size(text, what); });
+    };
 
     BuildArgs build;
     CLI::App* build_cmd = app.add_subcommand(
@@ -319,12 +350,23 @@ int main(int argc, char** argv) {
     build_cmd->add_option("inputs", build.inputs, "Image files and directories (searched recursively)")
         ->required();
     build_cmd->add_option("-o,--output", build.output, "Library file to write (e.g. lib.tsr)")->required();
-    build_cmd->add_option("--tile", build.tile, "Patch size: 16 or WxH like 16x8")->capture_default_str();
+    build_cmd->add_option("--tile", build.tile, "Patch size: 16 or WxH like 16x8")
+        ->check(size_check("tile"))
+        ->capture_default_str();
     build_cmd->add_option("--stride", build.stride,
-                          "Step between windows: N or WxH [default: the tile size]");
+                          "Step between windows: N or WxH [default: the tile size]")
+        ->check(size_check("stride"));
     build_cmd->add_option("--rotations", build.rotations,
                           "Rotations to store, in degrees counter-clockwise: any of 0,90,180,270")
         ->delimiter(',')
+        ->check(usage_check([](const std::string& text) {
+            // Text that is not an integer is left to CLI11's own conversion error.
+            int degrees = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), degrees);
+            if (ec == std::errc() && end == text.data() + text.size()) {
+                transforms_from({degrees}, false);
+            }
+        }))
         ->capture_default_str();
     build_cmd->add_flag("--flips", build.flips, "Also store the mirror image of each rotation");
     build_cmd->add_option("--mode", build.mode, "Pixel mode of the library: gray or rgb")

@@ -168,8 +168,12 @@ LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) 
 }
 
 void check_output_format(const std::string& path) {
+    // The formats the message names; libvips also saves CSV and matrix files, which are not images.
+    static const std::vector<std::string> known = {".png",  ".jpg", ".jpeg", ".tif", ".tiff",
+                                                   ".webp", ".pgm", ".ppm",  ".pnm"};
     const std::string ext = extension_of(path);
-    if (ext.empty() || vips_foreign_find_save_buffer(ext.c_str()) == nullptr) {
+    if (std::find(known.begin(), known.end(), ext) == known.end() ||
+        vips_foreign_find_save_target(ext.c_str()) == nullptr) {
         vips_error_clear();
         throw Error(path + ": cannot tell the image format from the extension '" + ext +
                     "': use .png, .jpg, .tif, .webp or .pgm/.ppm");
@@ -183,14 +187,19 @@ void save_image(const std::string& path, ImageView image) {
         std::memcpy(packed.row(y), image.row(y), size_t(packed.stride()));
     }
     try {
-        VImage img =
-            VImage::new_from_memory(packed.pixels.data(), packed.pixels.size(), packed.width,
-                                    packed.height, packed.channels, VIPS_FORMAT_UCHAR);
+        VImage img = VImage::new_from_memory(packed.pixels.data(), packed.pixels.size(),
+                                             packed.width, packed.height, packed.channels,
+                                             VIPS_FORMAT_UCHAR);
+        // A target, not a buffer: libvips saves PNM (.pgm/.ppm) only to targets.
+        vips::VTarget target = vips::VTarget::new_to_memory();
+        img.write_to_target(extension_of(path).c_str(), target);
+        VipsBlob* blob = nullptr;
+        g_object_get(target.get_target(), "blob", &blob, nullptr);
+        std::unique_ptr<VipsArea, decltype(&vips_area_unref)> owned(VIPS_AREA(blob),
+                                                                    vips_area_unref);
         size_t size = 0;
-        void* buffer = nullptr;
-        img.write_to_buffer(extension_of(path).c_str(), &buffer, &size);
-        std::unique_ptr<void, decltype(&g_free)> owned(buffer, g_free);
-        write_file_atomically(path, buffer, size);
+        const void* data = vips_blob_get(blob, &size);
+        write_file_atomically(path, data, size);
     } catch (const VError& e) {
         throw Error(path + ": cannot encode image: " + vips_reason(e));
     }

@@ -5,7 +5,7 @@
 # sanitizer finding exits with status 86 and fails the tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CXX=clang++ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_FUZZ=ON \
+CXX=clang++ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTESSERA_FUZZ=ON -DTESSERA_BUILD_PYTHON=OFF \
   -DPython3_EXECUTABLE=/usr/bin/python3 >/dev/null
 cmake --build build-asan -j "$(nproc)"
 export ASAN_OPTIONS=exitcode=86:detect_leaks=1:abort_on_error=0

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "search_index.hpp"
 #include "tessera/error.hpp"
 #include "tessera/file.hpp"
 
@@ -28,6 +29,24 @@ struct FileSection {
     bool operator==(const FileSection&) const = default;
 };
 
+// The sections in file order.
+enum SectionId {
+    kSources,
+    kNames,
+    kOrigins,
+    kPixels,
+    kNorms,
+    kOrder,
+    kSums,
+    kSpreads,
+    kBuckets,
+    kTails,
+    kBlocks,
+    kSectionCount
+};
+using Sections = std::array<FileSection, kSectionCount>;
+using SectionData = std::array<const void*, kSectionCount>;
+
 struct FileHeader {
     std::array<char, 8> magic;
     uint32_t version;
@@ -39,11 +58,11 @@ struct FileHeader {
     uint64_t patch_count;
     uint64_t source_count;
     uint64_t file_bytes;
-    FileSection sources, names, origins, pixels, norms;
+    Sections sections;
     uint64_t data_checksum;    // XXH3-64 of the sections in order, zero padding included
     uint64_t header_checksum;  // XXH3-64 of every header byte before this field
 };
-static_assert(sizeof(FileHeader) == 160);
+static_assert(sizeof(FileHeader) == 256);
 
 struct SourceRecord {
     uint64_t file_bytes;
@@ -59,42 +78,43 @@ uint64_t align_up(uint64_t n) { return (n + kAlignment - 1) / kAlignment * kAlig
 // Where each section goes, as a function of the counts alone: writing uses it, and reading
 // accepts a header only when its sections are exactly these.
 struct Layout {
-    FileSection sources, names, origins, pixels, norms;
+    Sections sections;
     uint64_t file_bytes;
 
-    Layout(uint64_t source_count, uint64_t name_bytes, uint64_t patch_count, uint64_t patch_bytes) {
+    Layout(uint64_t source_count, uint64_t name_bytes, uint64_t patch_count, uint64_t patch_bytes,
+           uint64_t block_pairs) {
+        std::array<uint64_t, kSectionCount> bytes{};
+        bytes[kSources] = source_count * sizeof(SourceRecord);
+        bytes[kNames] = name_bytes;
+        bytes[kOrigins] = patch_count * sizeof(PatchOrigin);
+        bytes[kPixels] = patch_count * patch_bytes;
+        for (SectionId id : {kNorms, kOrder, kSums, kSpreads}) {
+            bytes[id] = patch_count * sizeof(uint32_t);
+        }
+        bytes[kBuckets] = (detail::kMeanBuckets + 1) * sizeof(uint32_t);
+        const uint64_t padded = detail::group_count(patch_count) * detail::kGroup;
+        bytes[kTails] = padded * sizeof(uint32_t);
+        bytes[kBlocks] = padded * block_pairs * sizeof(uint32_t);
         uint64_t at = align_up(sizeof(FileHeader));
-        auto place = [&at](uint64_t bytes) {
-            FileSection s{at, bytes};
-            at = align_up(at + bytes);
-            return s;
-        };
-        sources = place(source_count * sizeof(SourceRecord));
-        names = place(name_bytes);
-        origins = place(patch_count * sizeof(PatchOrigin));
-        pixels = place(patch_count * patch_bytes);
-        norms = place(patch_count * sizeof(uint32_t));
-        file_bytes = norms.offset + norms.bytes;
+        for (int i = 0; i < kSectionCount; ++i) {
+            sections[i] = {at, bytes[i]};
+            at = align_up(at + bytes[i]);
+        }
+        file_bytes = sections[kSectionCount - 1].offset + sections[kSectionCount - 1].bytes;
     }
 };
 
 // The library's bytes after the header, as (pointer, size) chunks in file order; nullptr stands
 // for zero padding. Saving writes these chunks and the checksum hashes them.
 template <typename Fn>
-void for_each_chunk(const Layout& layout, const std::vector<SourceRecord>& records,
-                    const std::string& names, const void* origins, const void* pixels,
-                    const void* norms, Fn&& fn) {
+void for_each_chunk(const Layout& layout, const SectionData& data, Fn&& fn) {
     uint64_t at = sizeof(FileHeader);
-    auto emit = [&](const FileSection& section, const void* data) {
+    for (int i = 0; i < kSectionCount; ++i) {
+        const FileSection& section = layout.sections[i];
         fn(nullptr, section.offset - at);
-        fn(data, section.bytes);
+        fn(data[i], section.bytes);
         at = section.offset + section.bytes;
-    };
-    emit(layout.sources, records.data());
-    emit(layout.names, names.data());
-    emit(layout.origins, origins);
-    emit(layout.pixels, pixels);
-    emit(layout.norms, norms);
+    }
 }
 
 struct Serialized {
@@ -178,11 +198,78 @@ uint64_t data_checksum(const Library& lib);
 
 // ---- Building ----
 
+namespace {
+
+struct IndexBuffers {
+    std::vector<uint32_t> order, sums, spreads, buckets, tails, block_pairs;
+};
+
+// Computes the search index (search_index.hpp) of n patches.
+IndexBuffers build_index(const LibraryParams& params, const uint8_t* pixels, size_t n) {
+    const size_t patch_bytes = params.patch_bytes();
+    const detail::BlockGrid grid = detail::block_grid(params);
+    const size_t pairs = grid.pairs();
+    std::vector<detail::PatchFeatures> by_id(n);
+    std::vector<uint16_t> blocks_by_id(n * 2 * pairs);
+#pragma omp parallel for schedule(static)
+    for (size_t id = 0; id < n; ++id) {
+        by_id[id] = detail::patch_features(pixels + id * patch_bytes, params, grid,
+                                           blocks_by_id.data() + id * 2 * pairs);
+    }
+    // Sort by (mean bucket, spread, id): the spread fits 32 bits (search_index.hpp).
+    std::vector<std::pair<uint64_t, uint32_t>> keys(n);
+    for (size_t id = 0; id < n; ++id) {
+        const uint64_t bucket = detail::mean_bucket(by_id[id].sum, patch_bytes);
+        keys[id] = {bucket << 32 | by_id[id].spread, uint32_t(id)};
+    }
+    std::sort(keys.begin(), keys.end());
+    IndexBuffers b;
+    b.order.resize(n);
+    b.sums.resize(n);
+    b.spreads.resize(n);
+    b.buckets.assign(detail::kMeanBuckets + 1, 0);
+    b.tails.assign(detail::group_count(n) * detail::kGroup, 0);
+    b.block_pairs.assign(b.tails.size() * pairs, 0);
+    for (size_t i = 0; i < n; ++i) {
+        const uint32_t id = keys[i].second;
+        b.order[i] = id;
+        b.sums[i] = by_id[id].sum;
+        b.spreads[i] = by_id[id].spread;
+        b.tails[i] = by_id[id].tail;
+        const uint16_t* blocks = blocks_by_id.data() + id * 2 * pairs;
+        for (size_t j = 0; j < pairs; ++j) {
+            b.block_pairs[((i / detail::kGroup) * pairs + j) * detail::kGroup +
+                          i % detail::kGroup] = blocks[2 * j] | uint32_t(blocks[2 * j + 1]) << 16;
+        }
+        ++b.buckets[detail::mean_bucket(by_id[id].sum, patch_bytes) + 1];
+    }
+    for (size_t i = 1; i < b.buckets.size(); ++i) b.buckets[i] += b.buckets[i - 1];
+    return b;
+}
+
+SearchIndex index_view(const LibraryParams& params, size_t n, const SectionData& data) {
+    const size_t pairs = detail::block_grid(params).pairs();
+    const size_t padded = detail::group_count(n) * detail::kGroup;
+    auto u32 = [](const void* p, size_t count) {
+        return std::span<const uint32_t>(static_cast<const uint32_t*>(p), count);
+    };
+    return {u32(data[kOrder], n),
+            u32(data[kSums], n),
+            u32(data[kSpreads], n),
+            u32(data[kBuckets], detail::kMeanBuckets + 1),
+            u32(data[kTails], padded),
+            u32(data[kBlocks], padded * pairs),
+            pairs};
+}
+
+}  // namespace
+
 struct LibraryBuilder::Buffers {
     std::vector<SourceInfo> sources;
     std::vector<PatchOrigin> origins;
     std::vector<uint8_t> pixels;
     std::vector<uint32_t> norms;
+    IndexBuffers index;
 };
 
 LibraryBuilder::LibraryBuilder(LibraryParams params)
@@ -238,6 +325,12 @@ Library LibraryBuilder::finish() {
     lib.origins_ = buffers_->origins.data();
     lib.pixels_ = buffers_->pixels.data();
     lib.norms_ = buffers_->norms.data();
+    buffers_->index = build_index(params_, buffers_->pixels.data(), lib.patch_count_);
+    const IndexBuffers& b = buffers_->index;
+    lib.index_ =
+        index_view(params_, lib.patch_count_,
+                   {nullptr, nullptr, nullptr, nullptr, nullptr, b.order.data(), b.sums.data(),
+                    b.spreads.data(), b.buckets.data(), b.tails.data(), b.block_pairs.data()});
     lib.storage_ = std::move(buffers_);
     buffers_ = std::make_shared<Buffers>();
     lib.data_checksum_ = data_checksum(lib);
@@ -248,12 +341,22 @@ Library LibraryBuilder::finish() {
 
 namespace {
 
+SectionData section_data(const Library& lib, const Serialized& s) {
+    const SearchIndex& x = lib.index();
+    return {s.records.data(),   s.names.data(), lib.origins().data(), lib.pixels(),
+            lib.norms().data(), x.order.data(), x.sums.data(),        x.spreads.data(),
+            x.buckets.data(),   x.tails.data(), x.block_pairs.data()};
+}
+
+Layout layout_of(const Library& lib, const Serialized& s) {
+    return Layout(s.records.size(), s.names.size(), lib.size(), lib.patch_bytes(),
+                  lib.index().pairs);
+}
+
 template <typename Fn>
 void for_each_library_chunk(const Library& lib, Fn&& fn) {
     Serialized s = serialize_sources(lib.sources());
-    Layout layout(s.records.size(), s.names.size(), lib.size(), lib.patch_bytes());
-    for_each_chunk(layout, s.records, s.names, lib.origins().data(), lib.pixels(),
-                   lib.norms().data(), fn);
+    for_each_chunk(layout_of(lib, s), section_data(lib, s), fn);
 }
 
 uint64_t data_checksum(const Library& lib) {
@@ -274,12 +377,12 @@ uint64_t data_checksum(const Library& lib) {
 uint64_t Library::file_bytes() const {
     uint64_t name_bytes = 0;
     for (const SourceInfo& s : sources()) name_bytes += s.path.size();
-    return Layout(sources().size(), name_bytes, size(), patch_bytes()).file_bytes;
+    return Layout(sources().size(), name_bytes, size(), patch_bytes(), index_.pairs).file_bytes;
 }
 
 void Library::save(const std::string& path) const {
     Serialized s = serialize_sources(sources());
-    Layout layout(s.records.size(), s.names.size(), size(), patch_bytes());
+    const Layout layout = layout_of(*this, s);
     FileHeader h{};
     h.magic = kMagic;
     h.version = kLibraryFormatVersion;
@@ -293,21 +396,16 @@ void Library::save(const std::string& path) const {
     h.patch_count = size();
     h.source_count = s.records.size();
     h.file_bytes = layout.file_bytes;
-    h.sources = layout.sources;
-    h.names = layout.names;
-    h.origins = layout.origins;
-    h.pixels = layout.pixels;
-    h.norms = layout.norms;
+    h.sections = layout.sections;
     h.data_checksum = data_checksum_;
     h.header_checksum = hash_bytes(&h, offsetof(FileHeader, header_checksum));
 
     AtomicFile file(path);
     file.write(&h, sizeof h);
     static const std::array<uint8_t, kAlignment> zeros{};
-    for_each_chunk(layout, s.records, s.names, origins().data(), pixels(), norms().data(),
-                   [&](const void* data, uint64_t bytes) {
-                       file.write(data ? data : zeros.data(), bytes);
-                   });
+    for_each_chunk(layout, section_data(*this, s), [&](const void* data, uint64_t bytes) {
+        file.write(data ? data : zeros.data(), bytes);
+    });
     file.commit();
 }
 
@@ -324,6 +422,32 @@ void Library::verify() const {
 
 // ---- Opening ----
 
+namespace {
+
+// The search reads pixels through the index, so a file whose index is not a permutation sorted
+// as search_index.hpp says is refused (what the checksum alone would catch only on --verify).
+template <typename Corrupt>
+void check_index(const SearchIndex& x, size_t patch_bytes, const Corrupt& corrupt) {
+    const size_t n = x.order.size();
+    if (x.buckets.front() != 0 || x.buckets.back() != n)
+        throw corrupt("search index is corrupt; rebuild the library");
+    std::vector<bool> seen(n);
+    for (size_t b = 0; b < detail::kMeanBuckets; ++b) {
+        if (x.buckets[b] > x.buckets[b + 1])
+            throw corrupt("search index is corrupt; rebuild the library");
+        for (size_t i = x.buckets[b]; i < x.buckets[b + 1]; ++i) {
+            const uint32_t id = x.order[i];
+            if (id >= n || seen[id] || detail::mean_bucket(x.sums[i], patch_bytes) != b ||
+                (i > x.buckets[b] && x.spreads[i - 1] > x.spreads[i])) {
+                throw corrupt("search index is corrupt; rebuild the library");
+            }
+            seen[id] = true;
+        }
+    }
+}
+
+}  // namespace
+
 Library Library::open(const std::string& path) {
     auto file = std::make_shared<const MappedFile>(path);
     auto corrupt = [&path](const std::string& what) {
@@ -331,17 +455,30 @@ Library Library::open(const std::string& path) {
     };
     const uint64_t size = file->size();
     if (size == 0) throw corrupt("is empty, not a tessera library");
-    if (size < sizeof(FileHeader) || std::memcmp(file->data(), kMagic.data(), kMagic.size())) {
+    if (size < kMagic.size() || std::memcmp(file->data(), kMagic.data(), kMagic.size())) {
         throw corrupt("is not a tessera library (no tessera header); build one with tessera build");
     }
+    const auto truncated_header = [&] {
+        return corrupt("is truncated (" + std::to_string(size) + " bytes, shorter than the header)");
+    };
+    if (size < offsetof(FileHeader, header_bytes)) throw truncated_header();
+    // Every format starts with the magic and the version.
+    uint32_t version;
+    std::memcpy(&version, file->data() + offsetof(FileHeader, version), sizeof version);
+    if (version > kLibraryFormatVersion) {
+        throw corrupt("was written by a newer tessera (library format " + std::to_string(version) +
+                      "); this tessera reads format " + std::to_string(kLibraryFormatVersion) +
+                      ": upgrade tessera");
+    }
+    if (version < kLibraryFormatVersion) {
+        throw corrupt("has library format " + std::to_string(version) +
+                      ", without the search index of format " +
+                      std::to_string(kLibraryFormatVersion) + ": rebuild it with tessera build");
+    }
+    if (size < sizeof(FileHeader)) throw truncated_header();
     FileHeader h;
     std::memcpy(&h, file->data(), sizeof h);
-    if (h.version > kLibraryFormatVersion) {
-        throw corrupt("was written by a newer tessera (library format " +
-                      std::to_string(h.version) + "); this tessera reads format " +
-                      std::to_string(kLibraryFormatVersion) + ": upgrade tessera");
-    }
-    if (h.version != kLibraryFormatVersion || h.header_bytes != sizeof(FileHeader) ||
+    if (h.header_bytes != sizeof(FileHeader) ||
         h.header_checksum != hash_bytes(&h, offsetof(FileHeader, header_checksum))) {
         throw corrupt("header is corrupt (checksum mismatch); rebuild the library");
     }
@@ -373,22 +510,32 @@ Library Library::open(const std::string& path) {
     }
     // Bound the counts by the file size before multiplying them, so nothing can overflow.
     if (h.patch_count == 0 || h.source_count == 0 || h.patch_count > size ||
-        h.source_count > size || h.names.bytes > size) {
+        h.source_count > size || h.sections[kNames].bytes > size) {
         throw corrupt("header has invalid counts");
     }
-    Layout layout(h.source_count, h.names.bytes, h.patch_count, lib.params_.patch_bytes());
-    if (layout.file_bytes != h.file_bytes || !(layout.sources == h.sources) ||
-        !(layout.names == h.names) || !(layout.origins == h.origins) ||
-        !(layout.pixels == h.pixels) || !(layout.norms == h.norms)) {
+    const Layout layout(h.source_count, h.sections[kNames].bytes, h.patch_count,
+                        lib.params_.patch_bytes(), detail::block_grid(lib.params_).pairs());
+    if (layout.file_bytes != h.file_bytes || layout.sections != h.sections) {
         throw corrupt("sections do not match the counts in the header");
     }
 
     const uint8_t* base = file->data();
+    // The data checksum hashes padding as zeros, so damage there is caught here (a few bytes).
+    uint64_t at = sizeof(FileHeader);
+    for (const FileSection& s : h.sections) {
+        if (std::any_of(base + at, base + s.offset, [](uint8_t b) { return b != 0; })) {
+            throw corrupt("padding before byte " + std::to_string(s.offset) +
+                          " is not zero; the file is corrupt, rebuild the library");
+        }
+        at = s.offset + s.bytes;
+    }
     auto sources = std::make_shared<std::vector<SourceInfo>>();
-    std::string_view names(reinterpret_cast<const char*>(base + h.names.offset), h.names.bytes);
+    SectionData data;
+    for (int i = 0; i < kSectionCount; ++i) data[i] = base + h.sections[i].offset;
+    std::string_view names(static_cast<const char*>(data[kNames]), h.sections[kNames].bytes);
     for (uint64_t i = 0; i < h.source_count; ++i) {
         SourceRecord r;
-        std::memcpy(&r, base + h.sources.offset + i * sizeof r, sizeof r);
+        std::memcpy(&r, static_cast<const uint8_t*>(data[kSources]) + i * sizeof r, sizeof r);
         if (uint64_t(r.name_offset) + r.name_bytes > names.size()) {
             throw corrupt("source " + std::to_string(i) + " has an invalid name");
         }
@@ -396,9 +543,11 @@ Library Library::open(const std::string& path) {
                             r.content_hash, r.width, r.height});
     }
     lib.patch_count_ = h.patch_count;
-    lib.origins_ = reinterpret_cast<const PatchOrigin*>(base + h.origins.offset);
-    lib.pixels_ = base + h.pixels.offset;
-    lib.norms_ = reinterpret_cast<const uint32_t*>(base + h.norms.offset);
+    lib.origins_ = static_cast<const PatchOrigin*>(data[kOrigins]);
+    lib.pixels_ = static_cast<const uint8_t*>(data[kPixels]);
+    lib.norms_ = static_cast<const uint32_t*>(data[kNorms]);
+    lib.index_ = index_view(lib.params_, lib.patch_count_, data);
+    check_index(lib.index_, lib.patch_bytes(), corrupt);
     // Provenance is checked here because renderers and reports index sources with it.
     const Size tile = lib.params_.tile;
     for (const PatchOrigin& o : lib.origins()) {

@@ -1,8 +1,15 @@
+// The fast exact search: lower bounds from the library's search index (search_index.hpp) skip
+// most patches, and only the survivors get a full distance from the SIMD kernels. Every bound is
+// exact integer arithmetic and a patch is skipped only when its bound is strictly greater than
+// the current k-th best distance, so ties still reach the top-k and resolve to the lowest id.
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <vector>
 
+#include "search_index.hpp"
+#include "simd.hpp"
 #include "tessera/error.hpp"
 #include "tessera/search.hpp"
 
@@ -10,19 +17,27 @@ namespace tessera {
 
 namespace {
 
-// Keeps the k best neighbours seen so far, sorted. Candidates arrive in ascending id order, so
-// a candidate that only ties the worst kept one has a higher id and is rightly refused.
+using u128 = unsigned __int128;
+
+// The k best neighbours seen so far, sorted by (distance, id). Candidates arrive in any order and
+// the same patch may be offered twice (a seed, then the scan), so insertion compares ids too.
 class TopK {
 public:
     TopK(Neighbor* out, int k) : best_(out), k_(k) {
         std::fill(best_, best_ + k_, Neighbor{UINT64_MAX, UINT32_MAX});
     }
     uint64_t worst() const { return best_[k_ - 1].distance; }
-    void offer(uint64_t distance, uint32_t id) {
-        if (distance >= worst()) return;
+    // Returns true when the candidate entered the top k.
+    bool offer(uint64_t distance, uint32_t id) {
+        const Neighbor n{distance, id};
+        if (!(n < best_[k_ - 1])) return false;
+        for (int i = 0; i < k_; ++i) {
+            if (best_[i].id == id) return false;
+        }
         int i = k_ - 1;
-        for (; i > 0 && best_[i - 1].distance > distance; --i) best_[i] = best_[i - 1];
-        best_[i] = {distance, id};
+        for (; i > 0 && n < best_[i - 1]; --i) best_[i] = best_[i - 1];
+        best_[i] = n;
+        return true;
     }
 
 private:
@@ -30,73 +45,301 @@ private:
     int k_;
 };
 
+// Positions per step of the scan: the limits tighten between steps.
+constexpr size_t kChunk = 64;
+
+uint64_t gap(uint64_t a, uint64_t b) {
+    return a > b ? a - b : b - a;
+}
+
+// max(0, |a - b| - 1): the least |sqrt(x) - sqrt(y)| when isqrt(x) = a and isqrt(y) = b.
+uint64_t root_gap(uint64_t a, uint64_t b) {
+    const uint64_t g = gap(a, b);
+    return g > 0 ? g - 1 : 0;
+}
+
 class ExactSearcher final : public Searcher {
 public:
-    ExactSearcher(const Library& library, int threads)
-        : library_(library), threads_(threads > 0 ? threads : omp_get_num_procs()) {}
+    ExactSearcher(const Library& library, int threads, const kernels::Kernels& kernels)
+        : library_(library),
+          threads_(threads > 0 ? threads : omp_get_num_procs()),
+          kernels_(kernels),
+          grid_(detail::block_grid(library.params())) {}
 
     std::string_view name() const override { return "exact"; }
 
     void search(const QueryBatch& queries, int k, Neighbor* out) const override {
         check_queries(library_, queries, k);
-        const Size window = queries.window;
-        const int channels = library_.params().channels();
-        const size_t row_bytes = size_t(window.width) * channels;
-        const size_t query_bytes = row_bytes * window.height;
-        const bool full = window == library_.params().tile;
-#pragma omp parallel for schedule(dynamic, 4) num_threads(threads_)
-        for (size_t q = 0; q < queries.count; ++q) {
-            const uint8_t* query = queries.data + q * query_bytes;
-            TopK top(out + q * size_t(k), k);
-            if (full) {
-                search_full(query, top);
-            } else {
-                search_window(query, window, row_bytes, top);
+        const bool full = queries.window == library_.params().tile;
+        const size_t query_bytes =
+            size_t(queries.window.width) * queries.window.height * library_.params().channels();
+        const WindowIndex window = full ? WindowIndex{} : window_index(queries.window);
+        // Runs of neighbouring queries share a thread so each can start from the last one's
+        // answer; the answers themselves do not depend on the runs.
+        constexpr size_t kRun = 16;
+        const size_t runs = (queries.count + kRun - 1) / kRun;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+        for (size_t r = 0; r < runs; ++r) {
+            Scratch scratch{std::vector<uint16_t>(2 * grid_.pairs()),
+                            std::vector<uint32_t>(grid_.pairs())};
+            const Neighbor* previous = nullptr;
+            for (size_t q = r * kRun; q < std::min(queries.count, (r + 1) * kRun); ++q) {
+                const uint8_t* query = queries.data + q * query_bytes;
+                TopK top(out + q * size_t(k), k);
+                if (previous != nullptr) seed(query, queries.window, previous, k, top);
+                if (full) {
+                    search_full(query, scratch, top);
+                } else {
+                    search_window(query, queries.window, window, top);
+                }
+                previous = out + q * size_t(k);
             }
         }
     }
 
 private:
-    // |q - p|^2 = |q|^2 + |p|^2 - 2 q.p with the patch norms precomputed at build time.
-    void search_full(const uint8_t* query, TopK& top) const {
-        const size_t n = library_.patch_bytes();
-        uint64_t query_norm = 0;
-        for (size_t i = 0; i < n; ++i) query_norm += uint32_t(query[i]) * query[i];
-        const std::span<const uint32_t> norms = library_.norms();
-        for (size_t id = 0; id < library_.size(); ++id) {
-            const uint8_t* patch = library_.patch(id);
-            uint32_t dot = 0;
-            for (size_t i = 0; i < n; ++i) dot += uint32_t(query[i]) * patch[i];
-            top.offer(query_norm + norms[id] - 2 * uint64_t(dot), uint32_t(id));
+    // Distance over the top-left window of a patch (the whole patch when window is the tile).
+    uint64_t distance(const uint8_t* query, Size window, uint32_t id) const {
+        const size_t tile_row = size_t(library_.params().tile.width) * library_.params().channels();
+        const size_t row = size_t(window.width) * library_.params().channels();
+        const uint8_t* patch = library_.patch(id);
+        if (row == tile_row) return kernels_.sqdist_u8(query, patch, row * window.height);
+        uint64_t d = 0;
+        for (int y = 0; y < window.height; ++y) {
+            d += kernels_.sqdist_u8(query + y * row, patch + y * tile_row, row);
+        }
+        return d;
+    }
+
+    // The previous query's answers give a k-th best distance before the scan starts.
+    void seed(const uint8_t* query, Size window, const Neighbor* previous, int k, TopK& top) const {
+        for (int i = 0; i < k; ++i) {
+            top.offer(distance(query, window, previous[i].id), previous[i].id);
         }
     }
 
-    // Edge tiles: compare the visible window with each patch's top-left window.
-    void search_window(const uint8_t* query, Size window, size_t row_bytes, TopK& top) const {
-        const size_t tile_row_bytes = size_t(library_.params().tile.width) * library_.params().channels();
-        for (size_t id = 0; id < library_.size(); ++id) {
-            const uint8_t* patch = library_.patch(id);
-            uint32_t distance = 0;
-            for (int y = 0; y < window.height; ++y) {
-                const uint8_t* a = query + y * row_bytes;
-                const uint8_t* b = patch + y * tile_row_bytes;
-                for (size_t i = 0; i < row_bytes; ++i) {
-                    int d = int(a[i]) - int(b[i]);
-                    distance += uint32_t(d * d);
+    // A query's block sums, alone and in pairs.
+    struct Scratch {
+        std::vector<uint16_t> blocks;
+        std::vector<uint32_t> pairs;
+    };
+
+    void search_full(const uint8_t* query, Scratch& scratch, TopK& top) const {
+        const SearchIndex& x = library_.index();
+        const uint64_t D = library_.patch_bytes();
+        const size_t pairs = x.pairs;
+        const detail::PatchFeatures qf =
+            detail::patch_features(query, library_.params(), grid_, scratch.blocks.data());
+        for (size_t j = 0; j < pairs; ++j) {
+            scratch.pairs[j] = scratch.blocks[2 * j] | uint32_t(scratch.blocks[2 * j + 1]) << 16;
+        }
+        const uint64_t S = qf.sum;
+        kernels::BlockQuery bq;
+        bq.pairs = scratch.pairs.data();
+        bq.pair_count = pairs;
+        bq.tail = int32_t(qf.tail);
+
+        // Limits derived from the k-th best distance tau, refreshed when it falls.
+        uint64_t tau = 0;
+        u128 spread_limit = 0;  // D tau
+        auto refresh = [&] {
+            tau = top.worst();
+            spread_limit = tau == UINT64_MAX ? ~u128(0) : u128(D) * tau;
+            bq.limit = int32_t(std::min<u128>(u128(grid_.block_bytes) * tau, INT32_MAX));
+        };
+        refresh();
+
+        uint8_t masks[kChunk / detail::kGroup + 1];
+        // Positions [begin, end): the block filter, then full distances for the survivors.
+        auto visit = [&](size_t begin, size_t end) {
+            if (pairs == 0) {
+                for (size_t i = begin; i < end; ++i) offer(query, x.order[i], top, refresh);
+                return;
+            }
+            const size_t g0 = begin / detail::kGroup, g1 = (end - 1) / detail::kGroup + 1;
+            kernels_.block_filter(bq, &x.block_pairs[g0 * pairs * detail::kGroup],
+                                  &x.tails[g0 * detail::kGroup], g1 - g0, masks);
+            // Survivors' patches are scattered over the library: fetch them all before the
+            // distances so their cache misses overlap.
+            uint32_t ids[kChunk + detail::kGroup];
+            size_t count = 0;
+            for (size_t g = g0; g < g1; ++g) {
+                for (uint32_t m = masks[g - g0]; m != 0; m &= m - 1) {
+                    const size_t i = g * detail::kGroup + size_t(std::countr_zero(m));
+                    if (i < begin || i >= end) continue;
+                    ids[count++] = x.order[i];
+                    prefetch_patch(x.order[i]);
                 }
             }
-            top.offer(distance, uint32_t(id));
+            for (size_t j = 0; j < count; ++j) offer(query, ids[j], top, refresh);
+        };
+
+        // One bucket: outwards from the query's spread in chunks, the spread interval the bound
+        // allows (sum_gap^2 + root_gap^2 <= D tau) recomputed as tau falls.
+        auto scan_bucket = [&](size_t b, uint64_t sum_gap) {
+            const uint32_t* spreads = x.spreads.data();
+            const size_t first = x.buckets[b], last = x.buckets[b + 1];
+            const size_t mid =
+                std::lower_bound(spreads + first, spreads + last, qf.spread) - spreads;
+            size_t down = mid, up = mid;       // [down, up) is done
+            size_t begin = first, end = last;  // the allowed interval, shrinking with tau
+            uint64_t tau_seen = 0;
+            bool stale = true;
+            while (true) {
+                if (stale || tau != tau_seen) {
+                    stale = false;
+                    tau_seen = tau;
+                    const u128 mean_part = u128(sum_gap) * sum_gap;
+                    if (mean_part > spread_limit) return;
+                    const u128 room = spread_limit - mean_part;
+                    const uint64_t g = room >> 64 ? UINT64_MAX : detail::isqrt(uint64_t(room));
+                    const uint64_t reach = std::min<uint64_t>(g, UINT32_MAX) + 1;
+                    const uint64_t lo = qf.spread > reach ? qf.spread - reach : 0;
+                    begin = std::lower_bound(spreads + begin, spreads + down, lo) - spreads;
+                    end =
+                        std::upper_bound(spreads + up, spreads + end, qf.spread + reach) - spreads;
+                }
+                if (begin == down && end == up) return;
+                if (up < end) {
+                    const size_t stop = std::min(end, up + kChunk);
+                    visit(up, stop);
+                    up = stop;
+                }
+                if (begin < down) {
+                    const size_t start = std::max(begin, down > kChunk ? down - kChunk : 0);
+                    visit(start, down);
+                    down = start;
+                }
+            }
+        };
+
+        // Buckets in order of their least sum gap, outwards from the query's own; a direction
+        // stops at the first bucket the mean bound rules out, as all further ones are farther.
+        const size_t home = detail::mean_bucket(S, D);
+        auto bucket_gap = [&](size_t b) -> uint64_t {
+            const uint64_t lo = b * D, hi = b + 1 < detail::kMeanBuckets ? (b + 1) * D - 1 : b * D;
+            return S < lo ? lo - S : S > hi ? S - hi : 0;
+        };
+        auto open = [&](uint64_t sum_gap) { return u128(sum_gap) * sum_gap <= u128(D) * tau; };
+        size_t down = home + 1, up = home + 1;  // next buckets: down - 1 and up
+        bool down_open = true, up_open = true;
+        while (true) {
+            down_open = down_open && down > 0 && open(bucket_gap(down - 1));
+            up_open = up_open && up < detail::kMeanBuckets && open(bucket_gap(up));
+            if (!down_open && !up_open) break;
+            if (down_open && (!up_open || bucket_gap(down - 1) <= bucket_gap(up))) {
+                --down;
+                scan_bucket(down, bucket_gap(down));
+            } else {
+                scan_bucket(up, bucket_gap(up));
+                ++up;
+            }
+        }
+    }
+
+    void prefetch_patch(uint32_t id) const {
+        const uint8_t* patch = library_.patch(id);
+        const size_t bytes = std::min<size_t>(library_.patch_bytes(), 1024);
+        for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(patch + at);
+    }
+
+    // Full distance to the patch `id`; refreshes the limits when it enters the top k.
+    template <typename Refresh>
+    void offer(const uint8_t* query, uint32_t id, TopK& top, const Refresh& refresh) const {
+        if (top.offer(kernels_.sqdist_u8(query, library_.patch(id), library_.patch_bytes()), id)) {
+            refresh();
+        }
+    }
+
+    // For one partial window shape, each patch's (by id) window sums per channel, and the spread
+    // left after removing them: isqrt(Dc |p|^2 - sum_c S_c^2) with Dc the bytes per channel.
+    // Dc d >= sum_c (Sq_c - Sp_c)^2 + (sqrt(Rq) - sqrt(Rp))^2 is the mean and spread bound
+    // per channel (search_index.hpp), much tighter than the grey one on colour.
+    struct WindowIndex {
+        std::vector<uint32_t> sums, spreads;
+    };
+
+    // Sums of the window per channel, and its spread.
+    void window_features(const uint8_t* p, size_t row_stride, Size window, uint32_t* sums,
+                         uint32_t* spread) const {
+        const int channels = library_.params().channels();
+        const size_t row = size_t(window.width) * channels;
+        const uint64_t dc = uint64_t(window.width) * window.height;
+        // Column sums first: contiguous loops the compiler vectorizes. The norm fits 32 bits
+        // (kMaxTileSide).
+        uint32_t columns[kMaxTileSide * 3] = {};
+        uint32_t norm = 0;
+        for (int y = 0; y < window.height; ++y) {
+            const uint8_t* r = p + y * row_stride;
+            for (size_t i = 0; i < row; ++i) {
+                columns[i] += r[i];
+                norm += uint32_t(r[i]) * r[i];
+            }
+        }
+        uint64_t s[3] = {0, 0, 0};
+        for (size_t i = 0; i < row; i += channels) {
+            for (int c = 0; c < channels; ++c) s[c] += columns[i + c];
+        }
+        uint64_t energy = 0;
+        for (int c = 0; c < channels; ++c) {
+            sums[c] = uint32_t(s[c]);
+            energy += s[c] * s[c];
+        }
+        *spread = uint32_t(detail::isqrt(dc * uint64_t(norm) - energy));
+    }
+
+    WindowIndex window_index(Size window) const {
+        const int channels = library_.params().channels();
+        const size_t tile_row = size_t(library_.params().tile.width) * channels;
+        WindowIndex w;
+        w.sums.resize(library_.size() * channels);
+        w.spreads.resize(library_.size());
+#pragma omp parallel for schedule(static) num_threads(threads_)
+        for (size_t id = 0; id < library_.size(); ++id) {
+            window_features(library_.patch(id), tile_row, window, &w.sums[id * channels],
+                            &w.spreads[id]);
+        }
+        return w;
+    }
+
+    // Edge tiles: every patch in id order, skipping those the bound rules out.
+    void search_window(const uint8_t* query, Size window, const WindowIndex& w, TopK& top) const {
+        const int channels = library_.params().channels();
+        const uint64_t dc = uint64_t(window.width) * window.height;
+        uint32_t sums[3], spread;
+        window_features(query, size_t(window.width) * channels, window, sums, &spread);
+        // Every term fits 64 bits: sums and spreads are below 2^23 for the largest tile.
+        auto limit_of = [dc](uint64_t tau) { return tau == UINT64_MAX ? UINT64_MAX : dc * tau; };
+        uint64_t limit = limit_of(top.worst());
+        for (size_t id = 0; id < library_.size(); ++id) {
+            const uint64_t dv = root_gap(w.spreads[id], spread);
+            uint64_t bound = dv * dv;
+            for (int c = 0; c < channels; ++c) {
+                const uint64_t ds = gap(w.sums[id * channels + c], sums[c]);
+                bound += ds * ds;
+            }
+            if (bound > limit) continue;
+            if (top.offer(distance(query, window, uint32_t(id)), uint32_t(id))) {
+                limit = limit_of(top.worst());
+            }
         }
     }
 
     Library library_;
     int threads_;
+    const kernels::Kernels& kernels_;
+    detail::BlockGrid grid_;
 };
 
 }  // namespace
 
 std::unique_ptr<Searcher> make_exact_searcher(const Library& library, int threads) {
-    return std::make_unique<ExactSearcher>(library, threads);
+    return make_exact_searcher(library, threads, default_simd_level());
+}
+
+std::unique_ptr<Searcher> make_exact_searcher(const Library& library, int threads,
+                                              SimdLevel level) {
+    return std::make_unique<ExactSearcher>(library, threads, detail::kernels_for(level));
 }
 
 }  // namespace tessera

@@ -16,7 +16,7 @@
 
 namespace tessera {
 
-inline constexpr uint32_t kLibraryFormatVersion = 1;
+inline constexpr uint32_t kLibraryFormatVersion = 2;  // 2 added the search index
 inline constexpr int kMaxTileSide = 128;  // keeps every squared distance and norm inside uint32
 
 struct LibraryParams {
@@ -52,6 +52,19 @@ struct PatchOrigin {
     uint32_t transform = 0;  // a Transform value
 };
 
+// The exact search's index, computed at build time (src/search_index.hpp explains it). Positions
+// run in index order: order[i] is the id of the patch at position i.
+struct SearchIndex {
+    std::span<const uint32_t> order;
+    std::span<const uint32_t> sums;     // sum of the patch's bytes
+    std::span<const uint32_t> spreads;  // isqrt(D |p|^2 - sum^2)
+    std::span<const uint32_t> buckets;  // positions where each mean bucket starts, and the end
+    // Padded to whole groups of 8 positions:
+    std::span<const uint32_t> tails;        // isqrt(n |p|^2 - sum of squared block sums)
+    std::span<const uint32_t> block_pairs;  // block sums, two per lane, group-major
+    size_t pairs = 0;                       // block-sum pairs per position
+};
+
 // An immutable, cheaply copyable library. Patches are stored transformed, row-major, tightly
 // packed: patch i is pixels()[i * patch_bytes() ...]. Patch ids follow the build order: sources
 // in the order added, then transforms in ascending order, then windows in row-major order.
@@ -74,9 +87,11 @@ public:
     const uint8_t* pixels() const { return pixels_; }
     const uint8_t* patch(size_t id) const { return pixels_ + id * patch_bytes(); }
     std::span<const uint32_t> norms() const { return {norms_, patch_count_}; }  // squared L2
+    const SearchIndex& index() const { return index_; }
 
     const std::string& path() const { return path_; }  // empty until saved or when built in memory
     uint64_t file_bytes() const;                       // the size of its file representation
+    uint64_t checksum() const { return data_checksum_; }  // XXH3-64 of the data, as in the header
     uint32_t format_version() const { return kLibraryFormatVersion; }
 
 private:
@@ -89,6 +104,7 @@ private:
     const PatchOrigin* origins_ = nullptr;
     const uint8_t* pixels_ = nullptr;
     const uint32_t* norms_ = nullptr;
+    SearchIndex index_;
     uint64_t data_checksum_ = 0;
     std::span<const uint8_t> file_data_;  // when opened: the file's bytes after the header
     std::string path_;

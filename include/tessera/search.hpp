@@ -41,11 +41,24 @@ public:
     virtual void search(const QueryBatch& queries, int k, Neighbor* out) const = 0;
 };
 
+// The instruction-set level of the exact search's kernels. One binary runs on any x86-64: the
+// level is chosen at run time.
+enum class SimdLevel { Scalar, Avx2, Avx512 };  // avx512 means AVX-512 F, BW, VL and VNNI
+
+std::string_view simd_level_name(SimdLevel level);  // "scalar", "avx2" or "avx512"
+bool simd_level_supported(SimdLevel level);         // by this CPU
+// The level make_exact_searcher uses by default: TESSERA_SIMD=scalar|avx2|avx512 when set, else
+// the best the CPU supports. Throws Error when TESSERA_SIMD names no level or one the CPU lacks.
+SimdLevel default_simd_level();
+std::string_view simd_level();  // the name of default_simd_level()
+
 // The oracle: one plain loop per query over every patch. Single-threaded and slow on purpose.
 std::unique_ptr<Searcher> make_bruteforce_searcher(const Library& library);
 
-// The fast exact search used by `tessera mosaic`. threads <= 0 means all cores.
+// The fast exact search used by `tessera mosaic`. threads <= 0 means all cores. The second form
+// forces a SIMD level (tests, benchmarks) and throws Error when the CPU does not support it.
 std::unique_ptr<Searcher> make_exact_searcher(const Library& library, int threads = 0);
+std::unique_ptr<Searcher> make_exact_searcher(const Library& library, int threads, SimdLevel level);
 
 // Checks a batch against a library: channel layout, window size, k. Throws Error.
 void check_queries(const Library& library, const QueryBatch& queries, int k);

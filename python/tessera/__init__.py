@@ -1,0 +1,498 @@
+"""tessera: rebuild images from a library of patches cut from example images.
+
+A thin layer over tessera's C++ core. Exact nearest-patch search (squared L2 over uint8 pixels,
+ties to the lowest patch id), all cores, deterministic: the results are the ``tessera`` command's.
+
+    >>> import tessera
+    >>> lib = tessera.Library.build(["train/"], tile=16, rotations=(0, 90, 180, 270), mode="gray")
+    >>> lib.save("lib.tsr")                     # the CLI's file format
+    >>> lib = tessera.Library.open("lib.tsr")   # memory-mapped, nothing copied
+    >>> out = lib.mosaic("target.png")          # numpy uint8 (H, W), or (H, W, 3) for rgb
+    >>> dist, ids = lib.search(tiles, k=5)      # int64 (n, 5) each, nearest first
+    >>> lib.provenance(ids).path                # the source image of every id
+
+Images (``images`` of :meth:`Library.build`, ``target`` of :meth:`Library.mosaic`) may be file
+paths (decoded by libvips exactly as the CLI decodes them), PIL images, or numpy uint8 arrays
+(H, W) gray or (H, W, 3) RGB; they are converted to the library's mode as the CLI does (gray is
+ITU-R 601 luma, the same numbers as PIL's ``convert('L')``).
+
+Exceptions: :class:`TypeError` for an argument of the wrong type or dtype, :class:`ValueError` for
+a wrong shape or value, :class:`FileNotFoundError` for a missing file, :class:`IndexError` for a
+patch id out of range, and :class:`tessera.Error` (a ValueError) for what the core refuses: a
+corrupt or foreign library file, an undecodable image, parameters that cannot make a library.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import warnings
+from typing import Any, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _tessera
+from ._tessera import Error
+
+__all__ = ["Library", "MosaicResult", "Provenance", "Source", "Error", "__version__"]
+__version__: str = _tessera.__version__
+
+ImageLike = Union[str, "os.PathLike[str]", np.ndarray, Any]  # Any: a PIL.Image.Image
+SizeLike = Union[int, Tuple[int, int]]
+
+
+class Source(NamedTuple):
+    """One source image of a library: its path (or name, for images given as arrays or PIL
+    images), size in pixels, and the size and XXH3-64 hash of its bytes."""
+
+    path: str
+    width: int
+    height: int
+    file_bytes: int
+    content_hash: int
+
+
+class Provenance(NamedTuple):
+    """Where patches came from, one entry per id, each field shaped like the ids given
+    (Python scalars for a single id). ``transform`` names what was applied to the source window
+    to make the patch: 'rot0', 'rot90', 'rot180', 'rot270' (counter-clockwise, ``numpy.rot90``),
+    'flip' (``numpy.fliplr``), 'flip-rot90', 'flip-rot180', 'flip-rot270' (flip, then rotate)."""
+
+    path: Any  # numpy str array: the source image's path or name
+    source: Any  # int64 array: index into Library.sources
+    x: Any  # int64 array: left column of the window in the source
+    y: Any  # int64 array: top row of the window in the source
+    transform: Any  # numpy str array
+
+
+class MosaicResult(NamedTuple):
+    """What ``Library.mosaic(target, return_matches=True)`` returns.
+
+    image:   numpy uint8 (H, W) or (H, W, 3), the mosaic (the target's size, the library's mode).
+    matches: numpy structured array, one record per tile in row-major order (the CLI's
+             ``--matches`` rows) with int fields row, col, x, y (tile position in the target),
+             width, height (visible size: edge tiles are cropped), patch (library id) and
+             distance (squared L2 over the visible pixels). ``lib.provenance(matches['patch'])``
+             gives the sources; ``matches['distance'].reshape(grid)`` is the error map.
+    psnr:    PSNR in dB of the mosaic against the target (in the library's mode); inf if equal.
+    grid:    (rows, cols) of tiles.
+    """
+
+    image: np.ndarray
+    matches: np.ndarray
+    psnr: float
+    grid: Tuple[int, int]
+
+
+_TRANSFORM_NAMES = np.array(
+    ["rot0", "rot90", "rot180", "rot270", "flip", "flip-rot90", "flip-rot180", "flip-rot270"]
+)
+
+
+class Library:
+    """A patch library: every tile-sized window of some source images, under each selected
+    rotation/flip, with its provenance. Immutable; the same file format as ``tessera build``.
+
+    Create one with :meth:`Library.build` (in memory) or :meth:`Library.open` (memory-mapped
+    from a file). Use :meth:`mosaic` to rebuild an image, :meth:`search` for the k nearest
+    patches of arbitrary tiles, :meth:`provenance` to map patch ids back to their sources.
+
+    Properties: ``tile`` and ``stride`` as (height, width), ``mode`` ('gray' or 'rgb'),
+    ``transforms`` (names, see :class:`Provenance`), ``sources`` (:class:`Source` tuples),
+    ``path`` (the file, or None), ``patches`` (read-only uint8 view (n, h, w) or (n, h, w, 3)
+    of the patch pixels, zero-copy), and ``len(lib)`` the number of patches.
+
+    Patch ids follow the build order: sources in the order given (directories sorted by path),
+    then transforms, then windows in row-major order.
+
+    Pickling: a Library opened from a file, or saved to one, pickles as that file's absolute path,
+    size and data checksum (the path plus under 100 bytes); unpickling re-opens the file
+    (memory-mapped, so every process shares the same pages) and raises :class:`tessera.Error` if
+    it no longer holds the same library. This makes a Library cheap to pass to
+    ``multiprocessing`` workers. A Library that was built and never saved refuses to pickle
+    (TypeError): ``save()`` it first.
+    Methods release the GIL and may be called from several threads at once.
+    """
+
+    __slots__ = ("_core", "_path")
+
+    def __init__(self) -> None:
+        raise TypeError("make a Library with Library.build(images, ...) or Library.open(path)")
+
+    @classmethod
+    def _wrap(cls, core: _tessera.CoreLibrary, path: Optional[str]) -> "Library":
+        lib = object.__new__(cls)
+        lib._core = core
+        lib._path = path
+        return lib
+
+    # ---- making and storing ----
+
+    @classmethod
+    def build(
+        cls,
+        images: Union[ImageLike, Iterable[ImageLike]],
+        tile: SizeLike = 16,
+        stride: Optional[SizeLike] = None,
+        rotations: Sequence[int] = (0,),
+        flips: bool = False,
+        mode: str = "rgb",
+    ) -> "Library":
+        """Cut every ``tile`` window, ``stride`` apart, from each image into a new library.
+
+        Parameters
+        ----------
+        images : a path, or an iterable of paths, PIL images and numpy uint8 arrays (mixed).
+            A directory stands for the image files below it (recursively, sorted by path); one
+            of those that cannot be decoded is skipped with a warning, like the CLI. A file
+            named explicitly must decode. Images smaller than the tile give no patches (warning).
+        tile : int or (height, width), 1 to 128 per side. Default 16.
+        stride : int or (height, width), the step between windows. Default: the tile.
+        rotations : degrees counter-clockwise, any of 0, 90, 180, 270. Default (0,).
+            90 and 270 need a square tile.
+        flips : also store the left-right mirror of each rotation.
+        mode : 'gray' or 'rgb' (default 'rgb', like the CLI). Fixed for the library; images and
+            targets are converted to it.
+
+        Returns the library, held in memory: ``save()`` it to reuse it or to pickle it.
+        Raises TypeError / ValueError for bad arguments, FileNotFoundError for a missing path,
+        tessera.Error for an undecodable file or when no image gives a patch.
+        """
+        tile_hw = _size(tile, "tile")
+        stride_hw = tile_hw if stride is None else _size(stride, "stride")
+        if not isinstance(rotations, (tuple, list, range, np.ndarray)) or not all(
+            _is_int(r) for r in rotations
+        ):
+            raise TypeError(f"rotations must be a sequence of ints like (0, 90), got {rotations!r}")
+        if not isinstance(flips, (bool, np.bool_)):
+            raise TypeError(f"flips must be True or False, got {flips!r}")
+        rotations = [int(r) for r in rotations]
+        builder = _tessera.Builder(tile_hw, stride_hw, _mode(mode), rotations, bool(flips))
+
+        def added(result: Tuple[int, int, int], name: str) -> None:
+            if result[0] == 0:
+                warnings.warn(
+                    f"{name}: {result[2]}x{result[1]} (height x width) is smaller than the tile "
+                    f"{tile_hw[0]}x{tile_hw[1]}; no patches from it",
+                    stacklevel=3,
+                )
+
+        for index, item in enumerate(_image_items(images)):
+            if isinstance(item, (str, os.PathLike)):
+                path = _existing_path(item)
+                if not os.path.isdir(path):
+                    added(builder.add_file(path), path)
+                    continue
+                for found in _tessera.find_images(path):
+                    try:
+                        result = builder.add_file(found)
+                    except Error as e:
+                        warnings.warn(f"{e}; skipped", stacklevel=2)
+                        continue
+                    added(result, found)
+            else:
+                name = _default_name(item, index)
+                added(builder.add_array(name, _pixels(item, f"images[{index}]")), name)
+        return cls._wrap(builder.finish(), None)
+
+    @classmethod
+    def open(cls, path: Union[str, "os.PathLike[str]"]) -> "Library":
+        """Memory-map a library file written by :meth:`save` or ``tessera build``. Nothing is
+        copied: pages are read on demand and shared by every process that opens the file.
+        Raises FileNotFoundError, or tessera.Error if the file is not a valid library."""
+        path = os.path.abspath(_existing_path(path))
+        return cls._wrap(_tessera.CoreLibrary.open(path), path)
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+        """Write the library to ``path`` (the CLI's format), atomically: a temporary file in the
+        same directory is renamed over ``path`` when complete. Afterwards this Library pickles
+        as that file."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+        path = os.path.abspath(os.fspath(path))
+        self._core.save(path)
+        self._path = path
+
+    # ---- using ----
+
+    def mosaic(
+        self, target: ImageLike, threads: Optional[int] = None, return_matches: bool = False
+    ) -> Union[np.ndarray, MosaicResult]:
+        """Rebuild ``target`` from the library: cut it into tiles (left to right, top to bottom;
+        edge tiles cropped), replace each with its nearest patch (exact squared L2).
+
+        Parameters
+        ----------
+        target : a path (decoded like the CLI), a PIL image, or a numpy uint8 array (H, W) or
+            (H, W, 3); converted to the library's mode.
+        threads : worker threads, None for all cores. The result is the same for any count.
+        return_matches : return a :class:`MosaicResult` (image, per-tile matches, PSNR, grid)
+            instead of the image alone.
+
+        Returns numpy uint8 (H, W) for a gray library, (H, W, 3) for rgb: the same pixels as
+        ``tessera mosaic`` writes.
+        """
+        if not isinstance(return_matches, (bool, np.bool_)):
+            raise TypeError(f"return_matches must be True or False, got {return_matches!r}")
+        image, matches, psnr = self._core.mosaic(self._target(target), _threads(threads))
+        if not return_matches:
+            return image
+        rows = int(matches["row"][-1]) + 1
+        return MosaicResult(image, matches, psnr, (rows, len(matches) // rows))
+
+    def search(
+        self, tiles: np.ndarray, k: int = 5, threads: Optional[int] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The k nearest patches of each tile, exactly, nearest first (ties to the lowest id).
+
+        Parameters
+        ----------
+        tiles : numpy uint8, (n, h, w) for a gray library or (n, h, w, 3) for rgb, with h and w
+            at most the tile's (a smaller window is compared with the top-left h x w of every
+            patch, as for the target's edge tiles). Flattened full tiles (n, tile pixels) are
+            accepted too, as scikit-learn takes them.
+        k : neighbours per tile, 1 to len(self).
+        threads : worker threads, None for all cores.
+
+        Returns ``(distances, ids)``, both int64 (n, k), distances first like scikit-learn's
+        ``kneighbors`` and FAISS: distances are squared L2 (sklearn's distances squared).
+        """
+        if not _is_int(k):
+            raise TypeError(f"k must be an int, got {k!r}")
+        return self._core.search(self._tiles(tiles), int(k), _threads(threads))
+
+    def provenance(self, ids: Any) -> Provenance:
+        """Source path, source index, window position (x, y) and transform of each patch id.
+
+        ``ids``: an int or an int array of any shape (e.g. the ids from :meth:`search`); every
+        field of the returned :class:`Provenance` has that shape. Raises IndexError for an id
+        out of range.
+        """
+        ids = np.asarray(ids)
+        if ids.dtype.kind not in "iu":
+            raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
+            raise IndexError(
+                f"patch ids must be 0 to {len(self) - 1}; got {ids.min()} to {ids.max()}"
+            )
+        origins = self._core.origins[ids].astype(np.int64)
+        paths = np.array([s.path for s in self.sources])
+        fields = (
+            paths[origins[..., 0]],
+            origins[..., 0],
+            origins[..., 1],
+            origins[..., 2],
+            _TRANSFORM_NAMES[origins[..., 3]],
+        )
+        if ids.ndim == 0:
+            return Provenance(*(f.item() for f in fields))
+        return Provenance(*fields)
+
+    # ---- properties ----
+
+    @property
+    def tile(self) -> Tuple[int, int]:
+        """Patch size as (height, width)."""
+        return self._core.tile
+
+    @property
+    def stride(self) -> Tuple[int, int]:
+        """Step between windows in the sources, as (height, width)."""
+        return self._core.stride
+
+    @property
+    def mode(self) -> str:
+        """'gray' or 'rgb'."""
+        return self._core.mode
+
+    @property
+    def transforms(self) -> Tuple[str, ...]:
+        """The transforms stored, ascending: names from 'rot0' to 'flip-rot270'."""
+        return tuple(self._core.transforms)
+
+    @property
+    def sources(self) -> Tuple[Source, ...]:
+        """The source images that gave patches, in build order."""
+        return tuple(Source(*s) for s in self._core.sources)
+
+    @property
+    def path(self) -> Optional[str]:
+        """The absolute path this library was opened from or last saved to; None if neither."""
+        return self._path
+
+    @property
+    def patches(self) -> np.ndarray:
+        """Read-only zero-copy view of the patches, uint8 (n, h, w) or (n, h, w, 3)."""
+        return self._core.patches
+
+    def __len__(self) -> int:
+        return len(self._core)
+
+    def __repr__(self) -> str:
+        where = repr(self._path) if self._path else "in memory"
+        return (
+            f"<tessera.Library {len(self)} {self.mode} patches, tile {self.tile}, stride "
+            f"{self.stride} (height, width), {' '.join(self.transforms)}, "
+            f"{len(self._core.sources)} sources, {where}>"
+        )
+
+    # ---- pickling: by path ----
+
+    def __reduce__(self) -> Tuple[Any, Tuple[str, int, int]]:
+        if self._path is None:
+            raise TypeError(
+                f"cannot pickle a Library built in memory ({len(self)} patches): save it with "
+                "lib.save(path) first; it then pickles as that path and workers memory-map it"
+            )
+        return (_reopen, (self._path, self._core.file_bytes, self._core.checksum))
+
+    def __copy__(self) -> "Library":
+        return self  # immutable
+
+    def __deepcopy__(self, memo: Any) -> "Library":
+        return self
+
+    # ---- input checking ----
+
+    def _target(self, target: ImageLike) -> np.ndarray:
+        if isinstance(target, (str, os.PathLike)):
+            return _tessera.load_image(_existing_path(target), self.mode)
+        return _pixels(target, "target")
+
+    def _tiles(self, tiles: Any) -> np.ndarray:
+        h, w = self.tile
+        c = 1 if self.mode == "gray" else 3
+        expected = "(n, h, w)" if c == 1 else "(n, h, w, 3)"
+        expected += f" with h <= {h} and w <= {w}, or flattened (n, {h * w * c})"
+        if not isinstance(tiles, np.ndarray):
+            raise TypeError(
+                f"tiles must be a numpy uint8 array {expected}, got {type(tiles).__name__}"
+            )
+        if tiles.dtype != np.uint8:
+            raise TypeError(f"tiles must be uint8, got {tiles.dtype}; pixels are 0 to 255")
+        if tiles.ndim == 2 and tiles.shape[1] == h * w * c:
+            tiles = tiles.reshape((len(tiles), h, w) + ((c,) if c == 3 else ()))
+        ok = tiles.ndim == (3 if c == 1 else 4) and (c == 1 or tiles.shape[3] == 3)
+        if not ok or not (1 <= tiles.shape[1] <= h and 1 <= tiles.shape[2] <= w):
+            raise ValueError(
+                f"the library is {self.mode}: tiles must be {expected}, got {tiles.shape}"
+            )
+        return np.ascontiguousarray(tiles)
+
+
+@functools.lru_cache(maxsize=8)
+def _reopen(path: str, file_bytes: int, checksum: int) -> Library:
+    """Unpickles a Library (cached, so a worker that receives it many times opens it once)."""
+    lib = Library.open(path)
+    if (lib._core.file_bytes, lib._core.checksum) != (file_bytes, checksum):
+        raise Error(
+            f"{path}: the file holds another library than the one pickled (it was rebuilt or "
+            "replaced); open it again and pass the new Library"
+        )
+    return lib
+
+
+# ---- argument checking shared by the methods ----
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _size(value: Any, what: str) -> Tuple[int, int]:
+    pair = (value, value) if _is_int(value) else value
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(_is_int(v) for v in pair)):
+        raise TypeError(f"{what} must be an int or a (height, width) pair of ints, got {value!r}")
+    limit = _tessera.MAX_TILE_SIDE if what == "tile" else 65536
+    if not all(1 <= v <= limit for v in pair):
+        raise ValueError(f"{what} {value!r} is out of range: each side must be 1 to {limit}")
+    return int(pair[0]), int(pair[1])
+
+
+def _mode(mode: Any) -> str:
+    if mode not in ("gray", "rgb"):
+        raise ValueError(f"mode must be 'gray' or 'rgb', got {mode!r}")
+    return mode
+
+
+def _threads(threads: Any) -> int:
+    if threads is None:
+        return 0
+    if not _is_int(threads):
+        raise TypeError(f"threads must be an int or None, got {threads!r}")
+    if threads < 1:
+        raise ValueError(f"threads must be at least 1 (None for all cores), got {threads}")
+    return int(threads)
+
+
+def _existing_path(path: Union[str, "os.PathLike[str]"]) -> str:
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        raise TypeError(f"paths must be str or os.PathLike[str], got {path!r}")
+    if not os.path.exists(path):
+        raise FileNotFoundError(2, "No such file or directory", path)
+    return path
+
+
+def _is_pil(obj: Any) -> bool:
+    pil = sys.modules.get("PIL.Image")  # loaded if the caller has a PIL image at all
+    return pil is not None and isinstance(obj, pil.Image)
+
+
+def _image_items(images: Any) -> Iterable[Any]:
+    if isinstance(images, (str, os.PathLike)) or _is_pil(images):
+        return [images]
+    if isinstance(images, np.ndarray):
+        raise TypeError("images must be a list of images (paths, PIL images or arrays); "
+                        "wrap a single array in a list")
+    try:
+        return list(images)
+    except TypeError:
+        raise TypeError(
+            f"images must be a path or an iterable of paths, PIL images and numpy arrays, "
+            f"got {type(images).__name__}"
+        ) from None
+
+
+def _default_name(image: Any, index: int) -> str:
+    if _is_pil(image):
+        return getattr(image, "filename", "") or f"<image {index}>"
+    return f"<array {index}>"
+
+
+# PIL modes taken as they are, and those turned into one of them first (palette, alpha, CMYK...).
+_PIL_GRAY_LIKE = {"1", "L", "LA", "La"}
+_PIL_COLOUR = {"P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"}
+
+
+def _pixels(image: Any, what: str) -> np.ndarray:
+    """A PIL image or numpy array as a C-contiguous uint8 (H, W) or (H, W, 3) array."""
+    if _is_pil(image):
+        if image.mode in _PIL_GRAY_LIKE:
+            image = image.convert("L") if image.mode != "L" else image
+        elif image.mode in _PIL_COLOUR:
+            image = image.convert("RGB") if image.mode != "RGB" else image
+        else:
+            raise ValueError(
+                f"{what}: PIL mode {image.mode!r} (16-bit or float) is not supported: pass the "
+                "file path (decoded like the CLI) or convert it to 'L' or 'RGB'"
+            )
+        return np.asarray(image)
+    if not isinstance(image, np.ndarray):
+        raise TypeError(
+            f"{what} must be a path, a PIL image or a numpy uint8 array (H, W) or (H, W, 3), "
+            f"got {type(image).__name__}"
+        )
+    if image.dtype != np.uint8:
+        raise TypeError(
+            f"{what} must be uint8 (H, W) or (H, W, 3), got dtype {image.dtype}; convert with "
+            "np.clip(a, 0, 255).astype(np.uint8)"
+        )
+    if image.ndim == 3 and image.shape[2] == 4:
+        raise ValueError(f"{what} has 4 channels: drop alpha with a[..., :3]")
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3))):
+        raise ValueError(f"{what} must have shape (H, W) or (H, W, 3), got {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"{what} is empty: shape {image.shape}")
+    return np.ascontiguousarray(image)

@@ -1,0 +1,353 @@
+// tessera._tessera: thin pybind11 bindings over the core (include/tessera) and the libvips I/O
+// layer. The public API and its documentation live in python/tessera/__init__.py, which turns
+// paths, PIL images and arrays into the C-contiguous uint8 arrays taken here. The GIL is released
+// around every decode, build step, search and mosaic.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <unistd.h>
+
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tessera/error.hpp"
+#include "tessera/image_io.hpp"
+#include "tessera/library.hpp"
+#include "tessera/mosaic.hpp"
+#include "tessera/search.hpp"
+
+namespace py = pybind11;
+using namespace tessera;
+
+namespace {
+
+// No forcecast: an array of another dtype is refused rather than silently converted.
+using U8Array = py::array_t<uint8_t, py::array::c_style>;
+
+// One row of the matches array that mosaic returns (a numpy structured dtype).
+struct MatchRecord {
+    int32_t row, col, x, y, width, height;
+    int64_t patch;
+    int64_t distance;
+};
+
+// libgomp keeps a thread's OpenMP worker pool in that thread's TLS. fork() copies the TLS but
+// not the workers, so OpenMP on the forking thread hangs in the child (multiprocessing's default
+// start method on Linux). Such a thread hands native work to a fresh thread, which gets a new pool.
+thread_local pid_t openmp_pid = 0;
+
+template <typename Fn>
+void run_native(Fn&& fn) {
+    const pid_t pid = ::getpid();
+    if (openmp_pid == 0 || openmp_pid == pid) {
+        openmp_pid = pid;
+        fn();
+        return;
+    }
+    std::exception_ptr error;
+    std::thread worker([&] {
+        try {
+            fn();
+        } catch (...) {
+            error = std::current_exception();
+        }
+    });
+    worker.join();
+    if (error) std::rethrow_exception(error);
+}
+
+// libvips is not fork-safe once started: its worker threads stay behind in the parent, and a
+// decode in a forked child waits for them forever. Refuse instead of hanging.
+void start_vips() {
+    static pid_t vips_pid = 0;
+    static std::once_flag once;
+    std::call_once(once, [] {
+        io::initialize("tessera");
+        vips_pid = ::getpid();
+    });
+    if (vips_pid != ::getpid()) {
+        throw Error(
+            "cannot decode image files in a process forked after this module decoded files "
+            "(libvips "
+            "is not fork-safe): pass arrays to the workers, or use "
+            "multiprocessing.get_context('forkserver') or 'spawn'");
+    }
+}
+
+// (H, W) gray or (H, W, 1 or 3) view of a C-contiguous uint8 array.
+ImageView image_view(const U8Array& a, const char* what) {
+    const int channels = a.ndim() == 3 ? int(a.shape(2)) : 1;
+    if ((a.ndim() != 2 && a.ndim() != 3) || (channels != 1 && channels != 3)) {
+        throw py::value_error(std::string(what) + " must have shape (H, W) or (H, W, 3)");
+    }
+    if (a.shape(0) < 1 || a.shape(1) < 1 || a.shape(0) > INT32_MAX || a.shape(1) > INT32_MAX) {
+        throw py::value_error(std::string(what) + " must have at least one pixel");
+    }
+    return {a.data(), int(a.shape(1)), int(a.shape(0)), channels, ptrdiff_t(a.shape(1)) * channels};
+}
+
+// Hands an owned image to numpy without copying it.
+py::array image_array(Image&& image) {
+    auto* owned = new Image(std::move(image));
+    py::capsule base(owned, [](void* p) { delete static_cast<Image*>(p); });
+    std::vector<py::ssize_t> shape{owned->height, owned->width};
+    if (owned->channels != 1) shape.push_back(owned->channels);
+    return py::array_t<uint8_t>(shape, owned->pixels.data(), base);
+}
+
+// A read-only numpy view of library memory (a memory map or the builder's buffers), which the
+// view keeps alive through its own copy of the Library.
+template <typename T>
+py::array library_view(const Library& library, const T* data, std::vector<py::ssize_t> shape) {
+    auto* keep = new Library(library);
+    py::capsule base(keep, [](void* p) { delete static_cast<Library*>(p); });
+    py::array_t<T> view(shape, data, base);
+    view.attr("setflags")(py::arg("write") = false);
+    return view;
+}
+
+py::tuple hw(Size s) {
+    return py::make_tuple(s.height, s.width);
+}
+
+Size size_of(std::pair<int, int> hw_pair) {
+    return {hw_pair.second, hw_pair.first};
+}
+
+// A Library plus its searchers, made once per thread count and reused by every call.
+class CoreLibrary {
+  public:
+    explicit CoreLibrary(Library library) : library_(std::move(library)) {}
+    const Library& library() const { return library_; }
+
+    std::shared_ptr<const Searcher> searcher(int threads, bool bruteforce) const {
+        if (bruteforce) return make_bruteforce_searcher(library_);
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::shared_ptr<const Searcher>& s = searchers_[threads];
+        if (!s) s = make_exact_searcher(library_, threads);
+        return s;
+    }
+
+    py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce) const {
+        const int channels = library_.params().channels();
+        const int ndim = channels == 1 ? 3 : 4;
+        if (tiles.ndim() != ndim || (channels != 1 && tiles.shape(3) != channels)) {
+            throw py::value_error(channels == 1 ? "tiles must have shape (n, h, w)"
+                                                : "tiles must have shape (n, h, w, 3)");
+        }
+        const QueryBatch batch{
+            tiles.data(), size_t(tiles.shape(0)), {int(tiles.shape(2)), int(tiles.shape(1))}};
+        check_queries(library_, batch, k);
+        const auto n = py::ssize_t(batch.count);
+        py::array_t<int64_t> distances({n, py::ssize_t(k)});
+        py::array_t<int64_t> ids({n, py::ssize_t(k)});
+        int64_t* d = distances.mutable_data();
+        int64_t* i = ids.mutable_data();
+        {
+            py::gil_scoped_release release;
+            std::vector<Neighbor> found(batch.count * size_t(k));
+            run_native([&] { searcher(threads, bruteforce)->search(batch, k, found.data()); });
+            for (size_t j = 0; j < found.size(); ++j) {
+                d[j] = int64_t(found[j].distance);
+                i[j] = int64_t(found[j].id);
+            }
+        }
+        return py::make_tuple(distances, ids);
+    }
+
+    // Returns (image, matches, psnr); the target is converted to the library's mode first.
+    py::tuple mosaic(const U8Array& target, int threads, bool bruteforce) const {
+        const ImageView view = image_view(target, "the target");
+        std::vector<TileMatch> matches;
+        Image out;
+        double quality = 0;
+        {
+            py::gil_scoped_release release;
+            Image converted;
+            ImageView in = view;
+            if (view.channels != library_.params().channels()) {
+                converted = convert(view, library_.params().mode);
+                in = converted.view();
+            }
+            run_native(
+                [&] { matches = match_tiles(library_, *searcher(threads, bruteforce), in); });
+            out = render(library_, matches, in.size());
+            quality = psnr(out.view(), in);
+        }
+        py::array_t<MatchRecord> records(py::ssize_t(matches.size()));
+        MatchRecord* r = records.mutable_data();
+        for (const TileMatch& m : matches) {
+            *r++ = {m.tile.row,        m.tile.col,         m.tile.x,         m.tile.y,
+                    m.tile.size.width, m.tile.size.height, int64_t(m.patch), int64_t(m.distance)};
+        }
+        return py::make_tuple(image_array(std::move(out)), records, quality);
+    }
+
+  private:
+    Library library_;
+    mutable std::mutex mutex_;
+    mutable std::map<int, std::shared_ptr<const Searcher>> searchers_;
+};
+
+class Builder {
+  public:
+    Builder(std::pair<int, int> tile, std::pair<int, int> stride, const std::string& mode,
+            const std::vector<int>& rotations, bool flips)
+        : builder_(params(tile, stride, mode, rotations, flips)), mode_(parse_mode(mode)) {}
+
+    // Each add returns (patches added, width, height); 0 patches when the image is smaller than
+    // the tile, which the caller reports.
+    py::tuple add_file(const std::string& path) {
+        size_t added = 0;
+        Size size;
+        {
+            py::gil_scoped_release release;
+            start_vips();
+            io::LoadedImage loaded = io::load_image(path, mode_);
+            size = loaded.image.size();
+            added = builder_.add_source(std::move(loaded.source), loaded.image.view());
+        }
+        return py::make_tuple(added, size.width, size.height);
+    }
+
+    py::tuple add_array(const std::string& name, const U8Array& array) {
+        const ImageView view = image_view(array, name.c_str());
+        size_t added = 0;
+        {
+            py::gil_scoped_release release;
+            SourceInfo source{name, uint64_t(array.nbytes()),
+                              hash_bytes(view.data, size_t(array.nbytes()))};
+            if (view.channels == channels(mode_)) {
+                added = builder_.add_source(std::move(source), view);
+            } else {
+                added = builder_.add_source(std::move(source), convert(view, mode_).view());
+            }
+        }
+        return py::make_tuple(added, view.width, view.height);
+    }
+
+    std::unique_ptr<CoreLibrary> finish() {
+        py::gil_scoped_release release;
+        return std::make_unique<CoreLibrary>(builder_.finish());
+    }
+
+  private:
+    static LibraryParams params(std::pair<int, int> tile, std::pair<int, int> stride,
+                                const std::string& mode, const std::vector<int>& rotations,
+                                bool flips) {
+        LibraryParams p;
+        p.tile = size_of(tile);
+        p.stride = size_of(stride);
+        p.mode = parse_mode(mode);
+        p.transforms = transforms_from(rotations, flips);
+        return p;
+    }
+
+    LibraryBuilder builder_;
+    Mode mode_;
+};
+
+}  // namespace
+
+PYBIND11_MODULE(_tessera, m) {
+    m.doc() = "tessera's C++ core; use the tessera package, which documents the API.";
+    m.attr("__version__") = TESSERA_VERSION;
+    m.attr("MAX_TILE_SIDE") = kMaxTileSide;
+    py::register_exception<Error>(m, "Error", PyExc_ValueError);
+    PYBIND11_NUMPY_DTYPE(MatchRecord, row, col, x, y, width, height, patch, distance);
+
+    m.def(
+        "load_image",
+        [](const std::string& path, const std::string& mode) {
+            const Mode parsed = parse_mode(mode);
+            io::LoadedImage loaded;
+            {
+                py::gil_scoped_release release;
+                start_vips();
+                loaded = io::load_image(path, parsed);
+            }
+            return image_array(std::move(loaded.image));
+        },
+        py::arg("path"), py::arg("mode"),
+        "Decodes an image file with libvips, as the CLI does, in mode 'gray' or 'rgb'.");
+    m.def("find_images", &io::find_images, py::arg("directory"),
+          py::call_guard<py::gil_scoped_release>(),
+          "The image files below a directory, recursively, sorted by path.");
+
+    py::class_<CoreLibrary>(m, "CoreLibrary")
+        .def_static(
+            "open",
+            [](const std::string& path) {
+                return std::make_unique<CoreLibrary>(Library::open(path));
+            },
+            py::arg("path"), py::call_guard<py::gil_scoped_release>())
+        .def(
+            "save", [](const CoreLibrary& c, const std::string& path) { c.library().save(path); },
+            py::arg("path"), py::call_guard<py::gil_scoped_release>())
+        .def("search", &CoreLibrary::search, py::arg("tiles"), py::arg("k"), py::arg("threads"),
+             py::arg("bruteforce") = false,
+             "(distances, ids) int64 (n, k); bruteforce=True uses the oracle (tests only).")
+        .def("mosaic", &CoreLibrary::mosaic, py::arg("target"), py::arg("threads"),
+             py::arg("bruteforce") = false, "(image, matches, psnr)")
+        .def("__len__", [](const CoreLibrary& c) { return c.library().size(); })
+        .def_property_readonly("tile",
+                               [](const CoreLibrary& c) { return hw(c.library().params().tile); })
+        .def_property_readonly("stride",
+                               [](const CoreLibrary& c) { return hw(c.library().params().stride); })
+        .def_property_readonly(
+            "mode",
+            [](const CoreLibrary& c) { return std::string(mode_name(c.library().params().mode)); })
+        .def_property_readonly("transforms",
+                               [](const CoreLibrary& c) {
+                                   std::vector<std::string> names;
+                                   for (Transform t : c.library().params().transforms) {
+                                       names.emplace_back(transform_name(t));
+                                   }
+                                   return names;
+                               })
+        .def_property_readonly("sources",
+                               [](const CoreLibrary& c) {
+                                   py::list out;
+                                   for (const SourceInfo& s : c.library().sources()) {
+                                       out.append(py::make_tuple(s.path, s.width, s.height,
+                                                                 s.file_bytes, s.content_hash));
+                                   }
+                                   return out;
+                               })
+        .def_property_readonly("path", [](const CoreLibrary& c) { return c.library().path(); })
+        .def_property_readonly("file_bytes",
+                               [](const CoreLibrary& c) { return c.library().file_bytes(); })
+        .def_property_readonly("checksum",
+                               [](const CoreLibrary& c) { return c.library().checksum(); })
+        .def_property_readonly(
+            "patches",
+            [](const CoreLibrary& c) {
+                const Library& lib = c.library();
+                const Size t = lib.params().tile;
+                std::vector<py::ssize_t> shape{py::ssize_t(lib.size()), t.height, t.width};
+                if (lib.params().channels() != 1) {
+                    shape.push_back(lib.params().channels());
+                }
+                return library_view(lib, lib.pixels(), shape);
+            })
+        .def_property_readonly("origins", [](const CoreLibrary& c) {
+            const Library& lib = c.library();
+            static_assert(sizeof(PatchOrigin) == 4 * sizeof(uint32_t));
+            return library_view(lib, reinterpret_cast<const uint32_t*>(lib.origins().data()),
+                                {py::ssize_t(lib.size()), 4});
+        });
+
+    py::class_<Builder>(m, "Builder")
+        .def(py::init<std::pair<int, int>, std::pair<int, int>, const std::string&,
+                      const std::vector<int>&, bool>(),
+             py::arg("tile"), py::arg("stride"), py::arg("mode"), py::arg("rotations"),
+             py::arg("flips"))
+        .def("add_file", &Builder::add_file, py::arg("path"))
+        .def("add_array", &Builder::add_array, py::arg("name"), py::arg("array"))
+        .def("finish", &Builder::finish);
+}

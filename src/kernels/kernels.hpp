@@ -1,0 +1,34 @@
+// The distance kernels behind the exact search, one set per instruction-set level, each compiled
+// in its own translation unit with that level's flags (FAISS's and simdjson's dispatch design):
+// the searcher picks one set once and calls through it. Internal to tessera_core.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tessera::kernels {
+
+struct BlockQuery {
+    const uint32_t* pairs = nullptr;  // the query's block sums, two per lane like the library's
+    size_t pair_count = 0;
+    int32_t tail = 0;
+    int32_t limit = 0;  // n times the k-th best distance, capped at INT32_MAX
+};
+
+struct Kernels {
+    const char* name;
+    // Squared L2 distance of two byte vectors of length n. Exact for n * 255^2 < 2^32, which
+    // kMaxTileSide guarantees (128 x 128 x 3 bytes at most).
+    uint32_t (*sqdist_u8)(const uint8_t* a, const uint8_t* b, size_t n);
+    // The block bound of search_index.hpp for `groups` groups of 8 positions: sets bit l of
+    // masks[g] when position 8 g + l has a bound <= q.limit (it may be a neighbour).
+    void (*block_filter)(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
+                         size_t groups, uint8_t* masks);
+};
+
+const Kernels& scalar_kernels();
+// nullptr when this build has no kernels for the level (a compiler without the flags).
+const Kernels* avx2_kernels();
+const Kernels* avx512_kernels();
+
+}  // namespace tessera::kernels

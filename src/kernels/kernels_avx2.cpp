@@ -1,0 +1,89 @@
+// Compiled with -mavx2 -mfma: only called after the CPU is known to support AVX2.
+#include <immintrin.h>
+
+#include "kernels/kernels.hpp"
+
+namespace tessera::kernels {
+
+namespace {
+
+uint64_t hsum_epi32(__m256i v) {
+    // Lanes are non-negative and below 2^31; their sum needs 64 bits.
+    const __m256i lo = _mm256_cvtepu32_epi64(_mm256_castsi256_si128(v));
+    const __m256i hi = _mm256_cvtepu32_epi64(_mm256_extracti128_si256(v, 1));
+    const __m256i s = _mm256_add_epi64(lo, hi);
+    const __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+    return uint64_t(_mm_cvtsi128_si64(t)) + uint64_t(_mm_extract_epi64(t, 1));
+}
+
+// |a - b| per byte, widened to 16 bits and squared pairwise by vpmaddwd: each int32 lane gains
+// at most 2 * 255^2 per 32 bytes, so a lane stays below 2^31 for n < 2^31 / 65025 * 16 bytes.
+inline void accumulate_sq(__m256i x, __m256i y, __m256i& acc0, __m256i& acc1) {
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i d = _mm256_or_si256(_mm256_subs_epu8(x, y), _mm256_subs_epu8(y, x));
+    const __m256i lo = _mm256_unpacklo_epi8(d, zero);
+    const __m256i hi = _mm256_unpackhi_epi8(d, zero);
+    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(lo, lo));
+    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(hi, hi));
+}
+
+__m256i load(const uint8_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+}
+
+uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) accumulate_sq(load(a + i), load(b + i), acc0, acc1);
+    if (i < n && n >= 32) {
+        // The tail as the last 32 bytes, with the bytes already counted zeroed in both inputs.
+        alignas(32) static constexpr uint8_t kKeep[64] = {
+            0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+            0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+            0,    0,    0,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+        const __m256i keep = load(kKeep + (n - i));
+        accumulate_sq(_mm256_and_si256(load(a + n - 32), keep),
+                      _mm256_and_si256(load(b + n - 32), keep), acc0, acc1);
+        i = n;
+    }
+    uint64_t sum = hsum_epi32(acc0) + hsum_epi32(acc1);
+    for (; i < n; ++i) {
+        const int d = int(a[i]) - int(b[i]);
+        sum += uint32_t(d * d);
+    }
+    return uint32_t(sum);
+}
+
+// Block sums are below 2^15, so their differences fit int16 and vpmaddwd squares two of them
+// per lane; block_grid keeps the whole bound below 2^31.
+void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
+                  size_t groups, uint8_t* masks) {
+    const __m256i limit = _mm256_set1_epi32(q.limit);
+    const __m256i query_tail = _mm256_set1_epi32(q.tail);
+    const __m256i one = _mm256_set1_epi32(1);
+    for (size_t g = 0; g < groups; ++g) {
+        const uint32_t* pairs = block_pairs + g * q.pair_count * 8;
+        const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tails + g * 8));
+        __m256i dt = _mm256_abs_epi32(_mm256_sub_epi32(t, query_tail));
+        dt = _mm256_max_epi32(_mm256_sub_epi32(dt, one), _mm256_setzero_si256());
+        __m256i bound = _mm256_mullo_epi32(dt, dt);
+        for (size_t j = 0; j < q.pair_count; ++j) {
+            const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pairs + j * 8));
+            const __m256i d = _mm256_sub_epi16(p, _mm256_set1_epi32(int32_t(q.pairs[j])));
+            bound = _mm256_add_epi32(bound, _mm256_madd_epi16(d, d));
+        }
+        const __m256i pruned = _mm256_cmpgt_epi32(bound, limit);
+        masks[g] = uint8_t(~_mm256_movemask_ps(_mm256_castsi256_ps(pruned)));
+    }
+}
+
+}  // namespace
+
+const Kernels* avx2_kernels() {
+    static const Kernels k{"avx2", sqdist_u8, block_filter};
+    return &k;
+}
+
+}  // namespace tessera::kernels

@@ -1,0 +1,47 @@
+#include <algorithm>
+#include <cstdlib>
+
+#include "kernels/kernels.hpp"
+
+namespace tessera::kernels {
+
+namespace {
+
+uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
+    uint32_t sum = 0;
+    for (size_t i = 0; i < n; ++i) {
+        const int d = int(a[i]) - int(b[i]);
+        sum += uint32_t(d * d);
+    }
+    return sum;
+}
+
+void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
+                  size_t groups, uint8_t* masks) {
+    constexpr size_t kGroup = 8;
+    for (size_t g = 0; g < groups; ++g) {
+        const uint32_t* pairs = block_pairs + g * q.pair_count * kGroup;
+        uint8_t mask = 0;
+        for (size_t l = 0; l < kGroup; ++l) {
+            int32_t d = std::max(std::abs(int32_t(tails[g * kGroup + l]) - q.tail) - 1, 0);
+            int32_t bound = d * d;
+            for (size_t j = 0; j < q.pair_count; ++j) {
+                const uint32_t p = pairs[j * kGroup + l];
+                const int32_t d0 = int32_t(p & 0xffff) - int32_t(q.pairs[j] & 0xffff);
+                const int32_t d1 = int32_t(p >> 16) - int32_t(q.pairs[j] >> 16);
+                bound += d0 * d0 + d1 * d1;
+            }
+            if (bound <= q.limit) mask |= uint8_t(1u << l);
+        }
+        masks[g] = mask;
+    }
+}
+
+}  // namespace
+
+const Kernels& scalar_kernels() {
+    static const Kernels k{"scalar", sqdist_u8, block_filter};
+    return k;
+}
+
+}  // namespace tessera::kernels

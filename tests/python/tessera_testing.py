@@ -1,0 +1,101 @@
+"""Helpers for the CLI tests: run the tessera command, read a library file with numpy (the format
+is in src/library.cpp and docs/architecture.md), cut patches the way the original Python
+workflow does."""
+
+import os
+import struct
+import subprocess
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+# The header starts with these fields, then (offset, bytes) pairs for the sections, the first
+# five being sources, names, origins, pixels and norms (later formats append more), and ends with
+# the data and header checksums; its size is its third field.
+HEADER_START = struct.Struct("<8sIIIIIIIIQQQ")
+assert HEADER_START.size == 64
+SOURCE = struct.Struct("<QQIIII")
+ORIGIN_DTYPE = np.dtype([("source", "<u4"), ("x", "<u4"), ("y", "<u4"), ("transform", "<u4")])
+TRANSFORMS = ["rot0", "rot90", "rot180", "rot270", "flip", "flip-rot90", "flip-rot180", "flip-rot270"]
+
+
+def run(binary, *args, check=True, cwd=None):
+    """Runs tessera; returns the CompletedProcess (text mode). check: expect exit 0."""
+    proc = subprocess.run([binary, *map(str, args)], capture_output=True, text=True, timeout=300,
+                          cwd=cwd)
+    if check:
+        assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr}"
+    return proc
+
+
+@dataclass
+class LibraryFile:
+    version: int
+    tile: tuple  # (width, height)
+    stride: tuple
+    channels: int
+    transform_mask: int
+    sources: list  # dicts: path, file_bytes, content_hash, width, height
+    origins: np.ndarray  # structured, ORIGIN_DTYPE
+    patches: np.ndarray  # (count, height, width) gray or (count, height, width, 3)
+    norms: np.ndarray
+
+
+def read_library(path):
+    data = open(path, "rb").read()
+    fields = HEADER_START.unpack_from(data, 0)
+    magic, version, header_bytes, tw, th, sx, sy, channels, mask = fields[:9]
+    patch_count, source_count, file_bytes = fields[9:12]
+    assert magic == b"TESSERA\x1a" and file_bytes == len(data)
+    section_count = (header_bytes - HEADER_START.size - 16) // 16
+    assert section_count >= 5 and HEADER_START.size + 16 * section_count + 16 == header_bytes
+    sections = struct.unpack_from("<" + "QQ" * 5, data, HEADER_START.size)
+    src_off, names_off, names_len, orig_off, pix_off, pix_len, norm_off = (
+        sections[0], sections[2], sections[3], sections[4], sections[6], sections[7], sections[8])
+    names = data[names_off : names_off + names_len]
+    sources = []
+    for i in range(source_count):
+        fb, h, w, hh, no, nb = SOURCE.unpack_from(data, src_off + i * SOURCE.size)
+        sources.append(dict(path=names[no : no + nb].decode(), file_bytes=fb, content_hash=h,
+                            width=w, height=hh))
+    origins = np.frombuffer(data, ORIGIN_DTYPE, patch_count, orig_off)
+    shape = (patch_count, th, tw) + ((channels,) if channels == 3 else ())
+    patches = np.frombuffer(data, np.uint8, pix_len, pix_off).reshape(shape)
+    norms = np.frombuffer(data, "<u4", patch_count, norm_off)
+    return LibraryFile(version, (tw, th), (sx, sy), channels, mask, sources, origins, patches, norms)
+
+
+def load(path, mode="L"):
+    """An image as numpy, converted by PIL as the original workflow does."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert(mode))
+
+
+def transform(window, t):
+    """numpy's convention, as tessera documents it: mirror left-right first, then rot90 t % 4."""
+    return np.rot90(np.fliplr(window) if t >= 4 else window, t % 4)
+
+
+def cut(image, tile, stride):
+    """Every complete tile window on the stride grid, row-major; tile and stride are (w, h)."""
+    (tw, th), (sx, sy) = tile, stride
+    h, w = image.shape[:2]
+    return [image[y : y + th, x : x + tw] for y in range(0, h - th + 1, sy)
+            for x in range(0, w - tw + 1, sx)]
+
+
+def files_in(directory):
+    """Every entry in a directory, hidden ones included (temporary files start with a dot)."""
+    return sorted(os.listdir(directory))
+
+
+def read_matches_csv(path):
+    import csv
+
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k in ("row", "col", "x", "y", "patch", "source_x", "source_y", "distance"):
+            r[k] = int(r[k])
+    return rows

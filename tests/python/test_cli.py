@@ -1,0 +1,520 @@
+"""The tessera command end to end: every command and option, checked against numpy, and every
+error giving one clear line, a non-zero exit and no output file."""
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tessera_testing import (TRANSFORMS, cut, files_in, load, read_library, read_matches_csv, run,
+                             transform)
+
+ROTATIONS = "0,90,180,270"
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory, data_dir):
+    """Source images whose sides are multiples of 16: a square gray PNG, a gray crop and a
+    non-square colour crop."""
+    d = tmp_path_factory.mktemp("sources")
+    shutil.copy(data_dir / "brick.png", d / "a_brick.png")
+    with Image.open(data_dir / "coins.png") as im:
+        im.crop((0, 0, 384, 288)).save(d / "b_coins.png")
+    with Image.open(data_dir / "chelsea.png") as im:
+        im.crop((0, 0, 448, 288)).save(d / "c_chelsea.png")
+    return d
+
+
+@pytest.fixture(scope="module")
+def gray_library(tessera_bin, sources, tmp_path_factory):
+    """The issue's first command: gray 16x16 patches with 4 rotations, from a directory."""
+    out = tmp_path_factory.mktemp("lib") / "lib.tsr"
+    run(tessera_bin, "build", "-o", out, "--tile", 16, "--stride", 16, "--rotations", ROTATIONS,
+        "--mode", "gray", sources)
+    return out
+
+
+def one_error_line(proc, *parts):
+    """The message is one line 'tessera: ...' naming what went wrong."""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("tessera: "), proc.stderr
+    for part in parts:
+        assert part in lines[0], f"{part!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+# ---- help and version ----
+
+@pytest.mark.parametrize("command, flags", [
+    ([], ["build", "mosaic", "info", "--version"]),
+    (["build"], ["--output", "--tile", "--stride", "--rotations", "--flips", "--mode", "--strict",
+                 "--quiet", "=16", "=rgb", "[default: the tile size]"]),
+    (["mosaic"], ["--output", "--matches", "--threads", "--quiet", "0 = all cores"]),
+    (["info"], ["--verify", "--sources"]),
+])
+def test_help(tessera_bin, command, flags):
+    proc = run(tessera_bin, *command, "--help")
+    assert proc.stderr == ""
+    for flag in flags:
+        assert flag in proc.stdout, flag
+
+
+def test_version(tessera_bin):
+    proc = run(tessera_bin, "--version")
+    # The version, then possibly build details such as the SIMD level.
+    assert re.fullmatch(r"tessera \d+\.\d+\.\d+( .*)?\n", proc.stdout), proc.stdout
+
+
+# ---- build and info ----
+
+def test_build_and_info(tessera_bin, gray_library, sources):
+    proc = run(tessera_bin, "info", gray_library, "--sources", "--verify")
+    info = dict(line.split(None, 1) for line in proc.stdout.splitlines() if not line.startswith("source "))
+    windows = 32 * 32 + 24 * 18 + 28 * 18
+    assert info["format"] == str(read_library(gray_library).version)
+    assert info["mode"] == "gray"
+    assert info["tile"] == "16x16"
+    assert info["stride"] == "16x16"
+    assert info["transforms"] == "rot0 rot90 rot180 rot270"
+    assert info["patches"] == str(4 * windows)
+    assert info["sources"] == "3"
+    assert info["bytes"].split()[0] == str(gray_library.stat().st_size)
+    assert info["checksum"] == "ok"
+    # Sources sorted by path, with their sizes.
+    listed = [line.split()[1:3] for line in proc.stdout.splitlines() if line.startswith("source ")]
+    assert listed == [[str(sources / "a_brick.png"), "512x512"],
+                      [str(sources / "b_coins.png"), "384x288"],
+                      [str(sources / "c_chelsea.png"), "448x288"]]
+
+
+def test_patch_set_equals_original_workflow(gray_library, sources):
+    """With stride = tile, 4 rotations and sides multiple of the tile, the patches are exactly
+    those the original workflow cuts from each np.rot90-rotated image (as a multiset)."""
+    lib = read_library(gray_library)
+    original = []
+    for name in ("a_brick.png", "b_coins.png", "c_chelsea.png"):
+        image = load(sources / name)
+        for k in range(4):
+            original += cut(np.rot90(image, k), (16, 16), (16, 16))
+    assert len(original) == len(lib.patches)
+    key = lambda p: p.tobytes()
+    assert sorted(map(key, original)) == sorted(map(key, lib.patches))
+
+
+def test_provenance_and_norms(gray_library):
+    """Each patch is its source window under its transform; ids run over sources, then
+    transforms, then windows in row-major order."""
+    lib = read_library(gray_library)
+    images = [load(s["path"]) for s in lib.sources]
+    expected_order = []
+    for s, image in enumerate(images):
+        h, w = image.shape
+        for t in range(4):
+            expected_order += [(s, x, y, t) for y in range(0, h - 15, 16) for x in range(0, w - 15, 16)]
+    got = [tuple(int(v) for v in o) for o in lib.origins]
+    assert got == expected_order
+    for i in range(0, len(lib.patches), 37):
+        s, x, y, t = got[i]
+        np.testing.assert_array_equal(lib.patches[i], transform(images[s][y : y + 16, x : x + 16], t))
+    np.testing.assert_array_equal(lib.norms, (lib.patches.astype(np.int64) ** 2).sum(axis=(1, 2)))
+
+
+def test_flips(tessera_bin, sources, tmp_path):
+    out = tmp_path / "flips.tsr"
+    run(tessera_bin, "build", "-o", out, "--tile", 8, "--rotations", "0,90", "--flips", "--mode",
+        "gray", sources / "b_coins.png")
+    proc = run(tessera_bin, "info", out)
+    assert "transforms  rot0 rot90 flip flip-rot90" in proc.stdout
+    lib = read_library(out)
+    image = load(sources / "b_coins.png")
+    assert len(lib.patches) == 4 * 48 * 36
+    for i in range(0, len(lib.patches), 11):
+        s, x, y, t = (int(v) for v in lib.origins[i])
+        assert t in (0, 1, 4, 5)
+        np.testing.assert_array_equal(lib.patches[i], transform(image[y : y + 8, x : x + 8], t))
+
+
+def test_non_square_tile_and_stride(tessera_bin, sources, data_dir, tmp_path):
+    out = tmp_path / "wide.tsr"
+    run(tessera_bin, "build", "-o", out, "--tile", "16x8", "--stride", "8x4", "--rotations", "0,180",
+        "--mode", "rgb", sources / "c_chelsea.png")
+    proc = run(tessera_bin, "info", out)
+    assert "tile        16x8" in proc.stdout
+    assert "stride      8x4" in proc.stdout
+    assert "mode        rgb" in proc.stdout
+    lib = read_library(out)
+    image = load(sources / "c_chelsea.png", "RGB")
+    windows = cut(image, (16, 8), (8, 4))
+    assert len(windows) == ((448 - 16) // 8 + 1) * ((288 - 8) // 4 + 1)
+    assert lib.patches.shape == (2 * len(windows), 8, 16, 3)
+    np.testing.assert_array_equal(lib.patches[: len(windows)], np.stack(windows))
+    np.testing.assert_array_equal(lib.patches[len(windows) :], np.stack([np.rot90(w, 2) for w in windows]))
+
+    # Mosaic with the wide tile: tiles step 16 across and 8 down, edge tiles cropped.
+    target = tmp_path / "target.png"
+    with Image.open(data_dir / "rocket.jpg") as im:
+        im.convert("RGB").crop((0, 0, 100, 60)).save(target)
+    run(tessera_bin, "mosaic", out, target, "-o", tmp_path / "out.png", "--matches", tmp_path / "m.csv")
+    rows = read_matches_csv(tmp_path / "m.csv")
+    assert [(r["x"], r["y"]) for r in rows] == [(x, y) for y in range(0, 60, 8) for x in range(0, 100, 16)]
+    with Image.open(tmp_path / "out.png") as im:
+        assert im.size == (100, 60) and im.mode == "RGB"
+
+
+def test_directories_are_recursed_sorted_and_hidden_skipped(tessera_bin, data_dir, tmp_path):
+    d = tmp_path / "train"
+    (d / "sub").mkdir(parents=True)
+    (d / ".hidden").mkdir()
+    shutil.copy(data_dir / "horse.png", d / "z.png")
+    shutil.copy(data_dir / "coins.png", d / "sub" / "a.png")
+    shutil.copy(data_dir / "coins.png", d / ".hidden" / "h.png")
+    shutil.copy(data_dir / "coins.png", d / ".dot.png")
+    (d / "notes.txt").write_text("not an image")
+    out = tmp_path / "lib.tsr"
+    run(tessera_bin, "build", "-o", out, "--tile", 32, d)
+    proc = run(tessera_bin, "info", "--sources", out)
+    assert [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("source ")] == [
+        str(d / "sub" / "a.png"), str(d / "z.png")]
+
+
+def test_build_summary_and_quiet(tessera_bin, sources, tmp_path):
+    proc = run(tessera_bin, "build", "-o", tmp_path / "a.tsr", "--tile", 32, sources)
+    assert re.fullmatch(r"tessera build: 3 sources used, 0 skipped \(unreadable\), 0 too small; "
+                        r"\d+ patches, .+ s -> .*a\.tsr\n", proc.stderr), proc.stderr
+    proc = run(tessera_bin, "build", "-q", "-o", tmp_path / "b.tsr", "--tile", 32, sources)
+    assert proc.stderr == "" and proc.stdout == ""
+    assert (tmp_path / "a.tsr").read_bytes() == (tmp_path / "b.tsr").read_bytes()
+
+
+# ---- mosaic ----
+
+def numpy_match(lib, target, tile_x, tile_y, w, h):
+    """The oracle in numpy: the lowest id at the minimum squared distance over the visible part."""
+    window = target[tile_y : tile_y + h, tile_x : tile_x + w].astype(np.int64)
+    diff = lib.patches[:, :h, :w].astype(np.int64) - window
+    d = (diff ** 2).reshape(len(lib.patches), -1).sum(axis=1)
+    best = int(np.argmin(d))  # the first minimum: ties go to the lowest id
+    return best, int(d[best])
+
+
+@pytest.fixture(scope="module")
+def gray_mosaic(tessera_bin, gray_library, data_dir, tmp_path_factory):
+    d = tmp_path_factory.mktemp("mosaic")
+    proc = run(tessera_bin, "mosaic", gray_library, data_dir / "chelsea.png", "-o", d / "out.png",
+               "--matches", d / "m.csv")
+    quiet = run(tessera_bin, "mosaic", "-q", gray_library, data_dir / "chelsea.png", "-o",
+                d / "out2.png", "--matches", d / "m.json")
+    assert quiet.stderr == "" and quiet.stdout == ""
+    return d, proc
+
+
+def test_mosaic_matches_numpy_oracle(gray_library, gray_mosaic, data_dir):
+    d, proc = gray_mosaic
+    lib = read_library(gray_library)
+    target = load(data_dir / "chelsea.png")  # 451x300: edge tiles 3 wide and 12 high
+    rows = read_matches_csv(d / "m.csv")
+    assert len(rows) == 29 * 19
+    expected_cells = [(r, c) for r in range(19) for c in range(29)]
+    assert [(r["row"], r["col"]) for r in rows] == expected_cells
+    out = load(d / "out.png")
+    assert out.shape == target.shape
+    rebuilt = np.zeros_like(target)
+    for r in rows:
+        x, y = r["x"], r["y"]
+        assert (x, y) == (16 * r["col"], 16 * r["row"])
+        w, h = min(16, 451 - x), min(16, 300 - y)
+        # Spot-check the oracle on every edge tile and a sample of the rest.
+        if w < 16 or h < 16 or (r["row"] * 29 + r["col"]) % 13 == 0:
+            assert (r["patch"], r["distance"]) == numpy_match(lib, target, x, y, w, h), r
+        o = lib.origins[r["patch"]]
+        assert r["source"] == lib.sources[o["source"]]["path"]
+        assert (r["source_x"], r["source_y"]) == (o["x"], o["y"])
+        assert r["transform"] == TRANSFORMS[o["transform"]]
+        window = target[y : y + h, x : x + w].astype(np.int64)
+        assert r["distance"] == ((lib.patches[r["patch"], :h, :w] - window) ** 2).sum()
+        rebuilt[y : y + h, x : x + w] = lib.patches[r["patch"], :h, :w]
+    np.testing.assert_array_equal(out, rebuilt)
+    # The summary: tiles, seconds, PSNR.
+    mse = ((out.astype(np.float64) - target) ** 2).mean()
+    m = re.fullmatch(r"tessera mosaic: 551 tiles of 16x16, [\d.]+ s, PSNR ([\d.]+) dB -> .*out\.png\n",
+                     proc.stderr)
+    assert m, proc.stderr
+    assert float(m.group(1)) == pytest.approx(10 * np.log10(255 ** 2 / mse), abs=0.006)
+
+
+def test_matches_json_equals_csv(gray_mosaic):
+    d, _ = gray_mosaic
+    rows = read_matches_csv(d / "m.csv")
+    data = json.loads((d / "m.json").read_text())
+    assert data == rows
+    assert (d / "out.png").read_bytes() == (d / "out2.png").read_bytes()
+
+
+def test_threads_give_identical_results(tessera_bin, gray_library, data_dir, tmp_path):
+    outputs = []
+    for threads in (1, 2, 3, 0):
+        run(tessera_bin, "mosaic", "-q", "--threads", threads, gray_library, data_dir / "astronaut.png",
+            "-o", tmp_path / f"o{threads}.png", "--matches", tmp_path / f"m{threads}.csv")
+        outputs.append(((tmp_path / f"o{threads}.png").read_bytes(),
+                        (tmp_path / f"m{threads}.csv").read_text()))
+    assert all(o == outputs[0] for o in outputs)
+
+
+def test_source_rebuilds_itself(tessera_bin, gray_library, sources, tmp_path):
+    proc = run(tessera_bin, "mosaic", gray_library, sources / "b_coins.png", "-o", tmp_path / "o.png",
+               "--matches", tmp_path / "m.csv")
+    assert "PSNR inf dB" in proc.stderr
+    assert all(r["distance"] == 0 for r in read_matches_csv(tmp_path / "m.csv"))
+    np.testing.assert_array_equal(load(tmp_path / "o.png"), load(sources / "b_coins.png"))
+
+
+def test_rgb_library_and_gray_target(tessera_bin, sources, data_dir, tmp_path):
+    """The target is converted to the library's mode; the output has the library's mode."""
+    lib = tmp_path / "rgb.tsr"
+    run(tessera_bin, "build", "-q", "-o", lib, "--tile", 8, "--mode", "rgb", sources / "c_chelsea.png")
+    run(tessera_bin, "mosaic", "-q", lib, data_dir / "coins.png", "-o", tmp_path / "o.png",
+        "--matches", tmp_path / "m.csv")
+    with Image.open(tmp_path / "o.png") as im:
+        assert im.mode == "RGB" and im.size == (384, 303)
+    # A gray target in an RGB library: each pixel (v, v, v).
+    target = np.repeat(load(data_dir / "coins.png")[..., None], 3, axis=2).astype(np.int64)
+    patches = read_library(lib).patches.astype(np.int64)
+    for r in read_matches_csv(tmp_path / "m.csv")[::17]:
+        x, y = r["x"], r["y"]
+        w, h = min(8, 384 - x), min(8, 303 - y)
+        assert r["distance"] == ((patches[r["patch"], :h, :w] - target[y : y + h, x : x + w]) ** 2).sum()
+
+
+# WebP has no gray mode: PIL reads it back as RGB.
+@pytest.mark.parametrize("ext, mode", [(".png", "L"), (".tif", "L"), (".webp", "RGB"), (".pgm", "L"),
+                                       (".jpg", "L")])
+def test_output_format_from_extension(tessera_bin, gray_library, sources, tmp_path, ext, mode):
+    out = tmp_path / ("o" + ext)
+    run(tessera_bin, "mosaic", "-q", gray_library, sources / "b_coins.png", "-o", out)
+    with Image.open(out) as im:
+        assert im.mode == mode and im.size == (384, 288)
+        if ext not in (".jpg", ".webp"):  # lossless formats give the exact pixels back
+            np.testing.assert_array_equal(np.asarray(im), load(sources / "b_coins.png"))
+    assert files_in(tmp_path) == ["o" + ext]
+
+
+def test_gray_conversion_equals_pil(tessera_bin, data_dir, tmp_path):
+    """A 1x1 gray library holding every level rebuilds any target exactly as tessera converts it,
+    which must be PIL's convert('L')."""
+    levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    Image.fromarray(levels, "L").save(tmp_path / "levels.png")
+    lib = tmp_path / "levels.tsr"
+    run(tessera_bin, "build", "-q", "-o", lib, "--tile", 1, "--mode", "gray", tmp_path / "levels.png")
+    rng = np.random.default_rng(5)
+    Image.fromarray(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8), "RGB").save(tmp_path / "noise.png")
+    targets = [tmp_path / "noise.png", data_dir / "astronaut.png", data_dir / "coffee.png",
+               data_dir / "horse.png"]  # horse is RGBA: alpha is dropped, as PIL does
+    for target in targets:
+        out = tmp_path / (target.stem + "-gray.png")
+        run(tessera_bin, "mosaic", "-q", lib, target, "-o", out)
+        np.testing.assert_array_equal(load(out), load(target, "L"), err_msg=str(target))
+
+
+# ---- errors: one line, exit 1 (2 for usage), nothing written ----
+
+@pytest.fixture
+def workdir(tmp_path, data_dir):
+    """An output directory holding only a valid library and a target; errors must leave it so."""
+    shutil.copy(data_dir / "coins.png", tmp_path / "target.png")
+    return tmp_path
+
+
+def expect_failure(tessera_bin, directory, args, *parts, code=1):
+    before = files_in(directory)
+    proc = run(tessera_bin, *args, check=False)
+    assert proc.returncode == code, proc.stderr
+    line = one_error_line(proc, *parts) if code == 1 else proc.stderr
+    assert files_in(directory) == before, "output or temporary files left behind"
+    return line
+
+
+@pytest.fixture
+def small_library(tessera_bin, workdir, sources):
+    lib = workdir / "lib.tsr"
+    run(tessera_bin, "build", "-q", "-o", lib, "--tile", 16, "--mode", "gray", sources / "b_coins.png")
+    return lib
+
+
+def test_error_missing_inputs(tessera_bin, workdir, small_library):
+    expect_failure(tessera_bin, workdir, ["build", "-o", workdir / "x.tsr", workdir / "nope.png"],
+                   "nope.png", "no such file")
+    expect_failure(tessera_bin, workdir, ["mosaic", workdir / "nope.tsr", workdir / "target.png", "-o",
+                                          workdir / "o.png"], "nope.tsr", "No such file")
+    expect_failure(tessera_bin, workdir, ["mosaic", small_library, workdir / "nope.png", "-o",
+                                          workdir / "o.png"], "nope.png")
+    expect_failure(tessera_bin, workdir, ["info", workdir / "nope.tsr"], "nope.tsr")
+
+
+@pytest.fixture
+def corrupt_images(tmp_path, data_dir):
+    """A directory with one good image and two that cannot be decoded."""
+    d = tmp_path / "imgs"
+    d.mkdir()
+    shutil.copy(data_dir / "coins.png", d / "good.png")
+    (d / "garbage.png").write_bytes(b"this is not an image at all")
+    png = (data_dir / "horse.png").read_bytes()
+    (d / "truncated.png").write_bytes(png[: len(png) // 2])
+    return d
+
+
+@pytest.mark.parametrize("name", ["garbage.png", "truncated.png"])
+def test_error_unreadable_image_named_explicitly(tessera_bin, corrupt_images, workdir, small_library,
+                                                 name):
+    expect_failure(tessera_bin, workdir, ["build", "-o", workdir / "x.tsr", corrupt_images / "good.png",
+                                          corrupt_images / name], str(corrupt_images / name))
+    expect_failure(tessera_bin, workdir, ["mosaic", "-o", workdir / "o.png", small_library,
+                                          corrupt_images / name], str(corrupt_images / name))
+
+
+def test_unreadable_image_in_directory_is_skipped(tessera_bin, corrupt_images, workdir):
+    out = workdir / "x.tsr"
+    proc = run(tessera_bin, "build", "-o", out, "--tile", 16, corrupt_images)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 3, proc.stderr
+    assert lines[0].startswith("tessera: warning: ") and "garbage.png" in lines[0] and "skipped" in lines[0]
+    assert lines[1].startswith("tessera: warning: ") and "truncated.png" in lines[1]
+    assert "1 sources used, 2 skipped (unreadable)" in lines[2]
+    assert "sources     1" in run(tessera_bin, "info", out).stdout
+    out.unlink()
+    expect_failure(tessera_bin, workdir, ["build", "--strict", "-o", out, corrupt_images], "garbage.png")
+
+
+def test_error_tile_larger_than_every_source(tessera_bin, workdir, data_dir):
+    proc = run(tessera_bin, "build", "-o", workdir / "x.tsr", "--tile", 128, workdir / "target.png",
+               check=False)
+    assert proc.returncode == 0  # coins is 384x303: the tile fits
+    (workdir / "x.tsr").unlink()
+    small = workdir / "small.png"
+    with Image.open(data_dir / "coins.png") as im:
+        im.crop((0, 0, 100, 60)).save(small)
+    before = files_in(workdir)
+    proc = run(tessera_bin, "build", "-o", workdir / "y.tsr", "--tile", "64x64", small, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("tessera: no patches")
+    assert "64x64" in proc.stderr
+    assert files_in(workdir) == before
+    expect_failure(tessera_bin, workdir, ["build", "--strict", "-o", workdir / "y.tsr", "--tile", 64, small],
+                   "small.png", "smaller than the tile 64x64")
+
+
+def test_error_non_square_tile_with_quarter_turns(tessera_bin, workdir):
+    """Options that parse but do not go together: exit 1, or 2 where tessera reports them as
+    usage errors; the first line says what is wrong either way."""
+    for rotations in ("0,90", "270"):
+        before = files_in(workdir)
+        proc = run(tessera_bin, "build", "-o", workdir / "x.tsr", "--tile", "16x8", "--rotations",
+                   rotations, workdir / "target.png", check=False)
+        assert proc.returncode in (1, 2), proc.stderr
+        first = proc.stderr.splitlines()[0]
+        assert first.startswith("tessera: ") and "square tile" in first and "16x8" in first
+        assert files_in(workdir) == before
+
+
+def damaged_libraries(lib_bytes):
+    header_flip = bytearray(lib_bytes)
+    header_flip[20] ^= 1
+    data_flip = bytearray(lib_bytes)
+    data_flip[-100] ^= 0x40
+    return {
+        "empty": (b"", "is empty"),
+        "truncated": (lib_bytes[:-10], "is truncated"),
+        "truncated-header": (lib_bytes[:100], "is truncated"),
+        "header-corrupt": (bytes(header_flip), "header is corrupt"),
+        "trailing": (lib_bytes + b"\0", "unexpected bytes at the end"),
+        "foreign": (b"\x89PNG\r\n\x1a\n" + bytes(300), "not a tessera library"),
+        "data-corrupt": (bytes(data_flip), None),  # opens; only --verify reads the data
+    }
+
+
+@pytest.mark.parametrize("kind", ["empty", "truncated", "truncated-header", "header-corrupt",
+                                  "trailing", "foreign"])
+def test_error_damaged_library(tessera_bin, workdir, small_library, kind):
+    content, message = damaged_libraries(small_library.read_bytes())[kind]
+    bad = workdir / "bad.tsr"
+    bad.write_bytes(content)
+    expect_failure(tessera_bin, workdir, ["info", bad], str(bad), message)
+    expect_failure(tessera_bin, workdir, ["mosaic", bad, workdir / "target.png", "-o", workdir / "o.png",
+                                          "--matches", workdir / "m.csv"], str(bad), message)
+
+
+def test_error_data_corruption_found_by_verify(tessera_bin, workdir, small_library):
+    content, _ = damaged_libraries(small_library.read_bytes())["data-corrupt"]
+    bad = workdir / "bad.tsr"
+    bad.write_bytes(content)
+    assert run(tessera_bin, "info", bad).returncode == 0
+    expect_failure(tessera_bin, workdir, ["info", "--verify", bad], "checksum mismatch")
+    assert run(tessera_bin, "info", "--verify", small_library).returncode == 0
+
+
+def test_error_unwritable_output(tessera_bin, workdir, small_library):
+    target = workdir / "target.png"
+    for out in (workdir / "missing" / "o.png", workdir / "target.png" / "o.png"):
+        expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", out], str(out))
+        expect_failure(tessera_bin, workdir, ["build", "-o", out.with_suffix(".tsr"), target],
+                       str(out.with_suffix(".tsr")))
+        # Matches that cannot be written stop the run before the image is written.
+        expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir / "o.png",
+                                              "--matches", out.with_suffix(".csv")])
+    expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir],
+                   "is a directory")
+    # An output that would replace an input.
+    expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", target], "overwrite")
+    expect_failure(tessera_bin, workdir, ["build", "-o", target, target], "overwrite")
+    expect_failure(tessera_bin, workdir, ["build", "-o", target, workdir], "overwrite", "target.png")
+    assert load(target).shape == (303, 384)
+
+
+def test_error_bad_extensions(tessera_bin, workdir, small_library):
+    target = workdir / "target.png"
+    expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir / "o.xyz"],
+                   "o.xyz", "extension")
+    expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir / "noext"],
+                   "noext")
+    expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir / "o.png",
+                                          "--matches", workdir / "m.txt"], "m.txt", ".csv or .json")
+
+
+@pytest.mark.parametrize("args", [
+    [],
+    ["frobnicate"],
+    ["build"],
+    ["build", "x.png"],  # no -o
+    ["build", "-o", "x.tsr", "--mode", "grey", "x.png"],
+    ["build", "-o", "x.tsr", "--rotations", "ninety", "x.png"],
+    ["build", "-o", "x.tsr", "--tile", "abc", "x.png"],
+    ["build", "-o", "x.tsr", "--stride", "0", "x.png"],
+    ["build", "-o", "x.tsr", "--rotations", "45", "x.png"],
+    ["build", "-o", "x.tsr", "--no-such-flag", "x.png"],
+    ["mosaic", "lib.tsr", "t.png"],  # no -o
+    ["mosaic", "lib.tsr", "t.png", "-o", "o.png", "--threads", "-1"],
+    ["mosaic", "lib.tsr", "t.png", "-o", "o.png", "--threads", "many"],
+    ["info"],
+])
+def test_usage_errors_exit_2(tessera_bin, workdir, args):
+    proc = run(tessera_bin, *args, check=False, cwd=workdir)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("tessera: ")
+    assert "--help" in proc.stderr
+    assert proc.stdout == ""
+    assert files_in(workdir) == ["target.png"]
+
+
+def test_matches_quote_awkward_source_names(tessera_bin, data_dir, tmp_path):
+    name = tmp_path / 'a "quoted", name.png'
+    shutil.copy(data_dir / "coins.png", name)
+    lib = tmp_path / "lib.tsr"
+    run(tessera_bin, "build", "-q", "-o", lib, "--tile", 32, "--mode", "gray", name)
+    run(tessera_bin, "mosaic", "-q", lib, name, "-o", tmp_path / "o.png", "--matches", tmp_path / "m.csv")
+    run(tessera_bin, "mosaic", "-q", lib, name, "-o", tmp_path / "o.png", "--matches", tmp_path / "m.json")
+    rows = read_matches_csv(tmp_path / "m.csv")
+    assert {r["source"] for r in rows} == {str(name)}
+    assert json.loads((tmp_path / "m.json").read_text()) == rows

@@ -1,0 +1,97 @@
+"""Decoding as the issue asks: PNG, JPEG, BMP, PGM/PPM, TIFF, WebP; EXIF orientation honoured;
+alpha dropped; palettes expanded; 16-bit reduced to 8. A 1x1 gray library holding all 256
+levels rebuilds any target exactly as tessera decoded and converted it, so the mosaic shows the
+decoded pixels."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tessera_testing import load, read_matches_csv, run
+
+
+@pytest.fixture(scope="module")
+def levels_library(tmp_path_factory, tessera_bin):
+    d = tmp_path_factory.mktemp("levels")
+    Image.fromarray(np.arange(256, dtype=np.uint8).reshape(16, 16), "L").save(d / "levels.png")
+    run(tessera_bin, "build", "-q", "-o", d / "levels.tsr", "--tile", 1, "--mode", "gray",
+        d / "levels.png")
+    return d / "levels.tsr"
+
+
+@pytest.fixture(scope="module")
+def picture(data_dir):
+    """A small colour picture, 90 wide and 60 high: not square, so rotations show."""
+    with Image.open(data_dir / "chelsea.png") as im:
+        return im.convert("RGB").crop((150, 80, 240, 140))
+
+
+def decoded(tessera_bin, library, path, tmp_path):
+    """What tessera decodes from `path`, in gray, as a numpy array."""
+    out = tmp_path / (path.name + ".out.png")
+    run(tessera_bin, "mosaic", "-q", library, path, "-o", out, "--matches", tmp_path / "m.csv")
+    assert all(r["distance"] == 0 for r in read_matches_csv(tmp_path / "m.csv"))
+    return load(out)
+
+
+@pytest.mark.parametrize("name, save", [
+    ("rgb.png", {}),
+    ("rgb.bmp", {}),
+    ("rgb.ppm", {}),
+    ("rgb.tif", {}),
+    ("rgb.webp", {"lossless": True}),
+])
+def test_lossless_colour_formats(tessera_bin, levels_library, picture, tmp_path, name, save):
+    path = tmp_path / name
+    picture.save(path, **save)
+    np.testing.assert_array_equal(decoded(tessera_bin, levels_library, path, tmp_path),
+                                  np.asarray(picture.convert("L")))
+
+
+@pytest.mark.parametrize("mode, name", [("L", "gray.pgm"), ("L", "gray.png"), ("P", "palette.png"),
+                                        ("RGBA", "alpha.png"), ("LA", "gray-alpha.png"),
+                                        ("L", "gray.jpg")])
+def test_other_layouts(tessera_bin, levels_library, picture, tmp_path, mode, name):
+    """Gray, palette and alpha images; alpha is dropped (not blended), as PIL's convert('L')
+    does. A gray JPEG has no chroma to resample, so its decode is exact too."""
+    image = picture.convert(mode)
+    if mode in ("RGBA", "LA"):
+        image.putalpha(Image.fromarray(np.tile(np.arange(90, dtype=np.uint8), (60, 1))))
+    path = tmp_path / name
+    image.save(path)
+    with Image.open(path) as written:
+        expected = np.asarray(written.convert("L"))
+    np.testing.assert_array_equal(decoded(tessera_bin, levels_library, path, tmp_path), expected)
+
+
+def test_sixteen_bit_reduced_to_eight(tessera_bin, levels_library, picture, tmp_path):
+    gray = np.asarray(picture.convert("L"))
+    path = tmp_path / "gray16.png"
+    Image.fromarray(gray.astype(np.uint16) * 257).save(path)  # 16-bit PNG, v * 257 is v in 8 bits
+    with Image.open(path) as im:
+        assert im.mode.startswith("I")
+    np.testing.assert_array_equal(decoded(tessera_bin, levels_library, path, tmp_path), gray)
+
+
+# EXIF orientation: how the stored pixels must be turned for display (numpy rot90 counts
+# counter-clockwise quarter turns).
+ORIENTATIONS = {1: lambda a: a, 3: lambda a: np.rot90(a, 2), 6: lambda a: np.rot90(a, -1),
+                8: lambda a: np.rot90(a, 1), 2: np.fliplr, 4: np.flipud}
+
+
+@pytest.mark.parametrize("orientation", sorted(ORIENTATIONS))
+@pytest.mark.parametrize("ext", [".jpg", ".png", ".tif"])
+def test_exif_orientation(tessera_bin, levels_library, picture, tmp_path, orientation, ext):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    gray = picture.convert("L")
+    path = tmp_path / ("oriented" + ext)
+    gray.save(path, exif=exif, **({"quality": 100} if ext == ".jpg" else {}))
+    # The pixels as stored: what was written, or for JPEG what PIL decodes (it does not turn
+    # JPEGs; it does turn TIFFs when it reads them, so TIFFs are not read back here).
+    stored = np.asarray(gray)
+    if ext == ".jpg":
+        with Image.open(path) as im:
+            stored = np.asarray(im)
+    np.testing.assert_array_equal(decoded(tessera_bin, levels_library, path, tmp_path),
+                                  ORIENTATIONS[orientation](stored))

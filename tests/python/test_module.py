@@ -1,0 +1,235 @@
+"""The Python module against the brute-force oracle, scikit-learn, numpy and itself (pickling,
+multiprocessing, input kinds). CLI parity is in test_module_cli.py, bad arguments in
+test_module_errors.py."""
+
+import multiprocessing
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import tessera
+
+
+def gray(data_dir, name):
+    return np.asarray(Image.open(data_dir / name).convert("L"))
+
+
+def rgb(data_dir, name):
+    return np.asarray(Image.open(data_dir / name).convert("RGB"))
+
+
+def tiles_of(image, h, w):
+    """The whole h x w tiles of an image, row-major: (n, h, w) or (n, h, w, 3)."""
+    rows, cols = image.shape[0] // h, image.shape[1] // w
+    grid = image[: rows * h, : cols * w].reshape(rows, h, cols, w, *image.shape[2:])
+    return np.ascontiguousarray(grid.swapaxes(1, 2).reshape(rows * cols, h, w, *image.shape[2:]))
+
+
+@pytest.fixture(scope="module")
+def small_gray(data_dir):
+    """~2k patches from crops of two real images: small enough for the oracle."""
+    images = [gray(data_dir, "coins.png")[:96, :128], gray(data_dir, "brick.png")[100:164, :96]]
+    return tessera.Library.build(images, tile=8, stride=(4, 6), rotations=(0, 90, 180, 270),
+                                 flips=True, mode="gray")
+
+
+@pytest.fixture(scope="module")
+def small_rgb(data_dir):
+    images = [rgb(data_dir, "coffee.png")[:64, :96], rgb(data_dir, "astronaut.png")[:48, :48]]
+    return tessera.Library.build(images, tile=(6, 8), stride=4, rotations=(0, 180), mode="rgb")
+
+
+@pytest.fixture(scope="module")
+def opened(data_dir, tmp_path_factory):
+    path = tmp_path_factory.mktemp("lib") / "gray.tsr"
+    lib = tessera.Library.build([data_dir / "brick.png", data_dir / "coins.png"], tile=16,
+                                rotations=(0, 90, 180, 270), mode="gray")
+    lib.save(path)
+    return tessera.Library.open(path)
+
+
+@pytest.mark.parametrize("which", ["small_gray", "small_rgb"])
+def test_mosaic_equals_oracle(request, data_dir, which):
+    lib = request.getfixturevalue(which)
+    target = rgb(data_dir, "chelsea.png")[100:151, 200:263]  # sides not multiples of the tile
+    result = lib.mosaic(target, return_matches=True)
+    image, matches, psnr = lib._core.mosaic(target, 0, bruteforce=True)
+    np.testing.assert_array_equal(result.image, image)
+    np.testing.assert_array_equal(result.matches, matches)
+    assert result.psnr == psnr
+    assert result.image.shape == (target.shape[:2] if lib.mode == "gray" else target.shape)
+    rows, cols = result.grid
+    assert (rows, cols) == (-(-51 // lib.tile[0]), -(-63 // lib.tile[1]))
+    assert result.matches["distance"].reshape(result.grid).shape == result.grid
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("window", [(8, 8), (8, 3), (5, 8), (1, 1)])
+def test_search_equals_oracle(small_gray, data_dir, threads, window):
+    h, w = window
+    image = gray(data_dir, "grass.png")
+    tiles = np.stack([image[y:y + h, x:x + w] for y in range(0, 200, 23) for x in range(0, 99, 7)])
+    dist, ids = small_gray.search(tiles, k=5, threads=threads)
+    oracle_dist, oracle_ids = small_gray._core.search(tiles, 5, 0, bruteforce=True)
+    assert dist.dtype == np.int64 and ids.dtype == np.int64 and dist.shape == (len(tiles), 5)
+    np.testing.assert_array_equal(dist, oracle_dist)
+    np.testing.assert_array_equal(ids, oracle_ids)
+
+
+def test_search_rgb_equals_numpy(small_rgb, data_dir):
+    tiles = tiles_of(rgb(data_dir, "rocket.jpg")[:60, :64], 6, 8)
+    dist, ids = small_rgb.search(tiles, k=3)
+    diff = tiles[:, None].astype(np.int64) - small_rgb.patches[None].astype(np.int64)
+    all_dist = (diff**2).sum(axis=(2, 3, 4))
+    ids_grid = np.broadcast_to(np.arange(len(small_rgb)), all_dist.shape)
+    order = np.lexsort((ids_grid, all_dist))[:, :3]  # by distance, then id
+    np.testing.assert_array_equal(ids, order)
+    np.testing.assert_array_equal(dist, np.take_along_axis(all_dist, order, axis=1))
+
+
+def test_search_k5_distances_equal_sklearn(opened, data_dir):
+    from sklearn.neighbors import NearestNeighbors
+
+    patches = opened.patches.reshape(len(opened), -1)
+    queries = tiles_of(gray(data_dir, "gravel.png")[:128, :128], 16, 16).reshape(-1, 256)
+    nn = NearestNeighbors(n_neighbors=5, algorithm="brute").fit(patches.astype(np.float64))
+    sk_dist, _ = nn.kneighbors(queries.astype(np.float64))
+    dist, ids = opened.search(queries, k=5)  # flattened tiles, as scikit-learn takes them
+    np.testing.assert_array_equal(dist, np.rint(sk_dist ** 2).astype(np.int64))
+    # The ids hold exactly those distances.
+    direct = ((patches[ids].astype(np.int64) - queries[:, None].astype(np.int64)) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(direct, dist)
+
+
+def test_provenance_recreates_each_patch(small_gray, data_dir):
+    sources = [gray(data_dir, "coins.png")[:96, :128], gray(data_dir, "brick.png")[100:164, :96]]
+    ids = np.arange(0, len(small_gray), 37).reshape(-1, 1)
+    info = small_gray.provenance(ids)
+    assert info.x.shape == ids.shape and set(np.unique(info.path)) <= {"<array 0>", "<array 1>"}
+    for i, id_ in enumerate(ids[:, 0]):
+        x, y = info.x[i, 0], info.y[i, 0]
+        window = sources[info.source[i, 0]][y:y + 8, x:x + 8]
+        name = str(info.transform[i, 0])
+        if name.startswith("flip"):
+            window = np.fliplr(window)
+        turns = int(name.rsplit("rot", 1)[1]) // 90 if "rot" in name else 0
+        np.testing.assert_array_equal(np.rot90(window, turns), small_gray.patches[id_])
+    one = small_gray.provenance(int(ids[1, 0]))
+    assert one == tuple(field[1, 0].item() for field in info)
+    assert small_gray.transforms == ("rot0", "rot90", "rot180", "rot270", "flip", "flip-rot90",
+                                     "flip-rot180", "flip-rot270")
+
+
+def test_inputs_as_path_pil_and_array_agree(opened, data_dir):
+    path = data_dir / "horse.png"  # RGBA: alpha dropped, then luma as PIL's convert('L')
+    pil = Image.open(path)
+    from_path = opened.mosaic(path)
+    np.testing.assert_array_equal(opened.mosaic(str(path)), from_path)
+    np.testing.assert_array_equal(opened.mosaic(pil), from_path)
+    np.testing.assert_array_equal(opened.mosaic(np.asarray(pil.convert("RGB"))), from_path)
+    np.testing.assert_array_equal(opened.mosaic(np.asarray(pil.convert("L"))), from_path)
+    palette = pil.convert("P")
+    np.testing.assert_array_equal(opened.mosaic(palette), opened.mosaic(palette.convert("RGB")))
+    built = [tessera.Library.build([image], tile=16, mode="gray") for image in
+             (path, pil, np.asarray(pil.convert("L")), np.asarray(pil.convert("RGB")))]
+    for lib in built[1:]:
+        np.testing.assert_array_equal(lib.patches, built[0].patches)
+    assert built[0].sources[0].path == str(path) and built[0].sources[0].width == 400
+    assert built[1].sources[0].path == str(path)  # a PIL image keeps its file name
+    assert built[2].sources[0].path == "<array 0>"
+
+
+def test_gray_library_gives_rgb_mosaic_for_rgb_library(small_rgb, data_dir):
+    target = gray(data_dir, "coins.png")[:30, :40]
+    out = small_rgb.mosaic(target)
+    assert out.shape == (30, 40, 3)
+    np.testing.assert_array_equal(out, small_rgb.mosaic(np.repeat(target[:, :, None], 3, axis=2)))
+
+
+def test_threads_do_not_change_results(opened, data_dir):
+    target = gray(data_dir, "grass.png")[:200, :250]
+    one = opened.mosaic(target, threads=1, return_matches=True)
+    two = opened.mosaic(target, threads=2, return_matches=True)
+    np.testing.assert_array_equal(one.matches, two.matches)
+    np.testing.assert_array_equal(one.image, two.image)
+
+
+def test_views_are_read_only_and_outlive_the_library(data_dir):
+    lib = tessera.Library.build([gray(data_dir, "coins.png")[:32, :32]], tile=16, mode="gray")
+    patches = lib.patches
+    expected = gray(data_dir, "coins.png")[:16, 16:32]
+    del lib
+    assert patches.shape == (4, 16, 16) and not patches.flags.writeable
+    np.testing.assert_array_equal(patches[1], expected)
+    with pytest.raises(ValueError):
+        patches[0, 0, 0] = 1
+
+
+def test_properties(small_rgb, opened):
+    assert (small_rgb.tile, small_rgb.stride, small_rgb.mode) == ((6, 8), (4, 4), "rgb")
+    assert small_rgb.transforms == ("rot0", "rot180") and small_rgb.path is None
+    assert small_rgb.patches.shape == (len(small_rgb), 6, 8, 3)
+    assert [s.path for s in small_rgb.sources] == ["<array 0>", "<array 1>"]
+    assert (small_rgb.sources[0].width, small_rgb.sources[0].height) == (96, 64)
+    assert opened.path.endswith("gray.tsr") and opened.tile == (16, 16) and opened.mode == "gray"
+    assert f"{len(opened)} gray patches, tile (16, 16)" in repr(opened)
+    assert "Library.build" in tessera.Library.__doc__ and "pickles" in tessera.Library.__doc__
+
+
+# ---- pickling and multiprocessing ----
+
+
+def test_pickled_library_is_small_and_reopens_the_file(opened, data_dir):
+    blob = pickle.dumps(opened)
+    assert len(blob) < 1024
+    again = pickle.loads(blob)
+    assert again.path == opened.path and len(again) == len(opened)
+    target = gray(data_dir, "gravel.png")[:64, :64]
+    np.testing.assert_array_equal(again.mosaic(target), opened.mosaic(target))
+
+
+def test_pickle_refuses_a_changed_file(tmp_path, data_dir):
+    path = tmp_path / "lib.tsr"
+    tessera.Library.build([gray(data_dir, "coins.png")], tile=16, mode="gray").save(path)
+    blob = pickle.dumps(tessera.Library.open(path))
+    tessera.Library.build([gray(data_dir, "brick.png")], tile=16, mode="gray").save(path)
+    with pytest.raises(tessera.Error, match="another library than the one pickled"):
+        pickle.loads(blob)
+
+
+def test_pickle_of_an_unsaved_library_says_to_save_it(tmp_path, small_gray):
+    with pytest.raises(TypeError, match="save"):
+        pickle.dumps(small_gray)
+    lib = tessera.Library.build([np.zeros((16, 16), np.uint8)], tile=16, mode="gray")
+    lib.save(tmp_path / "saved.tsr")
+    assert pickle.loads(pickle.dumps(lib)).path == str(tmp_path / "saved.tsr")
+
+
+def mosaic_part(lib, part):
+    return lib.mosaic(part)
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_pool_over_column_slices_equals_one_call(opened, data_dir, start):
+    target = gray(data_dir, "astronaut.png")[:160, :250]
+    whole = opened.mosaic(target)  # the parent uses OpenMP before forking
+    edges = [0, 64, 128, 192, 250]  # tile boundaries, the last slice with edge tiles
+    context = multiprocessing.get_context(start)
+    with context.Pool(2) as pool:
+        jobs = [(opened, target[:, a:b]) for a, b in zip(edges, edges[1:])]
+        parts = pool.starmap_async(mosaic_part, jobs).get(timeout=120)  # a hang fails
+    np.testing.assert_array_equal(np.hstack(parts), whole)
+
+
+def test_concurrent_calls_from_threads(opened, data_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    tiles = tiles_of(gray(data_dir, "grass.png")[:256, :256], 16, 16)
+    expected = opened.search(tiles, k=3, threads=1)
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda _: opened.search(tiles, k=3), range(6)))
+    for dist, ids in results:
+        np.testing.assert_array_equal(dist, expected[0])
+        np.testing.assert_array_equal(ids, expected[1])

@@ -1,0 +1,127 @@
+"""Bad arguments raise the documented exceptions, with messages that say what was expected."""
+
+import pickle
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import tessera
+
+U8 = np.zeros((32, 32), np.uint8)
+
+
+@pytest.fixture(scope="module")
+def lib():
+    ramp = (np.arange(64 * 64) % 256).astype(np.uint8).reshape(64, 64)
+    return tessera.Library.build([ramp], tile=8, mode="gray")
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(images=U8), TypeError, "wrap a single array in a list"),
+        (dict(images=[U8.astype(np.float32)]), TypeError, r"images\[0\] must be uint8"),
+        (dict(images=[np.zeros((32, 32, 4), np.uint8)]), ValueError, "drop alpha"),
+        (dict(images=[np.zeros((4, 8, 8, 3), np.uint8)]), ValueError, r"\(H, W\) or \(H, W, 3\)"),
+        (dict(images=[np.zeros((0, 32), np.uint8)]), ValueError, "empty"),
+        (dict(images=[42]), TypeError, "path, a PIL image or a numpy uint8 array"),
+        (dict(images=42), TypeError, "iterable of paths"),
+        (dict(images=["/no/such/file.png"]), FileNotFoundError, "/no/such/file.png"),
+        (dict(images=[U8], tile=0), ValueError, "tile 0 is out of range"),
+        (dict(images=[U8], tile=200), ValueError, "1 to 128"),
+        (dict(images=[U8], tile=16.0), TypeError, r"int or a \(height, width\) pair"),
+        (dict(images=[U8], tile=(8, 8, 8)), TypeError, "pair"),
+        (dict(images=[U8], stride=-1), ValueError, "stride"),
+        (dict(images=[U8], rotations=90), TypeError, "sequence of ints"),
+        (dict(images=[U8], rotations=(45,)), tessera.Error, "0, 90, 180 or 270"),
+        (dict(images=[U8], rotations=()), tessera.Error, "at least one rotation"),
+        (dict(images=[U8], tile=(8, 16), rotations=(90,)), tessera.Error, "square tile"),
+        (dict(images=[U8], flips="yes"), TypeError, "True or False"),
+        (dict(images=[U8], mode="grey"), ValueError, "'gray' or 'rgb'"),
+    ],
+)
+def test_build_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        tessera.Library.build(**kwargs)
+
+
+def test_corrupt_image_file_and_library_file(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(tessera.Error, match="bad.png: not a supported image format"):
+        tessera.Library.build([bad])
+    with pytest.raises(tessera.Error, match="not a tessera library"):
+        tessera.Library.open(bad)
+    with pytest.raises(FileNotFoundError):
+        tessera.Library.open(tmp_path / "missing.tsr")
+    assert issubclass(tessera.Error, ValueError)
+
+
+def test_no_patches():
+    with pytest.warns(UserWarning, match="smaller than the tile"):
+        with pytest.raises(tessera.Error, match="no patches"):
+            tessera.Library.build([U8], tile=64)
+
+
+def test_too_small_image_warns():
+    with pytest.warns(UserWarning, match="smaller than the tile"):
+        lib = tessera.Library.build([np.zeros((4, 40), np.uint8), U8], tile=8, mode="gray")
+    assert len(lib.sources) == 1
+
+
+@pytest.mark.parametrize(
+    "tiles, error, message",
+    [
+        ([[0] * 64], TypeError, "numpy uint8 array"),
+        (np.zeros((2, 8, 8), np.float64), TypeError, "tiles must be uint8"),
+        (np.zeros((2, 8, 8, 3), np.uint8), ValueError, r"is gray: tiles must be \(n, h, w\)"),
+        (np.zeros((2, 9, 8), np.uint8), ValueError, "h <= 8"),
+        (np.zeros((2, 8, 0), np.uint8), ValueError, "w <= 8"),
+        (np.zeros((8, 8), np.uint8), ValueError, r"flattened \(n, 64\)"),
+    ],
+)
+def test_search_tiles(lib, tiles, error, message):
+    with pytest.raises(error, match=message):
+        lib.search(tiles)
+
+
+def test_search_k_and_threads(lib):
+    tiles = np.zeros((1, 8, 8), np.uint8)
+    with pytest.raises(TypeError, match="k must be an int"):
+        lib.search(tiles, k=2.0)
+    with pytest.raises(tessera.Error, match="out of range"):
+        lib.search(tiles, k=len(lib) + 1)
+    with pytest.raises(tessera.Error, match="out of range"):
+        lib.search(tiles, k=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        lib.search(tiles, threads=0)
+    with pytest.raises(TypeError, match="threads must be an int"):
+        lib.mosaic(U8, threads="all")
+    dist, ids = lib.search(np.zeros((0, 8, 8), np.uint8), k=3)
+    assert dist.shape == ids.shape == (0, 3)
+
+
+def test_mosaic_targets(lib):
+    with pytest.raises(TypeError, match="target must be uint8"):
+        lib.mosaic(U8.astype(np.int64))
+    with pytest.raises(TypeError, match="target must be a path, a PIL image"):
+        lib.mosaic([[1, 2], [3, 4]])
+    with pytest.raises(ValueError, match="PIL mode 'I;16'"):
+        lib.mosaic(Image.new("I;16", (16, 16)))
+    with pytest.raises(TypeError, match="return_matches"):
+        lib.mosaic(U8, return_matches=1)
+
+
+def test_provenance_ids(lib):
+    with pytest.raises(IndexError, match=f"0 to {len(lib) - 1}"):
+        lib.provenance([0, len(lib)])
+    with pytest.raises(IndexError):
+        lib.provenance(-1)
+    with pytest.raises(TypeError, match="integers"):
+        lib.provenance([0.5])
+
+
+def test_library_cannot_be_made_directly():
+    with pytest.raises(TypeError, match="Library.build"):
+        tessera.Library()
