@@ -123,9 +123,10 @@ class MatchesOracle : public ::testing::TestWithParam<Case> {
                                        : transforms_from({0, 180}, true);
         return p;
     }
-    // Sources about 5 tiles on a side, not multiples of the tile or the stride.
+    // Sources about 5 tiles on a side, not multiples of the tile or the stride, and larger than
+    // a target so that targets can be cut from them.
     Size source_size() const {
-        return {std::max(20, 5 * tile().width + 3), std::max(20, 5 * tile().height + 3)};
+        return {std::max(32, 5 * tile().width + 3), std::max(24, 5 * tile().height + 3)};
     }
     // Targets about 4.5 tiles on a side, so edge tiles occur on the right and at the bottom.
     Size target_size() const {

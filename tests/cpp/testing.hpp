@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tessera/error.hpp"
 #include "tessera/image.hpp"
 #include "tessera/library.hpp"
 
@@ -38,6 +39,7 @@ inline Image random_image(int width, int height, int channels, std::mt19937& rng
 
 // The window of `image` at (x, y) of the given size, as its own image.
 inline Image crop(const Image& image, int x, int y, int width, int height) {
+    TESSERA_ASSERT(x >= 0 && y >= 0 && x + width <= image.width && y + height <= image.height);
     Image out(width, height, image.channels);
     const ImageView view = image.view();
     for (int row = 0; row < height; ++row) {
