@@ -107,6 +107,7 @@ LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) 
     last_warning.clear();
     try {
         VImage img;
+        bool pnm = false;
         const auto [bmp_width, bmp_height] = bmp_size(bytes);
         if (bmp_width > 0) {
             if (bmp_width * bmp_height > max_pixels) {
@@ -119,6 +120,7 @@ LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) 
         } else {
             VSource source = VSource::new_from_memory(bytes.data(), bytes.size());
             const char* loader = vips_foreign_find_load_source(source.get_source());
+            pnm = loader != nullptr && std::strcmp(loader, "VipsForeignLoadPpmSource") == 0;
             vips_error_clear();
             if (loader == nullptr || std::find_if(kTrustedLoaders.begin(), kTrustedLoaders.end(),
                                                   [loader](const char* name) {
@@ -135,6 +137,13 @@ LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) 
         const uint64_t pixels = uint64_t(img.width()) * uint64_t(img.height());
         if (pixels > max_pixels) {
             throw Error(pixel_limit_message(path, img.width(), img.height(), max_pixels));
+        }
+        // PNM stores at least one bit per pixel, but libvips fills what a text PNM lacks, slowly:
+        // a 100-byte file declaring a million pixels took seconds to "decode".
+        if (pnm && bytes.size() < pixels / 8) {
+            throw Error(path + ": is truncated: its header declares " +
+                        std::to_string(img.width()) + "x" + std::to_string(img.height()) +
+                        " pixels but the file has only " + std::to_string(bytes.size()) + " bytes");
         }
         img = img.autorot();
         const bool gray =
@@ -187,9 +196,9 @@ void save_image(const std::string& path, ImageView image) {
         std::memcpy(packed.row(y), image.row(y), size_t(packed.stride()));
     }
     try {
-        VImage img = VImage::new_from_memory(packed.pixels.data(), packed.pixels.size(),
-                                             packed.width, packed.height, packed.channels,
-                                             VIPS_FORMAT_UCHAR);
+        VImage img =
+            VImage::new_from_memory(packed.pixels.data(), packed.pixels.size(), packed.width,
+                                    packed.height, packed.channels, VIPS_FORMAT_UCHAR);
         // A target, not a buffer: libvips saves PNM (.pgm/.ppm) only to targets.
         vips::VTarget target = vips::VTarget::new_to_memory();
         img.write_to_target(extension_of(path).c_str(), target);

@@ -89,6 +89,8 @@ BAD_FILES = {
     "pdf.jpg": (b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", "not a supported image format"),
     "matrix.pgm": (b"2 2\n1 2\n3 4\n", "not a supported image format"),
     "zero-size.pgm": (b"P5\n0 0\n255\n", "cannot decode image"),
+    # Found by fuzzing: a text PNM declaring a million pixels in 40 bytes took seconds to "decode".
+    "text-bomb.ppm": (b"P3\n1000 1000\n255\n" + b"1 2 3 " * 4, "is truncated: its header declares 1000x1000"),
     # A 100x100 TIFF declaring a 65520x65520 tile (12 GB for one tile buffer) or 4e9-row strips.
     "huge-tile.tif": (tiff_declaring(100, 100, tile=65520), "cannot decode image"),
     "huge-strip.tif": (tiff_declaring(100, 100, rows_per_strip=4000000000), "cannot decode image"),
