@@ -1,6 +1,7 @@
 // The tessera command: thin over the core library and the image I/O layer.
 // Exit codes: 0 success, 1 failure (message on stderr), 2 usage error.
 #include <limits.h>
+#include <omp.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -62,7 +63,9 @@ std::string human_bytes(uint64_t bytes) {
     return text;
 }
 
-std::string size_text(Size s) { return std::to_string(s.width) + "x" + std::to_string(s.height); }
+std::string size_text(Size s) {
+    return std::to_string(s.width) + "x" + std::to_string(s.height);
+}
 
 // A bad option value found after parsing (a zero tile, a quarter turn of a non-square tile):
 // reported like CLI11's own usage errors, with exit status 2.
@@ -76,7 +79,8 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
     if (dir.empty()) dir = ".";
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
-        throw Error(output + ": the directory " + dir.string() + " does not exist; create it first");
+        throw Error(output + ": the directory " + dir.string() +
+                    " does not exist; create it first");
     }
     if (::access(dir.c_str(), W_OK) != 0) {
         throw Error(output + ": cannot write in " + dir.string() + " (permission denied)");
@@ -88,7 +92,8 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
     }
     for (const std::string& input : inputs) {
         if (fs::exists(input, ec) && fs::equivalent(input, output, ec)) {
-            throw Error(output + ": would overwrite the input " + input + "; choose another output");
+            throw Error(output + ": would overwrite the input " + input +
+                        "; choose another output");
         }
     }
 }
@@ -114,6 +119,7 @@ struct BuildArgs {
     bool flips = false;
     std::string mode = "rgb";
     bool strict = false;
+    int threads = 0;
     uint64_t max_pixels = io::kDefaultMaxPixels;
 };
 
@@ -140,7 +146,8 @@ int run_build(const BuildArgs& args, const Console& console) {
     for (const std::string& input : args.inputs) {
         std::error_code ec;
         if (fs::is_directory(input, ec)) {
-            for (std::string& path : io::find_images(input)) sources.push_back({std::move(path), false});
+            for (std::string& path : io::find_images(input))
+                sources.push_back({std::move(path), false});
         } else if (fs::exists(input, ec)) {
             sources.push_back({input, true});
         } else {
@@ -153,25 +160,43 @@ int run_build(const BuildArgs& args, const Console& console) {
     for (const Source& s : sources) input_files.push_back(s.path);
     check_output(args.output, input_files);
 
+    // Sources are decoded `threads` at a time in parallel, then added in path order, so patch
+    // ids do not depend on the thread count.
+    const size_t threads = size_t(args.threads > 0 ? args.threads : omp_get_num_procs());
     size_t skipped = 0, too_small = 0;
-    for (size_t i = 0; i < sources.size(); ++i) {
-        console.status("build: %zu/%zu images, %zu patches", i, sources.size(), builder.patch_count());
-        const Source& s = sources[i];
-        io::LoadedImage loaded;
-        try {
-            loaded = io::load_image(s.path, params.mode, args.max_pixels);
-        } catch (const Error& e) {
-            if (s.explicit_file || args.strict) throw;
-            console.warn(std::string(e.what()) + "; skipped");
-            ++skipped;
-            continue;
+    for (size_t begin = 0; begin < sources.size(); begin += threads) {
+        console.status("build: %zu/%zu images, %zu patches", begin, sources.size(),
+                       builder.patch_count());
+        const size_t count = std::min(threads, sources.size() - begin);
+        std::vector<io::LoadedImage> loaded(count);
+        std::vector<std::string> errors(count);
+#pragma omp parallel for schedule(dynamic) num_threads(int(count))
+        for (size_t j = 0; j < count; ++j) {
+            try {
+                loaded[j] = io::load_image(sources[begin + j].path, params.mode, args.max_pixels);
+            } catch (const Error& e) {
+                errors[j] = e.what();
+            } catch (const std::bad_alloc&) {
+                errors[j] = sources[begin + j].path + ": out of memory while decoding";
+            }
         }
-        if (builder.add_source(std::move(loaded.source), loaded.image.view()) == 0) {
-            const std::string message = s.path + ": " + size_text(loaded.image.size()) +
-                                        " is smaller than the tile " + size_text(params.tile);
-            if (args.strict) throw Error(message);
-            console.warn(message + "; no patches from it");
-            ++too_small;
+        for (size_t j = 0; j < count; ++j) {
+            const Source& s = sources[begin + j];
+            if (!errors[j].empty()) {
+                if (s.explicit_file || args.strict) throw Error(errors[j]);
+                console.warn(errors[j] + "; skipped");
+                ++skipped;
+                continue;
+            }
+            const Size size = loaded[j].image.size();
+            if (builder.add_source(std::move(loaded[j].source), loaded[j].image.view()) == 0) {
+                const std::string message = s.path + ": " + size_text(size) +
+                                            " is smaller than the tile " + size_text(params.tile);
+                if (args.strict) throw Error(message);
+                console.warn(message + "; no patches from it");
+                ++too_small;
+            }
+            loaded[j] = {};  // release the decoded pixels as soon as they are cut
         }
     }
     console.end_status();
@@ -208,9 +233,13 @@ void write_matches(const std::string& path, const Library& library,
         nlohmann::json rows = nlohmann::json::array();
         for (const TileMatch& m : matches) {
             const PatchOrigin& o = library.origins()[m.patch];
-            rows.push_back({{"row", m.tile.row}, {"col", m.tile.col}, {"x", m.tile.x},
-                            {"y", m.tile.y}, {"patch", m.patch},
-                            {"source", library.sources()[o.source].path}, {"source_x", o.x},
+            rows.push_back({{"row", m.tile.row},
+                            {"col", m.tile.col},
+                            {"x", m.tile.x},
+                            {"y", m.tile.y},
+                            {"patch", m.patch},
+                            {"source", library.sources()[o.source].path},
+                            {"source_x", o.x},
                             {"source_y", o.y},
                             {"transform", transform_name(Transform(o.transform))},
                             {"distance", m.distance}});
@@ -249,7 +278,8 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     // One pass over the file, small next to the search, so a library damaged on disk is refused
     // instead of silently giving wrong matches.
     library.verify();
-    const io::LoadedImage target = io::load_image(args.target, library.params().mode, args.max_pixels);
+    const io::LoadedImage target =
+        io::load_image(args.target, library.params().mode, args.max_pixels);
     const Size tile = library.params().tile;
     if (target.image.width < tile.width || target.image.height < tile.height) {
         throw Error(args.target + ": " + size_text(target.image.size()) +
@@ -257,18 +287,17 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
                     "; use a bigger target or a library built with a smaller --tile");
     }
     const auto searcher = make_exact_searcher(library, args.threads);
-    const auto matches = match_tiles(library, *searcher, target.image.view(), [&](size_t done, size_t total) {
-        console.status("mosaic: %zu/%zu tiles", done, total);
-    });
+    const auto matches = match_tiles(
+        library, *searcher, target.image.view(),
+        [&](size_t done, size_t total) { console.status("mosaic: %zu/%zu tiles", done, total); });
     console.end_status();
     const Image out = render(library, matches, target.image.size());
     io::save_image(args.output, out.view());
     if (!args.matches.empty()) write_matches(args.matches, library, matches);
     if (!console.quiet) {
         std::fprintf(stderr, "tessera mosaic: %zu tiles of %s, %.3f s, PSNR %.2f dB -> %s\n",
-                     matches.size(), size_text(library.params().tile).c_str(),
-                     seconds_since(start), psnr(out.view(), target.image.view()),
-                     args.output.c_str());
+                     matches.size(), size_text(library.params().tile).c_str(), seconds_since(start),
+                     psnr(out.view(), target.image.view()), args.output.c_str());
     }
     return 0;
 }
@@ -280,7 +309,8 @@ int run_info(const std::string& path, bool verify, bool list_sources) {
     const std::string simd(simd_level());  // throws on a bad TESSERA_SIMD before any output
     const LibraryParams& p = library.params();
     std::string transforms;
-    for (Transform t : p.transforms) transforms += (transforms.empty() ? "" : " ") + std::string(transform_name(t));
+    for (Transform t : p.transforms)
+        transforms += (transforms.empty() ? "" : " ") + std::string(transform_name(t));
     std::printf("library     %s\n", path.c_str());
     std::printf("format      %u\n", library.format_version());
     std::printf("mode        %s\n", std::string(mode_name(p.mode)).c_str());
@@ -310,8 +340,9 @@ int run_info(const std::string& path, bool verify, bool list_sources) {
 
 int main(int argc, char** argv) {
     remove_temporaries_on_interrupt("tessera");
-    CLI::App app{"tessera: rebuild images from a library of patches cut from example images.\n"
-                 "Exact nearest-patch search (squared L2 over pixels), all cores, deterministic."};
+    CLI::App app{
+        "tessera: rebuild images from a library of patches cut from example images.\n"
+        "Exact nearest-patch search (squared L2 over pixels), all cores, deterministic."};
     app.name("tessera");
     // The SIMD level is read when asked for, so a bad TESSERA_SIMD is reported, not fatal here.
     app.set_version_flag("--version", [] {
@@ -347,17 +378,21 @@ int main(int argc, char** argv) {
     BuildArgs build;
     CLI::App* build_cmd = app.add_subcommand(
         "build", "Cut patches from source images (files or directories) into a library file.");
-    build_cmd->add_option("inputs", build.inputs, "Image files and directories (searched recursively)")
+    build_cmd
+        ->add_option("inputs", build.inputs, "Image files and directories (searched recursively)")
         ->required();
-    build_cmd->add_option("-o,--output", build.output, "Library file to write (e.g. lib.tsr)")->required();
+    build_cmd->add_option("-o,--output", build.output, "Library file to write (e.g. lib.tsr)")
+        ->required();
     build_cmd->add_option("--tile", build.tile, "Patch size: 16 or WxH like 16x8")
         ->check(size_check("tile"))
         ->capture_default_str();
-    build_cmd->add_option("--stride", build.stride,
-                          "Step between windows: N or WxH [default: the tile size]")
+    build_cmd
+        ->add_option("--stride", build.stride,
+                     "Step between windows: N or WxH [default: the tile size]")
         ->check(size_check("stride"));
-    build_cmd->add_option("--rotations", build.rotations,
-                          "Rotations to store, in degrees counter-clockwise: any of 0,90,180,270")
+    build_cmd
+        ->add_option("--rotations", build.rotations,
+                     "Rotations to store, in degrees counter-clockwise: any of 0,90,180,270")
         ->delimiter(',')
         ->check(usage_check([](const std::string& text) {
             // Text that is not an integer is left to CLI11's own conversion error.
@@ -374,19 +409,25 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     build_cmd->add_flag("--strict", build.strict,
                         "Fail on any unreadable or too-small image instead of skipping it");
-    build_cmd->add_option("--max-pixels", build.max_pixels,
-                          "Refuse images with more pixels than this (decompression bombs)")
+    build_cmd
+        ->add_option("--max-pixels", build.max_pixels,
+                     "Refuse images with more pixels than this (decompression bombs)")
         ->check(kPositiveCount)
+        ->capture_default_str();
+    build_cmd->add_option("--threads", build.threads, "Images decoded at once, 0 = all cores")
+        ->check(CLI::Range(0, 4096))
         ->capture_default_str();
     build_cmd->add_flag("-q,--quiet", console.quiet, "No progress, warnings only");
 
     MosaicArgs mosaic;
     CLI::App* mosaic_cmd = app.add_subcommand(
         "mosaic", "Rebuild a target image from the library's patches, tile by tile.");
-    mosaic_cmd->add_option("library", mosaic.library, "Library file from tessera build")->required();
+    mosaic_cmd->add_option("library", mosaic.library, "Library file from tessera build")
+        ->required();
     mosaic_cmd->add_option("target", mosaic.target, "Image to rebuild")->required();
-    mosaic_cmd->add_option("-o,--output", mosaic.output,
-                           "Output image; the format follows the extension (.png, .jpg, .tif, .webp)")
+    mosaic_cmd
+        ->add_option("-o,--output", mosaic.output,
+                     "Output image; the format follows the extension (.png, .jpg, .tif, .webp)")
         ->required();
     mosaic_cmd->add_option("--matches", mosaic.matches,
                            "Also write one row per tile (.csv or .json): tile position, patch id, "
@@ -394,8 +435,9 @@ int main(int argc, char** argv) {
     mosaic_cmd->add_option("--threads", mosaic.threads, "Worker threads, 0 = all cores")
         ->check(CLI::Range(0, 4096))
         ->capture_default_str();
-    mosaic_cmd->add_option("--max-pixels", mosaic.max_pixels,
-                           "Refuse a target with more pixels than this")
+    mosaic_cmd
+        ->add_option("--max-pixels", mosaic.max_pixels,
+                     "Refuse a target with more pixels than this")
         ->check(kPositiveCount)
         ->capture_default_str();
     mosaic_cmd->add_flag("-q,--quiet", console.quiet, "No progress or summary");

@@ -37,14 +37,16 @@ std::string_view transform_name(Transform t) {
     return names[static_cast<int>(t) & 7];
 }
 
-bool swaps_axes(Transform t) { return (static_cast<int>(t) & 1) != 0; }
+bool swaps_axes(Transform t) {
+    return (static_cast<int>(t) & 1) != 0;
+}
 
 Size transformed_size(Size size, Transform t) {
     return swaps_axes(t) ? Size{size.height, size.width} : size;
 }
 
-void apply_transform(const uint8_t* src, ptrdiff_t src_stride, Size size, int channels,
-                     Transform t, uint8_t* dst) {
+void apply_transform(const uint8_t* src, ptrdiff_t src_stride, Size size, int channels, Transform t,
+                     uint8_t* dst) {
     const int w = size.width, h = size.height;
     const int turns = static_cast<int>(t) & 3;
     const bool flip = static_cast<int>(t) >= 4;
@@ -54,10 +56,18 @@ void apply_transform(const uint8_t* src, ptrdiff_t src_stride, Size size, int ch
             // Invert the counter-clockwise rotation (numpy.rot90's convention) ...
             int sx = 0, sy = 0;
             switch (turns) {
-                case 0: sx = x, sy = y; break;
-                case 1: sx = w - 1 - y, sy = x; break;
-                case 2: sx = w - 1 - x, sy = h - 1 - y; break;
-                case 3: sx = y, sy = h - 1 - x; break;
+                case 0:
+                    sx = x, sy = y;
+                    break;
+                case 1:
+                    sx = w - 1 - y, sy = x;
+                    break;
+                case 2:
+                    sx = w - 1 - x, sy = h - 1 - y;
+                    break;
+                case 3:
+                    sx = y, sy = h - 1 - x;
+                    break;
             }
             // ... then the left-right mirror that was applied first.
             if (flip) sx = w - 1 - sx;
@@ -84,9 +94,12 @@ std::vector<Tile> cover_with_tiles(Size image, Size tile) {
     std::vector<Tile> tiles;
     for (int y = 0, row = 0; y < image.height; y += tile.height, ++row) {
         for (int x = 0, col = 0; x < image.width; x += tile.width, ++col) {
-            tiles.push_back({row, col, x, y,
-                             {std::min(tile.width, image.width - x),
-                              std::min(tile.height, image.height - y)}});
+            tiles.push_back(
+                {row,
+                 col,
+                 x,
+                 y,
+                 {std::min(tile.width, image.width - x), std::min(tile.height, image.height - y)}});
         }
     }
     return tiles;

@@ -7,7 +7,9 @@
 
 namespace tessera {
 
-std::string_view mode_name(Mode mode) { return mode == Mode::Gray ? "gray" : "rgb"; }
+std::string_view mode_name(Mode mode) {
+    return mode == Mode::Gray ? "gray" : "rgb";
+}
 
 Mode parse_mode(std::string_view name) {
     if (name == "gray") return Mode::Gray;
@@ -22,7 +24,9 @@ Mode mode_of_channels(int channels) {
 }
 
 Image::Image(int width, int height, int channels)
-    : width(width), height(height), channels(channels),
+    : width(width),
+      height(height),
+      channels(channels),
       pixels(size_t(width) * size_t(height) * size_t(channels)) {}
 
 Image convert(ImageView image, Mode mode) {

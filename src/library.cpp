@@ -73,7 +73,9 @@ struct SourceRecord {
 static_assert(sizeof(SourceRecord) == 32);
 static_assert(sizeof(PatchOrigin) == 16);
 
-uint64_t align_up(uint64_t n) { return (n + kAlignment - 1) / kAlignment * kAlignment; }
+uint64_t align_up(uint64_t n) {
+    return (n + kAlignment - 1) / kAlignment * kAlignment;
+}
 
 // Where each section goes, as a function of the counts alone: writing uses it, and reading
 // accepts a header only when its sections are exactly these.
@@ -146,7 +148,9 @@ uint32_t squared_norm(const uint8_t* p, size_t n) {
 
 }  // namespace
 
-uint64_t hash_bytes(const void* data, size_t size) { return XXH3_64bits(data, size); }
+uint64_t hash_bytes(const void* data, size_t size) {
+    return XXH3_64bits(data, size);
+}
 
 // ---- Parameters ----
 
@@ -158,8 +162,8 @@ void LibraryParams::validate() const {
     }
     if (stride.width < 1 || stride.height < 1 || stride.width > 1 << 16 ||
         stride.height > 1 << 16) {
-        throw Error("stride " + std::to_string(stride.width) + "x" +
-                    std::to_string(stride.height) + " is out of range: each side must be 1 to 65536");
+        throw Error("stride " + std::to_string(stride.width) + "x" + std::to_string(stride.height) +
+                    " is out of range: each side must be 1 to 65536");
     }
     if (transforms.empty()) throw Error("no transform selected: give at least one rotation");
     for (size_t i = 0; i < transforms.size(); ++i) {
@@ -277,8 +281,12 @@ LibraryBuilder::LibraryBuilder(LibraryParams params)
     params_.validate();
 }
 
-size_t LibraryBuilder::patch_count() const { return buffers_->origins.size(); }
-size_t LibraryBuilder::source_count() const { return buffers_->sources.size(); }
+size_t LibraryBuilder::patch_count() const {
+    return buffers_->origins.size();
+}
+size_t LibraryBuilder::source_count() const {
+    return buffers_->sources.size();
+}
 
 size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
     if (image.channels != params_.channels()) {
@@ -315,8 +323,8 @@ size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
 Library LibraryBuilder::finish() {
     if (buffers_->origins.empty()) {
         throw Error("no patches: every source is smaller than the tile " +
-                    std::to_string(params_.tile.width) + "x" +
-                    std::to_string(params_.tile.height) + " (or no source was given)");
+                    std::to_string(params_.tile.width) + "x" + std::to_string(params_.tile.height) +
+                    " (or no source was given)");
     }
     Library lib;
     lib.params_ = params_;
@@ -450,16 +458,15 @@ void check_index(const SearchIndex& x, size_t patch_bytes, const Corrupt& corrup
 
 Library Library::open(const std::string& path) {
     auto file = std::make_shared<const MappedFile>(path);
-    auto corrupt = [&path](const std::string& what) {
-        return Error(path + ": " + what);
-    };
+    auto corrupt = [&path](const std::string& what) { return Error(path + ": " + what); };
     const uint64_t size = file->size();
     if (size == 0) throw corrupt("is empty, not a tessera library");
     if (size < kMagic.size() || std::memcmp(file->data(), kMagic.data(), kMagic.size())) {
         throw corrupt("is not a tessera library (no tessera header); build one with tessera build");
     }
     const auto truncated_header = [&] {
-        return corrupt("is truncated (" + std::to_string(size) + " bytes, shorter than the header)");
+        return corrupt("is truncated (" + std::to_string(size) +
+                       " bytes, shorter than the header)");
     };
     if (size < offsetof(FileHeader, header_bytes)) throw truncated_header();
     // Every format starts with the magic and the version.

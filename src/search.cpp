@@ -28,7 +28,7 @@ namespace {
 // Deliberately the most obvious code: every distance, then a sort. Fast paths are tested
 // against it, so it must not share their machinery.
 class BruteForceSearcher final : public Searcher {
-public:
+  public:
     explicit BruteForceSearcher(const Library& library) : library_(library) {}
 
     std::string_view name() const override { return "bruteforce"; }
@@ -47,7 +47,8 @@ public:
                 uint64_t distance = 0;
                 for (int y = 0; y < queries.window.height; ++y) {
                     for (size_t i = 0; i < row_bytes; ++i) {
-                        int64_t d = int64_t(query[y * row_bytes + i]) - patch[y * tile_row_bytes + i];
+                        int64_t d =
+                            int64_t(query[y * row_bytes + i]) - patch[y * tile_row_bytes + i];
                         distance += uint64_t(d * d);
                     }
                 }
@@ -58,7 +59,7 @@ public:
         }
     }
 
-private:
+  private:
     Library library_;
 };
 

@@ -22,7 +22,7 @@ using u128 = unsigned __int128;
 // The k best neighbours seen so far, sorted by (distance, id). Candidates arrive in any order and
 // the same patch may be offered twice (a seed, then the scan), so insertion compares ids too.
 class TopK {
-public:
+  public:
     TopK(Neighbor* out, int k) : best_(out), k_(k) {
         std::fill(best_, best_ + k_, Neighbor{UINT64_MAX, UINT32_MAX});
     }
@@ -40,7 +40,7 @@ public:
         return true;
     }
 
-private:
+  private:
     Neighbor* best_;
     int k_;
 };
@@ -59,7 +59,7 @@ uint64_t root_gap(uint64_t a, uint64_t b) {
 }
 
 class ExactSearcher final : public Searcher {
-public:
+  public:
     ExactSearcher(const Library& library, int threads, const kernels::Kernels& kernels)
         : library_(library),
           threads_(threads > 0 ? threads : omp_get_num_procs()),
@@ -97,7 +97,7 @@ public:
         }
     }
 
-private:
+  private:
     // Distance over the top-left window of a patch (the whole patch when window is the tile).
     uint64_t distance(const uint8_t* query, Size window, uint32_t id) const {
         const size_t tile_row = size_t(library_.params().tile.width) * library_.params().channels();

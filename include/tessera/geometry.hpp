@@ -44,8 +44,8 @@ Size transformed_size(Size size, Transform t);
 
 // Writes `src` (size.width x size.height pixels of `channels` bytes, rows `src_stride` bytes apart)
 // under transform t to `dst`, tightly packed, with size transformed_size(size, t).
-void apply_transform(const uint8_t* src, ptrdiff_t src_stride, Size size, int channels,
-                     Transform t, uint8_t* dst);
+void apply_transform(const uint8_t* src, ptrdiff_t src_stride, Size size, int channels, Transform t,
+                     uint8_t* dst);
 
 // Top-left corners of every complete `tile` window on a grid with the given stride, in row-major
 // order (y, then x). Empty when the tile does not fit.

@@ -13,7 +13,9 @@ namespace tessera {
 
 enum class Mode : uint8_t { Gray = 1, Rgb = 3 };  // the value is the channel count
 
-inline int channels(Mode mode) { return static_cast<int>(mode); }
+inline int channels(Mode mode) {
+    return static_cast<int>(mode);
+}
 std::string_view mode_name(Mode mode);
 Mode parse_mode(std::string_view name);  // "gray" or "rgb"; throws Error otherwise
 Mode mode_of_channels(int channels);     // 1 or 3; throws Error otherwise

@@ -69,7 +69,7 @@ struct SearchIndex {
 // packed: patch i is pixels()[i * patch_bytes() ...]. Patch ids follow the build order: sources
 // in the order added, then transforms in ascending order, then windows in row-major order.
 class Library {
-public:
+  public:
     // Memory-maps and validates a library file; throws Error naming the file and the problem.
     static Library open(const std::string& path);
 
@@ -94,7 +94,7 @@ public:
     uint64_t checksum() const { return data_checksum_; }  // XXH3-64 of the data, as in the header
     uint32_t format_version() const { return kLibraryFormatVersion; }
 
-private:
+  private:
     friend class LibraryBuilder;
     Library() = default;
 
@@ -112,7 +112,7 @@ private:
 };
 
 class LibraryBuilder {
-public:
+  public:
     explicit LibraryBuilder(LibraryParams params);  // validates params
 
     // Cuts every window of `image` (in the library's mode) under each transform. Returns the
@@ -125,7 +125,7 @@ public:
     // Finishes the library; the builder is left empty. Throws Error if no patch was added.
     Library finish();
 
-private:
+  private:
     struct Buffers;
     LibraryParams params_;
     std::shared_ptr<Buffers> buffers_;

@@ -14,9 +14,9 @@
 namespace tessera {
 
 struct TileMatch {
-    Tile tile;             // where the tile is in the target (cropped at the right and bottom)
-    uint32_t patch = 0;    // library patch id
-    uint64_t distance = 0; // squared L2 over the tile's visible pixels
+    Tile tile;              // where the tile is in the target (cropped at the right and bottom)
+    uint32_t patch = 0;     // library patch id
+    uint64_t distance = 0;  // squared L2 over the tile's visible pixels
 };
 
 // Called between batches with the number of tiles matched so far and the total.

@@ -33,7 +33,7 @@ struct QueryBatch {
 };
 
 class Searcher {
-public:
+  public:
     virtual ~Searcher() = default;
     virtual std::string_view name() const = 0;
     // Writes the k nearest patches of query q to out[q * k .. q * k + k). Requires

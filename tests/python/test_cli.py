@@ -264,6 +264,15 @@ def test_threads_give_identical_results(tessera_bin, gray_library, data_dir, tmp
     assert all(o == outputs[0] for o in outputs)
 
 
+def test_build_threads_give_identical_libraries(tessera_bin, gray_library, sources, tmp_path):
+    """Sources are decoded in parallel but added in path order: the file is the same bytes."""
+    for threads in (1, 3):
+        out = tmp_path / f"lib{threads}.tsr"
+        run(tessera_bin, "build", "-q", "--threads", threads, "-o", out, "--tile", 16, "--stride",
+            16, "--rotations", ROTATIONS, "--mode", "gray", sources)
+        assert out.read_bytes() == gray_library.read_bytes()
+
+
 def test_source_rebuilds_itself(tessera_bin, gray_library, sources, tmp_path):
     proc = run(tessera_bin, "mosaic", gray_library, sources / "b_coins.png", "-o", tmp_path / "o.png",
                "--matches", tmp_path / "m.csv")
