@@ -426,8 +426,9 @@ int main(int argc, char** argv) {
         ->required();
     mosaic_cmd->add_option("target", mosaic.target, "Image to rebuild")->required();
     mosaic_cmd
-        ->add_option("-o,--output", mosaic.output,
-                     "Output image; the format follows the extension (.png, .jpg, .tif, .webp)")
+        ->add_option(
+            "-o,--output", mosaic.output,
+            "Output image; the format follows the extension (.png, .jpg, .tif, .webp, .pgm, .ppm)")
         ->required();
     mosaic_cmd->add_option("--matches", mosaic.matches,
                            "Also write one row per tile (.csv or .json): tile position, patch id, "

@@ -233,7 +233,10 @@ class Builder {
 
     std::unique_ptr<CoreLibrary> finish() {
         py::gil_scoped_release release;
-        return std::make_unique<CoreLibrary>(builder_.finish());
+        // Building the search index uses OpenMP, which must not run in a forked child directly.
+        std::unique_ptr<CoreLibrary> library;
+        run_native([&] { library = std::make_unique<CoreLibrary>(builder_.finish()); });
+        return library;
     }
 
   private:
@@ -283,7 +286,10 @@ PYBIND11_MODULE(_tessera, m) {
         .def_static(
             "open",
             [](const std::string& path) {
-                return std::make_unique<CoreLibrary>(Library::open(path));
+                // As `tessera mosaic` does: the search trusts its index, so check every byte once.
+                Library library = Library::open(path);
+                library.verify();
+                return std::make_unique<CoreLibrary>(std::move(library));
             },
             py::arg("path"), py::call_guard<py::gil_scoped_release>())
         .def(

@@ -140,6 +140,7 @@ void AtomicFile::write(const void* data, size_t size) {
     while (size > 0) {
         ssize_t n = ::write(fd_, bytes, size);
         if (n < 0 && errno == EINTR) continue;
+        if (n == 0) errno = EIO;  // a write that makes no progress sets no errno of its own
         if (n <= 0) fail("write failed");
         bytes += n;
         size -= size_t(n);
@@ -149,8 +150,12 @@ void AtomicFile::write(const void* data, size_t size) {
 void AtomicFile::commit() {
     TESSERA_ASSERT(fd_ >= 0);
     // The temporary is created 0600; give the file the permissions an ordinary create would.
-    mode_t mask = ::umask(0);
-    ::umask(mask);
+    // The umask is read once: reading it means setting it, which races with other threads.
+    static const mode_t mask = [] {
+        const mode_t m = ::umask(0);
+        ::umask(m);
+        return m;
+    }();
     if (::fchmod(fd_, 0666 & ~mask) != 0) fail("cannot set permissions");
     if (::fsync(fd_) != 0) fail("cannot flush to disk");
     const int fd = std::exchange(fd_, -1);

@@ -296,13 +296,17 @@ size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
     const std::vector<Point> windows = window_origins(image.size(), params_.tile, params_.stride);
     if (windows.empty()) return 0;
     Buffers& b = *buffers_;
+    const size_t added = windows.size() * params_.transforms.size();
+    if (b.origins.size() + added > UINT32_MAX) {  // patch ids are 32-bit
+        throw Error(source.path + ": the library would pass " + std::to_string(UINT32_MAX) +
+                    " patches, the most a library holds; use a larger stride or fewer sources");
+    }
     const auto source_id = uint32_t(b.sources.size());
     source.width = uint32_t(image.width);
     source.height = uint32_t(image.height);
     b.sources.push_back(std::move(source));
 
     const size_t patch_bytes = params_.patch_bytes();
-    const size_t added = windows.size() * params_.transforms.size();
     size_t at = b.pixels.size();
     b.pixels.resize(at + added * patch_bytes);
     b.origins.reserve(b.origins.size() + added);
@@ -517,7 +521,7 @@ Library Library::open(const std::string& path) {
     }
     // Bound the counts by the file size before multiplying them, so nothing can overflow.
     if (h.patch_count == 0 || h.source_count == 0 || h.patch_count > size ||
-        h.source_count > size || h.sections[kNames].bytes > size) {
+        h.patch_count > UINT32_MAX || h.source_count > size || h.sections[kNames].bytes > size) {
         throw corrupt("header has invalid counts");
     }
     const Layout layout(h.source_count, h.sections[kNames].bytes, h.patch_count,

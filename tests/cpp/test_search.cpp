@@ -37,43 +37,50 @@ uint64_t distance_of(const Library& lib, const ImageView& target, const TileMatc
     return sum;
 }
 
-// Matches `target` with the oracle and with the exact searcher on 1 and 2 threads and expects
-// the same TileMatch for every tile. Returns the oracle's matches for further checks.
+// Matches `target` with the oracle and with the exact searcher at every supported SIMD level on
+// 1 and 2 threads, and expects the same TileMatch for every tile. Returns the oracle's matches for
+// further checks.
 std::vector<TileMatch> expect_same_as_oracle(const Library& lib, const Image& target) {
     const std::vector<TileMatch> want =
         match_tiles(lib, *make_bruteforce_searcher(lib), target.view());
     for (const TileMatch& m : want) {
         EXPECT_EQ(m.distance, distance_of(lib, target.view(), m));
     }
-    for (int threads : {1, 2}) {
-        const auto searcher = make_exact_searcher(lib, threads);
-        const std::vector<TileMatch> got = match_tiles(lib, *searcher, target.view());
-        EXPECT_EQ(got.size(), want.size());
-        size_t mismatches = 0;
-        for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
-            const TileMatch &g = got[i], &w = want[i];
-            const bool same = g.tile.row == w.tile.row && g.tile.col == w.tile.col &&
-                              g.tile.x == w.tile.x && g.tile.y == w.tile.y &&
-                              g.tile.size == w.tile.size && g.patch == w.patch &&
-                              g.distance == w.distance;
-            if (!same && ++mismatches <= 5) {
-                ADD_FAILURE() << searcher->name() << " threads " << threads << " tile " << i
-                              << " at (" << w.tile.x << "," << w.tile.y << ") " << w.tile.size.width
-                              << "x" << w.tile.size.height << ": got patch " << g.patch
-                              << " distance " << g.distance << ", oracle patch " << w.patch
-                              << " distance " << w.distance;
+    for (SimdLevel level : testing::supported_levels()) {
+        for (int threads : {1, 2}) {
+            const auto searcher = make_exact_searcher(lib, threads, level);
+            const std::vector<TileMatch> got = match_tiles(lib, *searcher, target.view());
+            EXPECT_EQ(got.size(), want.size());
+            size_t mismatches = 0;
+            for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {
+                const TileMatch &g = got[i], &w = want[i];
+                const bool same = g.tile.row == w.tile.row && g.tile.col == w.tile.col &&
+                                  g.tile.x == w.tile.x && g.tile.y == w.tile.y &&
+                                  g.tile.size == w.tile.size && g.patch == w.patch &&
+                                  g.distance == w.distance;
+                if (!same && ++mismatches <= 5) {
+                    ADD_FAILURE() << simd_level_name(level) << " threads " << threads << " tile "
+                                  << i << " at (" << w.tile.x << "," << w.tile.y << ") "
+                                  << w.tile.size.width << "x" << w.tile.size.height
+                                  << ": got patch " << g.patch << " distance " << g.distance
+                                  << ", oracle patch " << w.patch << " distance " << w.distance;
+                }
             }
+            EXPECT_EQ(mismatches, 0u) << simd_level_name(level) << " threads " << threads;
         }
-        EXPECT_EQ(mismatches, 0u) << "threads " << threads;
     }
     return want;
 }
 
-// k nearest through the Searcher interface directly, on full and partial windows.
+// k nearest through the Searcher interface directly, on the full window and the windows of a
+// right-edge, bottom-edge and corner tile, at every supported SIMD level.
 void expect_same_k_nearest(const Library& lib, const Image& target, int k) {
     const auto oracle = make_bruteforce_searcher(lib);
-    for (Size window : {lib.params().tile, Size{std::max(1, lib.params().tile.width - 1),
-                                                std::max(1, lib.params().tile.height / 2)}}) {
+    const Size tile = lib.params().tile;
+    const Size narrow{std::max(1, tile.width - 1), tile.height};
+    const Size short_{tile.width, std::max(1, tile.height / 2)};
+    const Size corner{narrow.width, short_.height};
+    for (Size window : {tile, narrow, short_, corner}) {
         std::vector<uint8_t> queries;
         size_t count = 0;
         for (Point o : window_origins(target.size(), window, window)) {
@@ -84,10 +91,13 @@ void expect_same_k_nearest(const Library& lib, const Image& target, int k) {
         const QueryBatch batch{queries.data(), count, window};
         std::vector<Neighbor> want(count * size_t(k)), got(want.size());
         oracle->search(batch, k, want.data());
-        for (int threads : {1, 2}) {
-            make_exact_searcher(lib, threads)->search(batch, k, got.data());
-            EXPECT_EQ(got, want) << "k " << k << " window " << window.width << "x" << window.height
-                                 << " threads " << threads;
+        for (SimdLevel level : testing::supported_levels()) {
+            for (int threads : {1, 2}) {
+                make_exact_searcher(lib, threads, level)->search(batch, k, got.data());
+                EXPECT_EQ(got, want)
+                    << "k " << k << " window " << window.width << "x" << window.height << " "
+                    << simd_level_name(level) << " threads " << threads;
+            }
         }
     }
 }

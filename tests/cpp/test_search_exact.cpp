@@ -4,6 +4,8 @@
 // real photographs, partial windows, and a library saved and reopened.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -243,6 +245,7 @@ TEST(SearchExactFile, IndexIsAPermutationSortedByMeanBucket) {
                                make_image(Data::Repeated, Mode::Rgb, 30, 20, 2)});
     const SearchIndex& x = lib.index();
     std::vector<bool> seen(lib.size());
+    EXPECT_EQ(x.buckets.front(), 0u);
     for (size_t b = 0; b + 1 < x.buckets.size(); ++b) {
         for (size_t i = x.buckets[b]; i < x.buckets[b + 1]; ++i) {
             ASSERT_LT(x.order[i], lib.size());
@@ -255,6 +258,7 @@ TEST(SearchExactFile, IndexIsAPermutationSortedByMeanBucket) {
         }
     }
     EXPECT_EQ(x.buckets.back(), lib.size());
+    EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
 }
 
 }  // namespace

@@ -10,17 +10,12 @@
 #include "simd.hpp"
 #include "tessera/error.hpp"
 #include "tessera/search.hpp"
+#include "testing.hpp"
 
 namespace tessera {
 namespace {
 
-std::vector<SimdLevel> supported_levels() {
-    std::vector<SimdLevel> levels;
-    for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
-        if (simd_level_supported(l)) levels.push_back(l);
-    }
-    return levels;
-}
+using testing::supported_levels;
 
 TEST(SearchKernels, ScalarIsAlwaysSupportedAndNamed) {
     EXPECT_TRUE(simd_level_supported(SimdLevel::Scalar));

@@ -14,12 +14,22 @@
 #include "tessera/error.hpp"
 #include "tessera/image.hpp"
 #include "tessera/library.hpp"
+#include "tessera/search.hpp"
 
 #ifdef TESSERA_TESTS_HAVE_IO
 #include "tessera/image_io.hpp"
 #endif
 
 namespace tessera::testing {
+
+// Every SIMD level this CPU runs: fast paths are compared with the oracle at each of them.
+inline std::vector<SimdLevel> supported_levels() {
+    std::vector<SimdLevel> levels;
+    for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
+        if (simd_level_supported(l)) levels.push_back(l);
+    }
+    return levels;
+}
 
 // A width x height image of `channels` bytes per pixel, from row-major pixel values.
 inline Image make_image(int width, int height, int channels, std::vector<uint8_t> pixels) {

@@ -223,6 +223,20 @@ def test_pool_over_column_slices_equals_one_call(opened, data_dir, start):
     np.testing.assert_array_equal(np.hstack(parts), whole)
 
 
+def build_arrays(arrays):
+    return tessera.Library.build(arrays, tile=8, mode="gray").patches.tobytes()
+
+
+def test_build_in_a_forked_worker(opened, data_dir):
+    """Building the search index runs OpenMP; in a forked child that must not hang."""
+    target = gray(data_dir, "astronaut.png")[:64, :64]
+    opened.mosaic(target)  # the parent uses OpenMP before forking
+    arrays = [gray(data_dir, "coins.png")[:64, :64]]
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        built = pool.apply_async(build_arrays, (arrays,)).get(timeout=120)  # a hang fails
+    assert built == build_arrays(arrays)
+
+
 def test_concurrent_calls_from_threads(opened, data_dir):
     from concurrent.futures import ThreadPoolExecutor
 
