@@ -70,8 +70,8 @@ class MosaicResult(NamedTuple):
     """What ``Library.mosaic(target, return_matches=True)`` returns.
 
     image:   numpy uint8 (H, W) or (H, W, 3), the mosaic (the target's size, the library's mode).
-    matches: numpy structured array, one record per tile in row-major order (the CLI's
-             ``--matches`` rows) with int fields row, col, x, y (tile position in the target),
+    matches: numpy structured array, one record per tile in row-major order (the tiles of
+             the CLI's ``--matches`` rows) with int fields row, col, x, y (tile position in the target),
              width, height (visible size: edge tiles are cropped), patch (library id) and
              distance (squared L2 over the visible pixels). ``lib.provenance(matches['patch'])``
              gives the sources; ``matches['distance'].reshape(grid)`` is the error map.
