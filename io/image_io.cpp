@@ -89,6 +89,10 @@ void initialize(const char* argv0) {
     for (const char* domain : {"VIPS", "GLib-GObject"}) {
         g_log_set_handler(domain, G_LOG_LEVEL_WARNING, keep_warning, nullptr);
     }
+    // One libvips worker per decode: tessera parallelises over images itself, and with several
+    // workers a decoder error (a corrupt PNG's bad checksum) was sometimes lost, so a corrupt file
+    // was accepted in about 3 runs of 100.
+    vips_concurrency_set(1);
     vips_cache_set_max(0);  // every image is decoded once; caching operations only costs memory
 }
 

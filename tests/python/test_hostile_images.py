@@ -124,10 +124,12 @@ def test_truncated_and_corrupt_files_are_refused(tessera_bin, tmp_path, out_dir,
     # failure is still one line naming the file, never a crash.
     path = tmp_path / ("corrupt." + fmt.lower())
     path.write_bytes(corrupted(fmt))
-    result = build(tessera_bin, tmp_path, path)
-    if fmt == "PNG" or result.returncode != 0:
-        assert_failed(result, str(path))
-        assert_nothing_written(out_dir)
+    # Repeated for PNG: a decoder error lost between libvips threads once let 3 runs in 100 pass.
+    for _ in range(30 if fmt == "PNG" else 1):
+        result = build(tessera_bin, tmp_path, path)
+        if fmt == "PNG" or result.returncode != 0:
+            assert_failed(result, str(path))
+            assert_nothing_written(out_dir)
 
 
 def test_bad_files_in_a_directory_are_skipped_with_a_warning(tessera_bin, tmp_path, out_dir):
