@@ -95,3 +95,13 @@ def test_exif_orientation(tessera_bin, levels_library, picture, tmp_path, orient
             stored = np.asarray(im)
     np.testing.assert_array_equal(decoded(tessera_bin, levels_library, path, tmp_path),
                                   ORIENTATIONS[orientation](stored))
+
+
+def test_heif(tessera_bin, levels_library, data_dir, tmp_path):
+    """HEIF (HEVC, lossy): data/chelsea.heic is chelsea.png's 48x32 window at (150, 80), encoded
+    by libvips; it decodes close to that window."""
+    got = decoded(tessera_bin, levels_library, data_dir / "chelsea.heic", tmp_path)
+    with Image.open(data_dir / "chelsea.png") as im:
+        expected = np.asarray(im.convert("L").crop((150, 80, 198, 112)))
+    assert got.shape == expected.shape
+    assert np.abs(got.astype(int) - expected).max() <= 2
