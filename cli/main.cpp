@@ -1,7 +1,6 @@
 // The tessera command: thin over the core library and the image I/O layer.
 // Exit codes: 0 success, 1 failure (message on stderr), 2 usage error.
 #include <limits.h>
-#include <omp.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -24,6 +23,7 @@
 #include "tessera/library.hpp"
 #include "tessera/mosaic.hpp"
 #include "tessera/search.hpp"
+#include "tessera/sources.hpp"
 
 namespace fs = std::filesystem;
 using namespace tessera;
@@ -61,10 +61,6 @@ std::string human_bytes(uint64_t bytes) {
     char text[32];
     std::snprintf(text, sizeof text, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
     return text;
-}
-
-std::string size_text(Size s) {
-    return std::to_string(s.width) + "x" + std::to_string(s.height);
 }
 
 // A bad option value found after parsing (a zero tile, a quarter turn of a non-square tile):
@@ -136,69 +132,21 @@ int run_build(const BuildArgs& args, const Console& console) {
         throw UsageError(e.what());
     }
     LibraryBuilder builder(params);
-
-    // Explicit files must load; files found in directories may be skipped with a warning.
-    struct Source {
-        std::string path;
-        bool explicit_file;
-    };
-    std::vector<Source> sources;
-    for (const std::string& input : args.inputs) {
-        std::error_code ec;
-        if (fs::is_directory(input, ec)) {
-            for (std::string& path : io::find_images(input))
-                sources.push_back({std::move(path), false});
-        } else if (fs::exists(input, ec)) {
-            sources.push_back({input, true});
-        } else {
-            throw Error(input + ": no such file or directory");
-        }
-    }
-    if (sources.empty()) throw Error("no image files found in the inputs given");
+    std::vector<io::SourceInput> inputs;
+    for (const std::string& input : args.inputs) inputs.push_back({input, {}});
+    const std::vector<io::Source> sources = io::expand_inputs(inputs);
     // Checked against every file found, so an output inside an input folder cannot replace one.
     std::vector<std::string> input_files;
-    for (const Source& s : sources) input_files.push_back(s.path);
+    for (const io::Source& s : sources) input_files.push_back(s.path);
     check_output(args.output, input_files);
 
-    // Sources are decoded `threads` at a time in parallel, then added in path order, so patch
-    // ids do not depend on the thread count.
-    const size_t threads = size_t(args.threads > 0 ? args.threads : omp_get_num_procs());
-    size_t skipped = 0, too_small = 0;
-    for (size_t begin = 0; begin < sources.size(); begin += threads) {
-        console.status("build: %zu/%zu images, %zu patches", begin, sources.size(),
-                       builder.patch_count());
-        const size_t count = std::min(threads, sources.size() - begin);
-        std::vector<io::LoadedImage> loaded(count);
-        std::vector<std::string> errors(count);
-#pragma omp parallel for schedule(dynamic) num_threads(int(count))
-        for (size_t j = 0; j < count; ++j) {
-            try {
-                loaded[j] = io::load_image(sources[begin + j].path, params.mode, args.max_pixels);
-            } catch (const Error& e) {
-                errors[j] = e.what();
-            } catch (const std::bad_alloc&) {
-                errors[j] = sources[begin + j].path + ": out of memory while decoding";
-            }
-        }
-        for (size_t j = 0; j < count; ++j) {
-            const Source& s = sources[begin + j];
-            if (!errors[j].empty()) {
-                if (s.explicit_file || args.strict) throw Error(errors[j]);
-                console.warn(errors[j] + "; skipped");
-                ++skipped;
-                continue;
-            }
-            const Size size = loaded[j].image.size();
-            if (builder.add_source(std::move(loaded[j].source), loaded[j].image.view()) == 0) {
-                const std::string message = s.path + ": " + size_text(size) +
-                                            " is smaller than the tile " + size_text(params.tile);
-                if (args.strict) throw Error(message);
-                console.warn(message + "; no patches from it");
-                ++too_small;
-            }
-            loaded[j] = {};  // release the decoded pixels as soon as they are cut
-        }
-    }
+    const io::AddSummary summary = io::add_sources(
+        builder, sources, {args.strict, {args.max_pixels, "--max-pixels"}, args.threads},
+        [&](const std::string& message) { console.warn(message); },
+        [&](size_t done, size_t total) {
+            console.status("build: %zu/%zu images, %zu patches", done, total,
+                           builder.patch_count());
+        });
     console.end_status();
     const size_t used = builder.source_count();
     Library library = builder.finish();
@@ -207,7 +155,7 @@ int run_build(const BuildArgs& args, const Console& console) {
         std::fprintf(stderr,
                      "tessera build: %zu sources used, %zu skipped (unreadable), %zu too small; "
                      "%zu patches, %s, %.2f s -> %s\n",
-                     used, skipped, too_small, library.size(),
+                     used, summary.skipped, summary.too_small, library.size(),
                      human_bytes(library.file_bytes()).c_str(), seconds_since(start),
                      args.output.c_str());
     }
@@ -279,13 +227,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     // instead of silently giving wrong matches.
     library.verify();
     const io::LoadedImage target =
-        io::load_image(args.target, library.params().mode, args.max_pixels);
-    const Size tile = library.params().tile;
-    if (target.image.width < tile.width || target.image.height < tile.height) {
-        throw Error(args.target + ": " + size_text(target.image.size()) +
-                    " is smaller than the library's tile " + size_text(tile) +
-                    "; use a bigger target or a library built with a smaller --tile");
-    }
+        io::load_image(args.target, library.params().mode, {args.max_pixels, "--max-pixels"});
     const auto searcher = make_exact_searcher(library, args.threads);
     const auto matches = match_tiles(
         library, *searcher, target.image.view(),
@@ -344,15 +286,11 @@ int main(int argc, char** argv) {
         "tessera: rebuild images from a library of patches cut from example images.\n"
         "Exact nearest-patch search (squared L2 over pixels), all cores, deterministic."};
     app.name("tessera");
-    // The SIMD level is read when asked for, so a bad TESSERA_SIMD is reported, not fatal here.
+    // The SIMD level is read when asked for: a bad TESSERA_SIMD fails --version as it fails
+    // every command, with exit status 1.
     app.set_version_flag("--version", [] {
-        std::string text = std::string("tessera ") + TESSERA_VERSION + " (simd: ";
-        try {
-            text += simd_level();
-        } catch (const Error& e) {
-            text += e.what();
-        }
-        return text + ")";
+        return std::string("tessera ") + TESSERA_VERSION + " (simd: " + std::string(simd_level()) +
+               ")";
     });
     app.require_subcommand(1);
     Console console;
@@ -452,6 +390,10 @@ int main(int argc, char** argv) {
 
     try {
         app.parse(argc, argv);
+        if (*build_cmd || *mosaic_cmd) io::initialize(argv[0]);
+        if (*build_cmd) return run_build(build, console);
+        if (*mosaic_cmd) return run_mosaic(mosaic, console);
+        return run_info(info_path, verify, list_sources);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
@@ -461,13 +403,6 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         std::cerr << "tessera: " << e.what() << "\nRun 'tessera --help' for usage.\n";
         return 2;
-    }
-
-    try {
-        if (*build_cmd || *mosaic_cmd) io::initialize(argv[0]);
-        if (*build_cmd) return run_build(build, console);
-        if (*mosaic_cmd) return run_mosaic(mosaic, console);
-        return run_info(info_path, verify, list_sources);
     } catch (const UsageError& e) {
         std::cerr << "tessera: " << e.what() << "\nRun 'tessera --help' for usage.\n";
         return 2;

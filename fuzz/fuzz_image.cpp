@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (Mode mode : {Mode::Gray, Mode::Rgb}) {
         try {
             // A small pixel limit keeps each run fast and inside the fuzzer's memory limit.
-            const io::LoadedImage loaded = io::load_image(path, mode, 1 << 20);
+            const io::LoadedImage loaded = io::load_image(path, mode, {1 << 20, {}});
             const Image& image = loaded.image;
             if (image.width <= 0 || image.height <= 0 || image.channels != channels(mode) ||
                 image.pixels.size() != size_t(image.width) * image.height * image.channels ||

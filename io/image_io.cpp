@@ -5,7 +5,6 @@
 #include <gmodule.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -45,14 +44,39 @@ void keep_warning(const char*, GLogLevelFlags, const char* message, void*) {
     last_warning = message ? message : "";
 }
 
-// The loaders tessera trusts with files from anywhere: libvips's own parsers and the widely
-// fuzzed codec libraries, which read only the header until pixels are asked for. ImageMagick
-// (libvips's fallback for BMP and dozens of rarer formats) decodes everything while reading the
-// header, so it is used for BMP only, and only after the size check below.
-constexpr std::array kTrustedLoaders = {"VipsForeignLoadJpegSource",  "VipsForeignLoadPngSource",
-                                        "VipsForeignLoadNsgifSource", "VipsForeignLoadTiffSource",
-                                        "VipsForeignLoadWebpSource",  "VipsForeignLoadPpmSource",
-                                        "VipsForeignLoadHeifSource"};
+// The formats tessera reads: the name in messages, the libvips loader trusted with files from
+// anywhere, and the extensions find_images looks for. The trusted loaders are libvips's own
+// parsers and the widely fuzzed codec libraries, which read only the header until pixels are
+// asked for. ImageMagick (libvips's fallback for BMP and dozens of rarer formats) decodes
+// everything while reading the header, so it is used for BMP only (no loader here), and only
+// after the size check below.
+struct Format {
+    const char* name;
+    const char* loader;
+    std::vector<std::string> extensions;
+};
+
+const std::vector<Format>& formats() {
+    static const std::vector<Format> table = {
+        {"PNG", "VipsForeignLoadPngSource", {".png"}},
+        {"JPEG", "VipsForeignLoadJpegSource", {".jpg", ".jpeg", ".jpe"}},
+        {"BMP", nullptr, {".bmp"}},
+        {"PNM", "VipsForeignLoadPpmSource", {".pgm", ".ppm", ".pnm", ".pbm"}},  // not PAM (P7)
+        {"TIFF", "VipsForeignLoadTiffSource", {".tif", ".tiff"}},
+        {"WebP", "VipsForeignLoadWebpSource", {".webp"}},
+        {"GIF", "VipsForeignLoadNsgifSource", {".gif"}},
+        {"HEIF",
+         "VipsForeignLoadHeifSource",
+         {".heic", ".heif", ".avif"}},  // AVIF is HEIF with AV1
+    };
+    return table;
+}
+
+bool trusted_loader(const char* loader) {
+    return std::any_of(formats().begin(), formats().end(), [loader](const Format& f) {
+        return f.loader != nullptr && std::strcmp(f.loader, loader) == 0;
+    });
+}
 
 // The width and height a BMP header declares (BITMAPCOREHEADER or a later BITMAPINFOHEADER),
 // or {0, 0} when the bytes are not a BMP header.
@@ -69,14 +93,15 @@ std::pair<uint64_t, uint64_t> bmp_size(std::span<const uint8_t> b) {
 }
 
 std::string pixel_limit_message(const std::string& path, uint64_t width, uint64_t height,
-                                uint64_t max_pixels) {
-    return path + ": image is " + std::to_string(width) + "x" + std::to_string(height) + " = " +
-           std::to_string(width * height) + " pixels, over the limit of " +
-           std::to_string(max_pixels) + "; raise it with --max-pixels if the file is trusted";
+                                const PixelLimit& limit) {
+    std::string message = path + ": image is " + std::to_string(width) + "x" +
+                          std::to_string(height) + " = " + std::to_string(width * height) +
+                          " pixels, over the limit of " + std::to_string(limit.max);
+    if (!limit.option.empty()) {
+        message += "; raise it with " + std::string(limit.option) + " if the file is trusted";
+    }
+    return message;
 }
-
-const char* kSupported =
-    "not a supported image format (PNG, JPEG, BMP, PNM, TIFF, WebP, GIF, HEIF)";
 
 std::string extension_of(const std::string& path) {
     std::string ext = fs::path(path).extension().string();
@@ -108,6 +133,12 @@ void load_modules() {
 
 }  // namespace
 
+std::string supported_formats() {
+    std::string names;
+    for (const Format& f : formats()) names += (names.empty() ? "" : ", ") + std::string(f.name);
+    return names;
+}
+
 void initialize(const char* argv0) {
     // libvips looks for its modules under $VIPSHOME/lib; pointing it, for this call only, at a
     // directory without any defers them. A VIPSHOME the user set is left to libvips.
@@ -127,7 +158,7 @@ void initialize(const char* argv0) {
     vips_cache_set_max(0);  // every image is decoded once; caching operations only costs memory
 }
 
-LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) {
+LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& limit) {
     // Mapped, not read: a huge file costs no memory of its own, and a FIFO or a device (which
     // could block or never end) is refused as not a regular file.
     std::error_code ec;
@@ -145,8 +176,8 @@ LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) 
         bool pnm = false;
         const auto [bmp_width, bmp_height] = bmp_size(bytes);
         if (bmp_width > 0) {
-            if (bmp_width * bmp_height > max_pixels) {
-                throw Error(pixel_limit_message(path, bmp_width, bmp_height, max_pixels));
+            if (bmp_width * bmp_height > limit.max) {
+                throw Error(pixel_limit_message(path, bmp_width, bmp_height, limit));
             }
             load_modules();
             VipsBlob* blob = vips_blob_new(nullptr, bytes.data(), bytes.size());
@@ -163,11 +194,8 @@ LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) 
             }
             pnm = loader != nullptr && std::strcmp(loader, "VipsForeignLoadPpmSource") == 0;
             vips_error_clear();
-            if (loader == nullptr || std::find_if(kTrustedLoaders.begin(), kTrustedLoaders.end(),
-                                                  [loader](const char* name) {
-                                                      return std::strcmp(name, loader) == 0;
-                                                  }) == kTrustedLoaders.end()) {
-                throw Error(path + ": " + kSupported);
+            if (loader == nullptr || !trusted_loader(loader)) {
+                throw Error(path + ": not a supported image format (" + supported_formats() + ")");
             }
             // Opening reads only the header, so oversized images are refused before decoding.
             img = VImage::new_from_source(source, "",
@@ -176,8 +204,8 @@ LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels) 
                                               ->set("access", VIPS_ACCESS_RANDOM));
         }
         const uint64_t pixels = uint64_t(img.width()) * uint64_t(img.height());
-        if (pixels > max_pixels) {
-            throw Error(pixel_limit_message(path, img.width(), img.height(), max_pixels));
+        if (pixels > limit.max) {
+            throw Error(pixel_limit_message(path, img.width(), img.height(), limit));
         }
         // PNM stores at least one bit per pixel, but libvips fills what a text PNM lacks, slowly:
         // a 100-byte file declaring a million pixels took seconds to "decode".
@@ -256,9 +284,6 @@ void save_image(const std::string& path, ImageView image) {
 }
 
 std::vector<std::string> find_images(const std::string& directory) {
-    static const std::vector<std::string> known = {".png", ".jpg",  ".jpeg", ".jpe", ".bmp",
-                                                   ".pgm", ".ppm",  ".pnm",  ".pbm", ".pam",
-                                                   ".tif", ".tiff", ".webp", ".gif"};
     std::vector<std::string> found;
     std::error_code ec;
     fs::recursive_directory_iterator it(directory, fs::directory_options::skip_permission_denied,
@@ -271,8 +296,12 @@ std::vector<std::string> find_images(const std::string& directory) {
             if (it->is_directory(ec)) it.disable_recursion_pending();
             continue;
         }
+        const std::string ext = extension_of(p.string());
         if (it->is_regular_file(ec) &&
-            std::find(known.begin(), known.end(), extension_of(p.string())) != known.end()) {
+            std::any_of(formats().begin(), formats().end(), [&ext](const Format& f) {
+                return std::find(f.extensions.begin(), f.extensions.end(), ext) !=
+                       f.extensions.end();
+            })) {
             found.push_back(p.string());
         }
     }

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "tessera/library.hpp"
 #include "tessera/mosaic.hpp"
 #include "tessera/search.hpp"
+#include "tessera/sources.hpp"
 
 namespace py = pybind11;
 using namespace tessera;
@@ -198,37 +200,32 @@ class Builder {
   public:
     Builder(std::pair<int, int> tile, std::pair<int, int> stride, const std::string& mode,
             const std::vector<int>& rotations, bool flips)
-        : builder_(params(tile, stride, mode, rotations, flips)), mode_(parse_mode(mode)) {}
+        : builder_(params(tile, stride, mode, rotations, flips)) {}
 
-    // Each add returns (patches added, width, height); 0 patches when the image is smaller than
-    // the tile, which the caller reports.
-    py::tuple add_file(const std::string& path) {
-        size_t added = 0;
-        Size size;
-        {
-            py::gil_scoped_release release;
-            start_vips();
-            io::LoadedImage loaded = io::load_image(path, mode_);
-            size = loaded.image.size();
-            added = builder_.add_source(std::move(loaded.source), loaded.image.view());
+    // Adds the images of `inputs` in order, each a (path, None) for a file or a directory, or a
+    // (name, array) for pixels in memory, by the CLI's rule (tessera/sources.hpp); warnings go
+    // to Python's warnings module as they come.
+    void add(const std::vector<std::pair<std::string, std::optional<U8Array>>>& inputs, bool strict,
+             uint64_t max_pixels, int threads) {
+        std::vector<io::SourceInput> sources;
+        bool files = false;
+        for (const auto& [name, array] : inputs) {
+            sources.push_back({name, array ? image_view(*array, name.c_str()) : ImageView{}});
+            files = files || !array;
         }
-        return py::make_tuple(added, size.width, size.height);
-    }
-
-    py::tuple add_array(const std::string& name, const U8Array& array) {
-        const ImageView view = image_view(array, name.c_str());
-        size_t added = 0;
-        {
-            py::gil_scoped_release release;
-            SourceInfo source{name, uint64_t(array.nbytes()),
-                              hash_bytes(view.data, size_t(array.nbytes()))};
-            if (view.channels == channels(mode_)) {
-                added = builder_.add_source(std::move(source), view);
-            } else {
-                added = builder_.add_source(std::move(source), convert(view, mode_).view());
+        const auto warn = [](const std::string& message) {
+            py::gil_scoped_acquire gil;
+            // stacklevel 2: the caller of Library.build
+            if (PyErr_WarnEx(PyExc_UserWarning, message.c_str(), 2) != 0) {
+                throw py::error_already_set();  // warnings turned into errors
             }
-        }
-        return py::make_tuple(added, view.width, view.height);
+        };
+        py::gil_scoped_release release;
+        if (files) start_vips();
+        run_native([&] {
+            io::add_sources(builder_, io::expand_inputs(sources),
+                            {strict, {max_pixels, "max_pixels="}, threads}, warn);
+        });
     }
 
     std::unique_ptr<CoreLibrary> finish() {
@@ -252,7 +249,6 @@ class Builder {
     }
 
     LibraryBuilder builder_;
-    Mode mode_;
 };
 
 }  // namespace
@@ -261,26 +257,28 @@ PYBIND11_MODULE(_tessera, m) {
     m.doc() = "tessera's C++ core; use the tessera package, which documents the API.";
     m.attr("__version__") = TESSERA_VERSION;
     m.attr("MAX_TILE_SIDE") = kMaxTileSide;
+    m.attr("DEFAULT_MAX_PIXELS") = io::kDefaultMaxPixels;
+    std::vector<std::string> transform_names;
+    for (int t = 0; t < kTransformCount; ++t)
+        transform_names.emplace_back(transform_name(Transform(t)));
+    m.attr("TRANSFORM_NAMES") = transform_names;
     py::register_exception<Error>(m, "Error", PyExc_ValueError);
     PYBIND11_NUMPY_DTYPE(MatchRecord, row, col, x, y, width, height, patch, distance);
 
     m.def(
         "load_image",
-        [](const std::string& path, const std::string& mode) {
+        [](const std::string& path, const std::string& mode, uint64_t max_pixels) {
             const Mode parsed = parse_mode(mode);
             io::LoadedImage loaded;
             {
                 py::gil_scoped_release release;
                 start_vips();
-                loaded = io::load_image(path, parsed);
+                loaded = io::load_image(path, parsed, {max_pixels, "max_pixels="});
             }
             return image_array(std::move(loaded.image));
         },
-        py::arg("path"), py::arg("mode"),
+        py::arg("path"), py::arg("mode"), py::arg("max_pixels"),
         "Decodes an image file with libvips, as the CLI does, in mode 'gray' or 'rgb'.");
-    m.def("find_images", &io::find_images, py::arg("directory"),
-          py::call_guard<py::gil_scoped_release>(),
-          "The image files below a directory, recursively, sorted by path.");
 
     py::class_<CoreLibrary>(m, "CoreLibrary")
         .def_static(
@@ -353,7 +351,7 @@ PYBIND11_MODULE(_tessera, m) {
                       const std::vector<int>&, bool>(),
              py::arg("tile"), py::arg("stride"), py::arg("mode"), py::arg("rotations"),
              py::arg("flips"))
-        .def("add_file", &Builder::add_file, py::arg("path"))
-        .def("add_array", &Builder::add_array, py::arg("name"), py::arg("array"))
+        .def("add", &Builder::add, py::arg("inputs"), py::arg("strict"), py::arg("max_pixels"),
+             py::arg("threads"))
         .def("finish", &Builder::finish);
 }

@@ -9,7 +9,7 @@ scripts/build.sh
 default_level=$(build/tessera --version | sed -n 's/.*simd: \([a-z0-9]*\).*/\1/p')
 for level in scalar avx2 avx512; do
   if [ "$level" != "$default_level" ] &&
-     TESSERA_SIMD=$level build/tessera --version | grep -q "(simd: $level)"; then
+     TESSERA_SIMD=$level build/tessera --version >/dev/null 2>&1; then  # exit 1: unsupported
     echo "tessera tests: C++ suite with TESSERA_SIMD=$level"
     (cd build && TESSERA_SIMD=$level ctest --output-on-failure -j "$(nproc)")
   fi

@@ -31,6 +31,10 @@ Size parse_size(std::string_view text, std::string_view what) {
     return size;
 }
 
+std::string size_text(Size size) {
+    return std::to_string(size.width) + "x" + std::to_string(size.height);
+}
+
 std::string_view transform_name(Transform t) {
     static constexpr std::string_view names[kTransformCount] = {
         "rot0", "rot90", "rot180", "rot270", "flip", "flip-rot90", "flip-rot180", "flip-rot270"};

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -17,6 +18,8 @@ struct Size {
 
 // Parses "16" (square) or "16x8" (width x height); throws Error naming `what` on bad input.
 Size parse_size(std::string_view text, std::string_view what);
+// "16x8": width x height, as messages print a size and parse_size reads it.
+std::string size_text(Size size);
 
 struct Point {
     int x = 0;

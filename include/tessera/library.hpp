@@ -119,6 +119,7 @@ class LibraryBuilder {
     // number of patches added, 0 when the image is smaller than a tile.
     size_t add_source(SourceInfo source, ImageView image);
 
+    const LibraryParams& params() const { return params_; }
     size_t patch_count() const;
     size_t source_count() const;
 

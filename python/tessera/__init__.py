@@ -27,7 +27,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import warnings
 from typing import Any, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -85,9 +84,7 @@ class MosaicResult(NamedTuple):
     grid: Tuple[int, int]
 
 
-_TRANSFORM_NAMES = np.array(
-    ["rot0", "rot90", "rot180", "rot270", "flip", "flip-rot90", "flip-rot180", "flip-rot270"]
-)
+_TRANSFORM_NAMES = np.array(_tessera.TRANSFORM_NAMES)
 
 
 class Library:
@@ -138,15 +135,19 @@ class Library:
         rotations: Sequence[int] = (0,),
         flips: bool = False,
         mode: str = "rgb",
+        strict: bool = False,
+        max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
+        threads: Optional[int] = None,
     ) -> "Library":
         """Cut every ``tile`` window, ``stride`` apart, from each image into a new library.
 
         Parameters
         ----------
         images : a path, or an iterable of paths, PIL images and numpy uint8 arrays (mixed).
-            A directory stands for the image files below it (recursively, sorted by path); one
-            of those that cannot be decoded is skipped with a warning, like the CLI. A file
-            named explicitly must decode. Images smaller than the tile give no patches (warning).
+            As in ``tessera build``: a directory stands for the image files below it
+            (recursively, by extension, hidden files skipped, sorted by path); one of those that
+            cannot be decoded is skipped with a warning. A file named explicitly must decode.
+            Images smaller than the tile give no patches (warning).
         tile : int or (height, width), 1 to 128 per side. Default 16.
         stride : int or (height, width), the step between windows. Default: the tile.
         rotations : degrees counter-clockwise, any of 0, 90, 180, 270. Default (0,).
@@ -154,6 +155,11 @@ class Library:
         flips : also store the left-right mirror of each rotation.
         mode : 'gray' or 'rgb' (default 'rgb', like the CLI). Fixed for the library; images and
             targets are converted to it.
+        strict : fail (tessera.Error) on any undecodable or too-small image instead of skipping
+            it with a warning, like ``tessera build --strict``.
+        max_pixels : refuse image files with more pixels than this, from their header
+            (decompression bombs); default 268435456, like ``--max-pixels``.
+        threads : image files decoded at once, None for all cores. Patch ids do not depend on it.
 
         Returns the library, held in memory: ``save()`` it to reuse it or to pickle it.
         Raises TypeError / ValueError for bad arguments, FileNotFoundError for a missing path,
@@ -165,35 +171,16 @@ class Library:
             _is_int(r) for r in rotations
         ):
             raise TypeError(f"rotations must be a sequence of ints like (0, 90), got {rotations!r}")
-        if not isinstance(flips, (bool, np.bool_)):
-            raise TypeError(f"flips must be True or False, got {flips!r}")
+        flips = _flag(flips, "flips")
         rotations = [int(r) for r in rotations]
-        builder = _tessera.Builder(tile_hw, stride_hw, _mode(mode), rotations, bool(flips))
-
-        def added(result: Tuple[int, int, int], name: str) -> None:
-            if result[0] == 0:
-                warnings.warn(
-                    f"{name}: {result[2]}x{result[1]} (height x width) is smaller than the tile "
-                    f"{tile_hw[0]}x{tile_hw[1]}; no patches from it",
-                    stacklevel=3,
-                )
-
-        for index, item in enumerate(_image_items(images)):
-            if isinstance(item, (str, os.PathLike)):
-                path = _existing_path(item)
-                if not os.path.isdir(path):
-                    added(builder.add_file(path), path)
-                    continue
-                for found in _tessera.find_images(path):
-                    try:
-                        result = builder.add_file(found)
-                    except Error as e:
-                        warnings.warn(f"{e}; skipped", stacklevel=2)
-                        continue
-                    added(result, found)
-            else:
-                name = _default_name(item, index)
-                added(builder.add_array(name, _pixels(item, f"images[{index}]")), name)
+        builder = _tessera.Builder(tile_hw, stride_hw, _mode(mode), rotations, flips)
+        inputs = [
+            (_existing_path(item), None)
+            if isinstance(item, (str, os.PathLike))
+            else (_default_name(item, index), _pixels(item, f"images[{index}]"))
+            for index, item in enumerate(_image_items(images))
+        ]
+        builder.add(inputs, _flag(strict, "strict"), _max_pixels(max_pixels), _threads(threads))
         return cls._wrap(builder.finish(), None)
 
     @classmethod
@@ -217,7 +204,11 @@ class Library:
     # ---- using ----
 
     def mosaic(
-        self, target: ImageLike, threads: Optional[int] = None, return_matches: bool = False
+        self,
+        target: ImageLike,
+        threads: Optional[int] = None,
+        return_matches: bool = False,
+        max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
     ) -> Union[np.ndarray, MosaicResult]:
         """Rebuild ``target`` from the library: cut it into tiles (left to right, top to bottom;
         edge tiles cropped), replace each with its nearest patch (exact squared L2).
@@ -229,13 +220,17 @@ class Library:
         threads : worker threads, None for all cores. The result is the same for any count.
         return_matches : return a :class:`MosaicResult` (image, per-tile matches, PSNR, grid)
             instead of the image alone.
+        max_pixels : refuse a target file with more pixels than this, like ``--max-pixels``.
+
+        A target smaller than the tile is one tile, cropped.
 
         Returns numpy uint8 (H, W) for a gray library, (H, W, 3) for rgb: the same pixels as
         ``tessera mosaic`` writes.
         """
-        if not isinstance(return_matches, (bool, np.bool_)):
-            raise TypeError(f"return_matches must be True or False, got {return_matches!r}")
-        image, matches, psnr = self._core.mosaic(self._target(target), _threads(threads))
+        _flag(return_matches, "return_matches")
+        image, matches, psnr = self._core.mosaic(
+            self._target(target, _max_pixels(max_pixels)), _threads(threads)
+        )
         if not return_matches:
             return image
         rows = int(matches["row"][-1]) + 1
@@ -355,9 +350,9 @@ class Library:
 
     # ---- input checking ----
 
-    def _target(self, target: ImageLike) -> np.ndarray:
+    def _target(self, target: ImageLike, max_pixels: int) -> np.ndarray:
         if isinstance(target, (str, os.PathLike)):
-            return _tessera.load_image(_existing_path(target), self.mode)
+            return _tessera.load_image(_existing_path(target), self.mode, max_pixels)
         return _pixels(target, "target")
 
     def _tiles(self, tiles: Any) -> np.ndarray:
@@ -408,6 +403,20 @@ def _size(value: Any, what: str) -> Tuple[int, int]:
     if not all(1 <= v <= limit for v in pair):
         raise ValueError(f"{what} {value!r} is out of range: each side must be 1 to {limit}")
     return int(pair[0]), int(pair[1])
+
+
+def _flag(value: Any, what: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _max_pixels(value: Any) -> int:
+    if not _is_int(value):
+        raise TypeError(f"max_pixels must be an int, got {value!r}")
+    if not 1 <= value < 2**64:
+        raise ValueError(f"max_pixels must be 1 to 2**64 - 1, got {value}")
+    return int(value)
 
 
 def _mode(mode: Any) -> str:

@@ -1,15 +1,16 @@
 # Stubs for the C++ extension tessera._tessera; the documented API is tessera.Library.
-from typing import List, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 __version__: str
 MAX_TILE_SIDE: int
+DEFAULT_MAX_PIXELS: int
+TRANSFORM_NAMES: List[str]
 
 class Error(ValueError): ...
 
-def load_image(path: str, mode: str) -> np.ndarray: ...
-def find_images(directory: str) -> List[str]: ...
+def load_image(path: str, mode: str, max_pixels: int) -> np.ndarray: ...
 
 class CoreLibrary:
     @staticmethod
@@ -52,6 +53,11 @@ class Builder:
         rotations: List[int],
         flips: bool,
     ) -> None: ...
-    def add_file(self, path: str) -> Tuple[int, int, int]: ...
-    def add_array(self, name: str, array: np.ndarray) -> Tuple[int, int, int]: ...
+    def add(
+        self,
+        inputs: Sequence[Tuple[str, Optional[np.ndarray]]],
+        strict: bool,
+        max_pixels: int,
+        threads: int,
+    ) -> None: ...
     def finish(self) -> CoreLibrary: ...

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 #include "tessera/error.hpp"
 #include "tessera/mosaic.hpp"
@@ -135,6 +136,42 @@ TEST(Mosaic, OutputsTileRowsInOrderAndReportsProgress) {
         EXPECT_EQ(m[i].tile.x, tiles[i].x);
         EXPECT_EQ(m[i].tile.y, tiles[i].y);
         EXPECT_EQ(m[i].tile.size, tiles[i].size);
+    }
+}
+
+// A target smaller than the tile (in one side or both) is one tile, cropped: the same matches
+// as the oracle's at every SIMD level, pasted cropped.
+TEST(Mosaic, TargetSmallerThanTheTileIsOneCroppedTile) {
+    std::mt19937 rng(7);
+    LibraryParams p = gray_params({8, 6});
+    p.mode = Mode::Rgb;
+    p.stride = {2, 3};
+    const Image a = testing::random_image(20, 15, 3, rng, 4);
+    const Image b = testing::random_image(13, 9, 3, rng, 4);
+    const Library lib = build_library(p, {&a, &b});
+    const auto oracle = make_bruteforce_searcher(lib);
+    for (Size size : {Size{5, 3}, Size{8, 2}, Size{3, 6}, Size{1, 1}}) {
+        const Image target = testing::random_image(size.width, size.height, 3, rng, 4);
+        const std::vector<TileMatch> expected = match_tiles(lib, *oracle, target.view());
+        ASSERT_EQ(expected.size(), 1u);
+        EXPECT_EQ(expected[0].tile.size, size);
+        for (SimdLevel level : testing::supported_levels()) {
+            const auto m = match_tiles(lib, *make_exact_searcher(lib, 2, level), target.view());
+            ASSERT_EQ(m.size(), 1u);
+            EXPECT_EQ(m[0].patch, expected[0].patch) << simd_level_name(level);
+            EXPECT_EQ(m[0].distance, expected[0].distance) << simd_level_name(level);
+        }
+        const Image out = render(lib, expected, size);
+        const Image patch = testing::crop(
+            make_image(8, 6, 3, {lib.patch(expected[0].patch), lib.patch(expected[0].patch + 1)}),
+            0, 0, size.width, size.height);
+        EXPECT_EQ(out.pixels, patch.pixels);
+        uint64_t distance = 0;
+        for (size_t i = 0; i < out.pixels.size(); ++i) {
+            const int d = int(out.pixels[i]) - int(target.pixels[i]);
+            distance += uint64_t(d * d);
+        }
+        EXPECT_EQ(distance, expected[0].distance);
     }
 }
 

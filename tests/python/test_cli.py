@@ -4,6 +4,7 @@ error giving one clear line, a non-zero exit and no output file."""
 import json
 import re
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -179,6 +180,30 @@ def test_directories_are_recursed_sorted_and_hidden_skipped(tessera_bin, data_di
     proc = run(tessera_bin, "info", "--sources", out)
     assert [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("source ")] == [
         str(d / "sub" / "a.png"), str(d / "z.png")]
+
+
+README = (Path(__file__).parents[2] / "README.md").read_text()
+
+
+def test_readme_names_the_formats_and_extensions_the_code_has(tessera_bin, data_dir, tmp_path):
+    """One list in io/image_io.cpp gives the 'not a supported image format' message and the
+    extensions a directory is searched for; the README names both."""
+    extensions = re.search(r"with the extensions `([^`]+)`", README).group(1).split()
+    d = tmp_path / "train"
+    d.mkdir()
+    for ext in extensions:
+        (d / f"x{ext}").write_bytes(b"not an image")
+    (d / "y.HEIC").write_bytes(b"not an image")  # any case
+    for ext in (".pam", ".txt", ".jxl"):  # not searched for
+        (d / f"z{ext}").write_bytes(b"not an image")
+    proc = run(tessera_bin, "build", "-q", "-o", tmp_path / "lib.tsr", data_dir / "coins.png", d)
+    warned = re.findall(r"tessera: warning: (.+): not a supported image format \(([^)]+)\)",
+                        proc.stderr)
+    assert [Path(path).name for path, _ in warned] == sorted(
+        [f"x{ext}" for ext in extensions] + ["y.HEIC"])
+    formats = {listed for _, listed in warned}
+    assert len(formats) == 1
+    assert f"Formats: {formats.pop()}." in README
 
 
 def test_build_summary_and_quiet(tessera_bin, sources, tmp_path):

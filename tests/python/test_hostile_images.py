@@ -277,14 +277,18 @@ def test_wrong_extension_is_decoded_by_content(tessera_bin, tmp_path, out_dir):
     assert result.returncode == 0, result.stderr
 
 
-def test_target_smaller_than_the_tile_is_refused(tessera_bin, tmp_path, out_dir):
+def test_target_smaller_than_the_tile_is_one_row_of_cropped_tiles(tessera_bin, tmp_path, out_dir):
+    """Edge tiles are cropped, never padded: a 30x5 target is 4 tiles 5 high (the module's rule
+    too; test_module_cli compares both with the oracle)."""
     (tmp_path / "src.png").write_bytes(encoded(noise(32, 32), "PNG"))
     assert build(tessera_bin, tmp_path, tmp_path / "src.png").returncode == 0
     (tmp_path / "small.png").write_bytes(encoded(noise(5, 30), "PNG"))
     result = run(tessera_bin, "mosaic", out_dir / "lib.tsr", tmp_path / "small.png",
-                 "-o", out_dir / "m.png")
-    assert_failed(result, "small.png: 30x5 is smaller than the library's tile 8x8")
-    assert not (out_dir / "m.png").exists()
+                 "-o", out_dir / "m.png", "--matches", out_dir / "m.csv")
+    assert result.returncode == 0, result.stderr
+    assert "4 tiles of 8x8" in result.stderr
+    with Image.open(out_dir / "m.png") as im:
+        assert im.size == (30, 5)
 
 
 @pytest.mark.parametrize("name", ["empty.png", "bomb.png", "text.png"])

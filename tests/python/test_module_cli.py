@@ -3,6 +3,7 @@
 import csv
 import shutil
 import subprocess
+import warnings
 
 import numpy as np
 import pytest
@@ -65,3 +66,114 @@ def test_mosaic_equals_the_cli(tessera_bin, data_dir, tmp_path, mode):
     assert list(info.path) == [r["source"] for r in rows]
     assert list(info.x) == [int(r["source_x"]) for r in rows]
     assert list(info.transform) == [r["transform"] for r in rows]
+
+
+@pytest.mark.parametrize("size", [(5, 3), (40, 7), (9, 20)])
+def test_target_smaller_than_the_tile_matches_the_oracle(tessera_bin, data_dir, tmp_path, size):
+    """Smaller than the 16x16 tile in one side or both: cropped tiles in both front ends, the
+    oracle's matches."""
+    library = tmp_path / "lib.tsr"
+    run(tessera_bin, "build", data_dir / "coins.png", "-q", "-o", library, "--mode", "gray",
+        "--rotations", "0,90")
+    target = tmp_path / "small.png"
+    with Image.open(data_dir / "chelsea.png") as im:
+        im.convert("L").crop((200, 100, 200 + size[0], 100 + size[1])).save(target)
+    run(tessera_bin, "mosaic", "-q", library, target, "-o", tmp_path / "out.png",
+        "--matches", tmp_path / "matches.csv")
+    lib = tessera.Library.open(library)
+    result = lib.mosaic(target, return_matches=True)
+    image, matches, _ = lib._core.mosaic(np.asarray(Image.open(target)), 1, bruteforce=True)
+    assert len(matches) == -(-size[0] // 16) * -(-size[1] // 16)
+    np.testing.assert_array_equal(result.image, image)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "out.png")), image)
+    with open(tmp_path / "matches.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for field in ("x", "y", "width", "height", "patch", "distance"):
+        np.testing.assert_array_equal(result.matches[field], matches[field])
+    for field in ("x", "y", "patch", "distance"):
+        np.testing.assert_array_equal([int(r[field]) for r in rows], matches[field])
+
+
+def cli_messages(tessera_bin, *args):
+    """The CLI's warnings and error (without 'tessera: '), and its exit status."""
+    proc = subprocess.run([tessera_bin, *map(str, args)], capture_output=True, text=True)
+    lines = proc.stderr.splitlines()
+    warned = [line[len("tessera: warning: "):] for line in lines
+              if line.startswith("tessera: warning: ")]
+    errors = [line[len("tessera: "):] for line in lines
+              if line.startswith("tessera: ") and not line.startswith("tessera: warning: ")]
+    return warned, errors, proc.returncode
+
+
+def module_messages(build):
+    """Library.build's warnings and error message."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            build()
+            error = []
+        except tessera.Error as e:
+            error = [str(e)]
+    return [str(w.message) for w in caught], error
+
+
+@pytest.fixture
+def mixed_directory(data_dir, tmp_path):
+    """A good image, an undecodable one and one smaller than a 16x8 tile, in path order."""
+    d = tmp_path / "train"
+    d.mkdir()
+    for name, data in {"a.png": (data_dir / "coins.png").read_bytes(), "b.jpg": b"not a jpeg"}.items():
+        (d / name).write_bytes(data)
+    Image.new("L", (12, 6)).save(d / "c.png")
+    return d
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_build_warnings_and_errors_equal_the_cli(tessera_bin, mixed_directory, tmp_path, strict):
+    """One rule (tessera/sources.hpp) behind both: the same warnings, errors and library; sizes
+    in messages are width x height."""
+    cli = cli_messages(tessera_bin, "build", "-q", "-o", tmp_path / "cli.tsr", "--tile", "16x8",
+                       "--mode", "gray", mixed_directory, *(["--strict"] if strict else []))
+    py = module_messages(lambda: tessera.Library.build(
+        mixed_directory, tile=(8, 16), mode="gray", strict=strict).save(tmp_path / "py.tsr"))
+    assert py == cli[:2]
+    assert cli[2] == (1 if strict else 0)
+    if strict:
+        assert py[1] == [f"{mixed_directory / 'b.jpg'}: not a supported image format "
+                         "(PNG, JPEG, BMP, PNM, TIFF, WebP, GIF, HEIF)"]
+        assert not (tmp_path / "py.tsr").exists()
+    else:
+        assert py[0] == [f"{mixed_directory / 'b.jpg'}: not a supported image format "
+                         "(PNG, JPEG, BMP, PNM, TIFF, WebP, GIF, HEIF); skipped",
+                         f"{mixed_directory / 'c.png'}: 12x6 is smaller than the tile 16x8; "
+                         "no patches from it"]
+        assert (tmp_path / "py.tsr").read_bytes() == (tmp_path / "cli.tsr").read_bytes()
+
+
+def test_strict_refuses_a_too_small_image_in_both(tessera_bin, mixed_directory, tmp_path):
+    small = mixed_directory / "c.png"
+    cli = cli_messages(tessera_bin, "build", "-o", tmp_path / "cli.tsr", "--tile", "16x8",
+                       "--strict", mixed_directory / "a.png", small)
+    py = module_messages(lambda: tessera.Library.build(
+        [mixed_directory / "a.png", small], tile=(8, 16), strict=True))
+    assert py == cli[:2] == ([], [f"{small}: 12x6 is smaller than the tile 16x8"])
+
+
+def test_pixel_limit_names_each_front_ends_option(tessera_bin, data_dir, tmp_path):
+    """The same message; each names its own way to raise the limit."""
+    image = data_dir / "coins.png"  # 384x303
+    cli = cli_messages(tessera_bin, "build", "-o", tmp_path / "cli.tsr", "--max-pixels", 1000,
+                       image)
+    py = module_messages(lambda: tessera.Library.build([image], max_pixels=1000))
+    expected = (f"{image}: image is 384x303 = 116352 pixels, over the limit of 1000; raise it "
+                "with {} if the file is trusted")
+    assert cli[1] == [expected.format("--max-pixels")]
+    assert py[1] == [expected.format("max_pixels=")]
+
+    run(tessera_bin, "build", "-q", "-o", tmp_path / "lib.tsr", image)
+    cli = cli_messages(tessera_bin, "mosaic", tmp_path / "lib.tsr", image, "-o",
+                       tmp_path / "out.png", "--max-pixels", 1000)
+    assert cli[1] == [expected.format("--max-pixels")]
+    with pytest.raises(tessera.Error) as e:
+        tessera.Library.open(tmp_path / "lib.tsr").mosaic(image, max_pixels=1000)
+    assert str(e.value) == expected.format("max_pixels=")

@@ -1,6 +1,7 @@
 """Bad arguments raise the documented exceptions, with messages that say what was expected."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -38,6 +39,11 @@ def lib():
         (dict(images=[U8], rotations=()), tessera.Error, "at least one rotation"),
         (dict(images=[U8], tile=(8, 16), rotations=(90,)), tessera.Error, "square tile"),
         (dict(images=[U8], flips="yes"), TypeError, "True or False"),
+        (dict(images=[U8], strict=1), TypeError, "strict must be True or False"),
+        (dict(images=[U8], max_pixels=0), ValueError, r"max_pixels must be 1 to 2\*\*64 - 1"),
+        (dict(images=[U8], max_pixels=2**64), ValueError, "max_pixels must be 1"),
+        (dict(images=[U8], max_pixels=1e9), TypeError, "max_pixels must be an int"),
+        (dict(images=[U8], threads=0), ValueError, "threads must be at least 1"),
         (dict(images=[U8], mode="grey"), ValueError, "'gray' or 'rgb'"),
     ],
 )
@@ -62,6 +68,25 @@ def test_no_patches():
     with pytest.warns(UserWarning, match="smaller than the tile"):
         with pytest.raises(tessera.Error, match="no patches"):
             tessera.Library.build([U8], tile=64)
+
+
+def test_too_small_array_warns_in_width_x_height_or_fails_when_strict():
+    small = np.zeros((6, 12), np.uint8)  # 12 wide, 6 high
+    message = "<array 0>: 12x6 is smaller than the tile 16x8"
+    with pytest.warns(UserWarning) as caught:
+        tessera.Library.build([small, U8], tile=(8, 16), mode="gray")
+    assert [str(w.message) for w in caught] == [message + "; no patches from it"]
+    with pytest.raises(tessera.Error) as e:
+        tessera.Library.build([small, U8], tile=(8, 16), strict=True)
+    assert str(e.value) == message
+
+
+def test_warnings_turned_into_errors_stop_the_build(tmp_path):
+    (tmp_path / "bad.png").write_bytes(b"not an image")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(UserWarning, match="bad.png: not a supported image format"):
+            tessera.Library.build(tmp_path)
 
 
 def test_too_small_image_warns():
@@ -111,6 +136,8 @@ def test_mosaic_targets(lib):
         lib.mosaic(Image.new("I;16", (16, 16)))
     with pytest.raises(TypeError, match="return_matches"):
         lib.mosaic(U8, return_matches=1)
+    with pytest.raises(ValueError, match="max_pixels must be 1"):
+        lib.mosaic(U8, max_pixels=-1)
 
 
 def test_provenance_ids(lib):

@@ -59,10 +59,12 @@ def test_forced_level_is_reported(tessera_bin, library):
 @pytest.mark.parametrize("value", ["sse9", "AVX2", "avx512" if "avx512" not in supported_levels() else "none"])
 def test_unknown_or_unsupported_level_is_a_clear_error(tessera_bin, library, data_dir, tmp_path, value):
     for args in (["info", str(library)],
-                 ["mosaic", str(library), str(data_dir / "coins.png"), "-o", str(tmp_path / "o.png")]):
+                 ["mosaic", str(library), str(data_dir / "coins.png"), "-o", str(tmp_path / "o.png")],
+                 ["--version"]):
         result = run(tessera_bin, *args, simd=value)
         assert result.returncode == 1
         assert result.stderr.startswith(f"tessera: TESSERA_SIMD={value}")
+        assert len(result.stderr.splitlines()) == 1 and result.stdout == ""
         assert "scalar" in result.stderr
     assert not (tmp_path / "o.png").exists()
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tessera/image.hpp"
@@ -16,16 +17,27 @@ void initialize(const char* argv0);
 
 inline constexpr uint64_t kDefaultMaxPixels = uint64_t(1) << 28;  // 268 megapixels
 
+// The most pixels an image may have (decompression bombs are refused from their header), and
+// how the caller's user raises it, named in the error: "--max-pixels" in the CLI, "max_pixels="
+// in Python.
+struct PixelLimit {
+    uint64_t max = kDefaultMaxPixels;
+    std::string_view option;
+};
+
 struct LoadedImage {
     Image image;        // in the requested mode
     SourceInfo source;  // path, size in bytes, content hash, dimensions
 };
 
-// Decodes an image file (PNG, JPEG, BMP, PNM, TIFF, WebP, GIF, ...): EXIF orientation applied,
-// alpha dropped, 16-bit reduced to 8, CMYK and other colour spaces converted, then turned into
-// `mode`. Images over `max_pixels` are refused from their header, before any pixel is decoded.
-// Throws Error naming the file and the problem.
-LoadedImage load_image(const std::string& path, Mode mode, uint64_t max_pixels = kDefaultMaxPixels);
+// Decodes an image file in one of the formats supported_formats() names: EXIF orientation
+// applied, alpha dropped, 16-bit reduced to 8, CMYK and other colour spaces converted, then
+// turned into `mode`. Images over the limit are refused from their header, before any pixel is
+// decoded. Throws Error naming the file and the problem.
+LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& limit = {});
+
+// The formats load_image reads, as users know them: "PNG, JPEG, ..., HEIF".
+std::string supported_formats();
 
 // Encodes `image` in the format named by the extension of `path` and writes it atomically.
 void save_image(const std::string& path, ImageView image);
@@ -33,8 +45,9 @@ void save_image(const std::string& path, ImageView image);
 // Throws Error unless the extension of `path` names a format that save_image can write.
 void check_output_format(const std::string& path);
 
-// The image files below `directory`, recursively, by extension (hidden files skipped), sorted
-// by path so that patch ids do not depend on the file system's order.
+// The image files below `directory`, recursively, by the extensions of the supported formats
+// (hidden files and directories skipped), sorted by path so that patch ids do not depend on the
+// file system's order.
 std::vector<std::string> find_images(const std::string& directory);
 
 }  // namespace tessera::io

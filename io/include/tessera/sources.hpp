@@ -1,0 +1,55 @@
+// Building a library from what the user names: one rule for the CLI and the Python module on
+// which files a path stands for, which failures are fatal and which are warnings.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tessera/image.hpp"
+#include "tessera/image_io.hpp"
+#include "tessera/library.hpp"
+#include "tessera/mosaic.hpp"
+
+namespace tessera::io {
+
+// One input as given: a file, a directory, or (from Python) pixels in memory named `path`.
+struct SourceInput {
+    std::string path;
+    ImageView pixels{};  // tightly packed, gray or RGB; data == nullptr for a path
+};
+
+// One image to add, in build order.
+struct Source {
+    std::string path;
+    bool named = true;   // named by the user, so it must decode; false: found in a directory
+    ImageView pixels{};  // as in SourceInput
+};
+
+// The inputs in order, each directory replaced by the images find_images finds in it. Throws
+// Error for a path that does not exist, or when there is no image at all.
+std::vector<Source> expand_inputs(std::span<const SourceInput> inputs);
+
+struct AddOptions {
+    bool strict = false;  // fail on any unreadable or too-small image instead of skipping it
+    PixelLimit limit;
+    int threads = 0;  // files decoded at once, 0 = all cores
+};
+
+struct AddSummary {
+    size_t skipped = 0;    // found in a directory but could not be decoded
+    size_t too_small = 0;  // smaller than the tile: no patches
+};
+
+// Decodes the files `threads` at a time and adds every source to `builder` in order, so patch
+// ids do not depend on the thread count. A named file that cannot be decoded, or under `strict`
+// any failure, throws Error; otherwise `warn` gets a message and the source is left out.
+// `progress` is called before each group of files with the sources added so far.
+AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
+                       const AddOptions& options,
+                       const std::function<void(const std::string&)>& warn,
+                       const Progress& progress = {});
+
+}  // namespace tessera::io

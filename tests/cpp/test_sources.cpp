@@ -1,0 +1,168 @@
+// Building from the user's inputs (tessera/sources.hpp), the one rule behind `tessera build` and
+// Library.build: which files a path stands for, what is fatal, what is a warning.
+#ifdef TESSERA_TESTS_HAVE_IO
+#include "tessera/sources.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "tessera/error.hpp"
+#include "testing.hpp"
+
+namespace tessera {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+class Sources : public ::testing::Test {
+  protected:
+    void SetUp() override { testing::load_data("coins.png", Mode::Gray); }  // starts libvips
+
+    // A random gray PNG of the given size.
+    std::string png(const std::string& name, int width, int height) {
+        const std::string path = dir_.file(name);
+        fs::create_directories(fs::path(path).parent_path());
+        io::save_image(path, testing::random_image(width, height, 1, rng_).view());
+        return path;
+    }
+    std::string garbage(const std::string& name) {
+        const std::string path = dir_.file(name);
+        fs::create_directories(fs::path(path).parent_path());
+        std::ofstream(path) << "not an image";
+        return path;
+    }
+    static std::vector<std::string> paths(const std::vector<io::Source>& sources) {
+        std::vector<std::string> out;
+        for (const io::Source& s : sources) out.push_back(s.path);
+        return out;
+    }
+    static LibraryParams params(Size tile) {
+        LibraryParams p;
+        p.tile = p.stride = tile;
+        p.mode = Mode::Gray;
+        return p;
+    }
+
+    TempDir dir_;
+    std::mt19937 rng_{3};
+};
+
+TEST_F(Sources, DirectoriesStandForTheirImagesSortedHiddenSkipped) {
+    const std::string b = png("d/b.png", 4, 4);
+    const std::string a = garbage("d/sub/a.HEIC");  // by extension, not content; any case
+    const std::string heif = garbage("d/c.heif");
+    garbage("d/notes.txt");
+    garbage("d/.hidden.png");
+    garbage("d/.cache/e.png");
+    const std::string named = garbage("z.txt");  // named: taken whatever its extension
+    const std::vector<io::SourceInput> inputs = {{named, {}}, {dir_.file("d"), {}}};
+    const std::vector<io::Source> sources = io::expand_inputs(inputs);
+    EXPECT_EQ(paths(sources), (std::vector<std::string>{named, b, heif, a}));
+    EXPECT_TRUE(sources[0].named);
+    EXPECT_FALSE(sources[1].named);
+}
+
+TEST_F(Sources, MissingPathOrNothingFoundIsAnError) {
+    const std::vector<io::SourceInput> missing = {{dir_.file("nope.png"), {}}};
+    EXPECT_THROW(
+        {
+            try {
+                io::expand_inputs(missing);
+            } catch (const Error& e) {
+                EXPECT_EQ(std::string(e.what()),
+                          dir_.file("nope.png") + ": no such file or directory");
+                throw;
+            }
+        },
+        Error);
+    garbage("empty/notes.txt");
+    const std::vector<io::SourceInput> empty = {{dir_.file("empty"), {}}};
+    EXPECT_THROW(io::expand_inputs(empty), Error);
+}
+
+// What each failure becomes: a named file that cannot be decoded is fatal, one found in a
+// directory a warning; an image smaller than the tile (W x H in the message) a warning; strict
+// turns every warning into an error.
+TEST_F(Sources, FailuresAreWarningsUnlessNamedOrStrict) {
+    png("d/a.png", 16, 8);
+    const std::string bad = garbage("d/b.png");
+    const std::string small = png("d/c.png", 6, 10);
+    const std::vector<io::SourceInput> dir = {{dir_.file("d"), {}}};
+    const std::vector<io::Source> sources = io::expand_inputs(dir);
+
+    std::vector<std::string> warnings;
+    const auto warn = [&](const std::string& m) { warnings.push_back(m); };
+    LibraryBuilder builder(params({8, 4}));
+    const io::AddSummary summary = io::add_sources(builder, sources, {}, warn);
+    EXPECT_EQ(summary.skipped, 1u);
+    EXPECT_EQ(summary.too_small, 1u);
+    EXPECT_EQ(builder.source_count(), 1u);
+    ASSERT_EQ(warnings.size(), 2u);
+    EXPECT_EQ(warnings[0],
+              bad + ": not a supported image format (" + io::supported_formats() + "); skipped");
+    EXPECT_EQ(warnings[1], small + ": 6x10 is smaller than the tile 8x4; no patches from it");
+
+    for (const std::string& path : {bad, small}) {
+        LibraryBuilder strict(params({8, 4}));
+        io::AddOptions options;
+        options.strict = true;
+        warnings.clear();
+        const std::vector<io::Source> one = {{path, false, {}}};
+        EXPECT_THROW(io::add_sources(strict, one, options, warn), Error) << path;
+        EXPECT_TRUE(warnings.empty());
+    }
+    LibraryBuilder named(params({8, 4}));
+    const std::vector<io::Source> one = {{bad, true, {}}};
+    EXPECT_THROW(io::add_sources(named, one, {}, warn), Error);
+}
+
+// The pixel limit names the front end's own option, or none.
+TEST_F(Sources, PixelLimitNamesTheCallersOption) {
+    const std::string big = png("big.png", 20, 10);
+    for (const char* option : {"max_pixels=", ""}) {
+        LibraryBuilder builder(params({4, 4}));
+        io::AddOptions options;
+        options.limit = {199, option};
+        const std::vector<io::Source> one = {{big, true, {}}};
+        try {
+            io::add_sources(builder, one, options, [](const std::string&) {});
+            ADD_FAILURE() << "not refused";
+        } catch (const Error& e) {
+            const std::string expected =
+                big + ": image is 20x10 = 200 pixels, over the limit of 199" +
+                (*option ? std::string("; raise it with ") + option + " if the file is trusted"
+                         : std::string());
+            EXPECT_EQ(std::string(e.what()), expected);
+        }
+    }
+}
+
+// Files and in-memory images in the order given, the same patches for every thread count.
+TEST_F(Sources, OrderIsTheInputOrderForEveryThreadCount) {
+    for (int i = 0; i < 5; ++i) png("d/" + std::to_string(i) + ".png", 8 + i, 8);
+    const Image pixels = testing::random_image(12, 8, 3, rng_);  // RGB, converted to gray
+    const std::vector<io::SourceInput> inputs = {
+        {dir_.file("d/3.png"), {}}, {"<array>", pixels.view()}, {dir_.file("d"), {}}};
+    const std::vector<io::Source> sources = io::expand_inputs(inputs);
+    std::vector<std::vector<uint8_t>> built;
+    for (int threads : {1, 2, 4}) {
+        LibraryBuilder builder(params({4, 4}));
+        io::add_sources(builder, sources, {false, {}, threads}, [](const std::string&) {});
+        const Library lib = builder.finish();
+        ASSERT_EQ(lib.sources().size(), 7u);
+        EXPECT_EQ(lib.sources()[1].path, "<array>");
+        EXPECT_EQ(lib.sources()[1].file_bytes, pixels.pixels.size());
+        EXPECT_EQ(lib.sources()[2].path, dir_.file("d/0.png"));
+        built.emplace_back(lib.pixels(), lib.pixels() + lib.size() * lib.patch_bytes());
+    }
+    EXPECT_EQ(built[0], built[1]);
+    EXPECT_EQ(built[0], built[2]);
+}
+
+}  // namespace
+}  // namespace tessera
+#endif
