@@ -18,6 +18,7 @@
 #include "tessera/file.hpp"
 #include "tessera/library.hpp"
 #include "tessera/search.hpp"
+#include "testing.hpp"
 
 namespace fs = std::filesystem;
 using namespace tessera;
@@ -25,12 +26,8 @@ using namespace tessera;
 namespace {
 
 Image noise_image(int width, int height, int channels, uint32_t seed) {
-    Image image(width, height, channels);
-    for (uint8_t& v : image.pixels) {
-        seed = seed * 1664525u + 1013904223u;
-        v = uint8_t(seed >> 24);
-    }
-    return image;
+    std::mt19937 rng(seed);
+    return tessera::testing::random_image(width, height, channels, rng);
 }
 
 Library small_library(Size tile = {4, 4}) {
@@ -93,18 +90,13 @@ std::vector<fs::path> files_in(const fs::path& dir) {
 class HostileLibrary : public ::testing::Test {
   protected:
     void SetUp() override {
-        // Thousands of small files are written: in memory (tmpfs) where there is one.
-        const fs::path base =
-            ::access("/dev/shm", W_OK) == 0 ? fs::path("/dev/shm") : fs::temp_directory_path();
-        std::string name = (base / "tessera-hostile-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(name.data()), nullptr);
-        dir_ = name;
-        good_ = dir_ / "good.tsr";
+        // A death test's child is forked where the test stands, so that it writes in this
+        // test's directory, which the test then checks; a re-executed child ("threadsafe") would
+        // run SetUp again and write in a directory of its own, left behind.
+        GTEST_FLAG_SET(death_test_style, "fast");
         small_library().save(good_.string());
         bytes_ = read_all(good_);
-        bad_ = dir_ / "bad.tsr";
     }
-    void TearDown() override { fs::remove_all(dir_); }
 
     // Writes `bytes` as bad.tsr and returns the error opening (and verifying) it gives.
     std::string open_error(const std::vector<uint8_t>& bytes, bool verify = false) {
@@ -115,7 +107,9 @@ class HostileLibrary : public ::testing::Test {
         });
     }
 
-    fs::path dir_, good_, bad_;
+    // Thousands of small files are written: in memory (tmpfs) where there is one.
+    const tessera::testing::TempDir temp_{true};
+    const fs::path dir_ = temp_.path(), good_ = dir_ / "good.tsr", bad_ = dir_ / "bad.tsr";
     std::vector<uint8_t> bytes_;
 };
 
@@ -291,7 +285,6 @@ TEST_F(HostileLibrary, ConcurrentReadersAgree) {
 
 // An interrupt while a library is being written removes the temporary and exits with status 1.
 TEST_F(HostileLibrary, InterruptRemovesTemporaries) {
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
     const fs::path out = dir_ / "out.tsr";
     for (int signal : {SIGINT, SIGTERM, SIGHUP}) {
         EXPECT_EXIT(
@@ -309,7 +302,6 @@ TEST_F(HostileLibrary, InterruptRemovesTemporaries) {
 
 // A file size limit (like a full disk) fails the write with a message and leaves nothing.
 TEST_F(HostileLibrary, FailedWriteLeavesNothing) {
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
     const fs::path out = dir_ / "out.tsr";
     const Library lib = small_library();
     auto save_over_the_limit = [&] {
@@ -327,7 +319,6 @@ TEST_F(HostileLibrary, FailedWriteLeavesNothing) {
 // A library truncated by someone else while it is mapped: reading past the new end raises SIGBUS,
 // which becomes a message and exit status 1, not death by a signal.
 TEST_F(HostileLibrary, LibraryTruncatedWhileMapped) {
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
     auto read_truncated = [&] {
         remove_temporaries_on_interrupt("tessera-test");
         const Library lib = Library::open(good_.string());
