@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tessera_testing import (TRANSFORMS, cut, files_in, load, read_library, read_matches_csv, run,
-                             transform)
+from tessera_testing import (TRANSFORMS, assert_failed, cut, files_in, load, noise, read_library,
+                             read_matches_csv, run, transform)
 
 ROTATIONS = "0,90,180,270"
 
@@ -35,16 +35,6 @@ def gray_library(tessera_bin, sources, tmp_path_factory):
     run(tessera_bin, "build", "-o", out, "--tile", 16, "--stride", 16, "--rotations", ROTATIONS,
         "--mode", "gray", sources)
     return out
-
-
-def one_error_line(proc, *parts):
-    """The message is one line 'tessera: ...' naming what went wrong."""
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("tessera: "), proc.stderr
-    for part in parts:
-        assert part in lines[0], f"{part!r} not in {lines[0]!r}"
-    return lines[0]
 
 
 # ---- help and version ----
@@ -318,8 +308,7 @@ def test_gray_conversion_equals_pil(tessera_bin, data_dir, tmp_path):
     Image.fromarray(levels, "L").save(tmp_path / "levels.png")
     lib = tmp_path / "levels.tsr"
     run(tessera_bin, "build", "-q", "-o", lib, "--tile", 1, "--mode", "gray", tmp_path / "levels.png")
-    rng = np.random.default_rng(5)
-    Image.fromarray(rng.integers(0, 256, (64, 96, 3), dtype=np.uint8), "RGB").save(tmp_path / "noise.png")
+    Image.fromarray(noise(64, 96, seed=5), "RGB").save(tmp_path / "noise.png")
     targets = [tmp_path / "noise.png", data_dir / "astronaut.png", data_dir / "coffee.png",
                data_dir / "horse.png"]  # horse is RGBA: alpha is dropped, as PIL does
     for target in targets:
@@ -339,9 +328,7 @@ def workdir(tmp_path, data_dir):
 
 def expect_failure(tessera_bin, directory, args, *parts, code=1):
     before = files_in(directory)
-    proc = run(tessera_bin, *args, check=False)
-    assert proc.returncode == code, proc.stderr
-    line = one_error_line(proc, *parts) if code == 1 else proc.stderr
+    line = assert_failed(run(tessera_bin, *args, check=False), *parts, code=code)
     assert files_in(directory) == before, "output or temporary files left behind"
     return line
 
@@ -510,9 +497,7 @@ def test_error_bad_extensions(tessera_bin, workdir, small_library):
 ])
 def test_usage_errors_exit_2(tessera_bin, workdir, args):
     proc = run(tessera_bin, *args, check=False, cwd=workdir)
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.startswith("tessera: ")
-    assert "--help" in proc.stderr
+    assert_failed(proc, code=2)
     assert proc.stdout == ""
     assert files_in(workdir) == ["target.png"]
 

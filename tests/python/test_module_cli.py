@@ -2,17 +2,13 @@
 
 import csv
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
 from PIL import Image
 
 import tessera
-
-
-def run(tessera_bin, *args):
-    subprocess.run([tessera_bin, *map(str, args)], check=True, capture_output=True)
+from tessera_testing import run
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,5 @@
 """Bad arguments raise the documented exceptions, with messages that say what was expected."""
 
-import pickle
-
 import numpy as np
 import pytest
 from PIL import Image
