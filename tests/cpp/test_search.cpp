@@ -43,6 +43,7 @@ uint64_t distance_of(const Library& lib, const ImageView& target, const TileMatc
 std::vector<TileMatch> expect_same_as_oracle(const Library& lib, const Image& target) {
     const std::vector<TileMatch> want =
         match_tiles(lib, *make_bruteforce_searcher(lib), target.view());
+    EXPECT_FALSE(want.empty());
     for (const TileMatch& m : want) {
         EXPECT_EQ(m.distance, distance_of(lib, target.view(), m));
     }

@@ -191,6 +191,7 @@ inline std::vector<uint8_t> grid_queries(const Image& image, Size window, size_t
 // oracle's k nearest (ids and distances) for every query of `batch`.
 inline void expect_k_nearest_as_oracle(const Library& lib, const QueryBatch& batch, int k,
                                        const std::string& what) {
+    ASSERT_GT(batch.count, 0u) << what;  // no queries would compare nothing
     std::vector<Neighbor> want(batch.count * size_t(k)), got(want.size());
     make_bruteforce_searcher(lib)->search(batch, k, want.data());
     for (SimdLevel level : supported_levels()) {
