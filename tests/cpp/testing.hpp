@@ -8,7 +8,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <stdexcept>
@@ -111,6 +114,54 @@ inline const Image& load_data(const std::string& name, Mode mode) {
     return it->second;
 }
 #endif
+
+// A whole file's bytes, and a file written with exactly `bytes`.
+inline std::vector<uint8_t> read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+inline void write_file(const std::filesystem::path& path, const std::vector<uint8_t>& bytes) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+}
+
+// The names in a directory, sorted.
+inline std::vector<std::string> file_names(const std::filesystem::path& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        names.push_back(e.path().filename().string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// The message of the Error that `fn` throws, or "" when it throws none.
+template <typename Fn>
+std::string error_of(Fn&& fn) {
+    try {
+        fn();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// A library file's header size (a field at byte 12; the layout is in src/library.cpp).
+inline uint32_t header_bytes(const std::vector<uint8_t>& library) {
+    uint32_t n = 0;
+    std::memcpy(&n, library.data() + 12, sizeof n);
+    return n;
+}
+
+// Stores `value` at `at` in a library file's header and recomputes the header checksum (its
+// last 8 bytes), as a buggy or hostile writer would: the field itself then gets checked.
+template <typename T>
+void set_sealed(std::vector<uint8_t>& library, size_t at, T value) {
+    std::memcpy(library.data() + at, &value, sizeof value);
+    const uint32_t n = header_bytes(library);
+    const uint64_t checksum = hash_bytes(library.data(), n - 8);
+    std::memcpy(library.data() + n - 8, &checksum, sizeof checksum);
+}
 
 // Kinds of test image, each a hard case for an exact search.
 enum class Pattern {
