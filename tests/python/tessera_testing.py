@@ -115,6 +115,19 @@ def cut(image, tile, stride):
             for x in range(0, w - tw + 1, sx)]
 
 
+def visible_tiles(rows, target, tile):
+    """Match rows grouped by the visible size of their tile (the full tile, the cropped right
+    column, bottom row and corner): {(width, height): (rows, windows)}, the windows being each
+    row's visible target pixels, flattened, in one array."""
+    h, w = target.shape[:2]
+    groups = {}
+    for r in rows:
+        groups.setdefault((min(tile, w - r["x"]), min(tile, h - r["y"])), []).append(r)
+    return {(tw, th): (group, np.stack([target[r["y"] : r["y"] + th, r["x"] : r["x"] + tw].ravel()
+                                        for r in group]))
+            for (tw, th), group in groups.items()}
+
+
 def files_in(directory):
     """Every entry in a directory, hidden ones included (temporary files start with a dot)."""
     return sorted(os.listdir(directory))

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from tessera_testing import (TRANSFORMS, assert_failed, cut, files_in, load, noise, read_library,
-                             read_matches_csv, run, transform)
+                             read_matches_csv, run, transform, visible_tiles)
 
 ROTATIONS = "0,90,180,270"
 
@@ -186,15 +186,10 @@ def numpy_matches(lib, target, rows, tile):
     """The oracle in numpy for every row's tile: the lowest id at the minimum squared distance
     over the tile's visible part. Distances are |p|^2 - 2 p.t + |t|^2 in float64, exact: every
     term and sum is an integer below 2^53."""
-    h, w = target.shape[:2]
     found = {}
-    by_size = {}
-    for r in rows:
-        by_size.setdefault((min(tile, w - r["x"]), min(tile, h - r["y"])), []).append(r)
-    for (tw, th), group in by_size.items():
+    for (tw, th), (group, windows) in visible_tiles(rows, target, tile).items():
         patches = lib.patches[:, :th, :tw].reshape(len(lib.patches), -1).astype(np.float64)
-        windows = np.stack([target[r["y"] : r["y"] + th, r["x"] : r["x"] + tw].ravel()
-                            for r in group]).astype(np.float64)
+        windows = windows.astype(np.float64)
         d = ((patches ** 2).sum(axis=1)[None, :] - 2 * windows @ patches.T +
              (windows ** 2).sum(axis=1)[:, None])
         d = np.rint(d).astype(np.int64)
