@@ -2,10 +2,6 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-
 #include "tessera/error.hpp"
 #include "tessera/file.hpp"
 #include "testing.hpp"
@@ -13,19 +9,12 @@
 namespace tessera {
 namespace {
 
-namespace fs = std::filesystem;
+using testing::file_names;
 using testing::TempDir;
 
-std::vector<std::string> entries(const std::string& dir) {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir)) names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
 std::string contents(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
+    const std::vector<uint8_t> bytes = testing::read_file(path);
+    return {bytes.begin(), bytes.end()};
 }
 
 TEST(AtomicFile, CommitReplacesWithOrdinaryPermissions) {
@@ -34,7 +23,7 @@ TEST(AtomicFile, CommitReplacesWithOrdinaryPermissions) {
     write_file_atomically(path, "old", 3);
     write_file_atomically(path, "new!", 4);
     EXPECT_EQ(contents(path), "new!");
-    EXPECT_EQ(entries(dir.file("")), std::vector<std::string>{"out.bin"});
+    EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"out.bin"});
     const mode_t mask = ::umask(0);
     ::umask(mask);
     struct stat st {};
@@ -49,9 +38,9 @@ TEST(AtomicFile, AbandonedLeavesNothing) {
     {
         AtomicFile file(path);
         file.write("partial", 7);
-        EXPECT_EQ(entries(dir.file("")).size(), 2u);  // the temporary, beside the target
+        EXPECT_EQ(file_names(dir.path()).size(), 2u);  // the temporary, beside the target
     }
-    EXPECT_EQ(entries(dir.file("")), std::vector<std::string>{"out.bin"});
+    EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"out.bin"});
     EXPECT_EQ(contents(path), "kept");
 }
 
@@ -68,7 +57,7 @@ TEST(AtomicFile, UnwritablePlaces) {
         }
     }
     EXPECT_THROW(AtomicFile(dir.file("")), Error);
-    EXPECT_EQ(entries(dir.file("")), std::vector<std::string>{"regular"});
+    EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"regular"});
 }
 
 TEST(MappedFile, ContentsEmptyAndErrors) {

@@ -7,9 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,19 +16,21 @@
 #include "tessera/file.hpp"
 #include "tessera/library.hpp"
 #include "tessera/search.hpp"
+#include "testing.hpp"
 
 namespace fs = std::filesystem;
 using namespace tessera;
+using tessera::testing::error_of;
+using tessera::testing::file_names;
+using tessera::testing::read_file;
+using tessera::testing::set_sealed;
+using tessera::testing::write_file;
 
 namespace {
 
 Image noise_image(int width, int height, int channels, uint32_t seed) {
-    Image image(width, height, channels);
-    for (uint8_t& v : image.pixels) {
-        seed = seed * 1664525u + 1013904223u;
-        v = uint8_t(seed >> 24);
-    }
-    return image;
+    std::mt19937 rng(seed);
+    return tessera::testing::random_image(width, height, channels, rng);
 }
 
 Library small_library(Size tile = {4, 4}) {
@@ -46,76 +46,33 @@ Library small_library(Size tile = {4, 4}) {
     return builder.finish();
 }
 
-std::vector<uint8_t> read_all(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_all(const fs::path& path, const std::vector<uint8_t>& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
-}
-
-// The message of the Error that `fn` throws, or "" when it throws none.
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-    try {
-        fn();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
-
-// Header fields the tests rewrite (the layout is in src/library.cpp). The header checksum is the
-// header's last 8 bytes; header_bytes says where that is.
-constexpr size_t kVersionAt = 8, kHeaderBytesAt = 12, kTileWidthAt = 16, kStrideXAt = 24,
-                 kChannelsAt = 32, kTransformMaskAt = 36, kPatchCountAt = 40;
-
-template <typename T>
-void put(std::vector<uint8_t>& bytes, size_t at, T value) {
-    std::memcpy(bytes.data() + at, &value, sizeof value);
-}
-
-// Recomputes the header checksum so that the rewritten fields themselves get checked.
-void reseal(std::vector<uint8_t>& bytes) {
-    uint32_t header_bytes;
-    std::memcpy(&header_bytes, bytes.data() + kHeaderBytesAt, 4);
-    put(bytes, header_bytes - 8, hash_bytes(bytes.data(), header_bytes - 8));
-}
-
-std::vector<fs::path> files_in(const fs::path& dir) {
-    std::vector<fs::path> found;
-    for (const auto& entry : fs::directory_iterator(dir)) found.push_back(entry.path().filename());
-    return found;
-}
+// Header fields the tests rewrite (the layout is in src/library.cpp).
+constexpr size_t kVersionAt = 8, kTileWidthAt = 16, kStrideXAt = 24, kChannelsAt = 32,
+                 kTransformMaskAt = 36, kPatchCountAt = 40;
 
 class HostileLibrary : public ::testing::Test {
   protected:
     void SetUp() override {
-        // Thousands of small files are written: in memory (tmpfs) where there is one.
-        const fs::path base =
-            ::access("/dev/shm", W_OK) == 0 ? fs::path("/dev/shm") : fs::temp_directory_path();
-        std::string name = (base / "tessera-hostile-XXXXXX").string();
-        ASSERT_NE(::mkdtemp(name.data()), nullptr);
-        dir_ = name;
-        good_ = dir_ / "good.tsr";
+        // A death test's child is forked where the test stands, so that it writes in this
+        // test's directory, which the test then checks; a re-executed child ("threadsafe") would
+        // run SetUp again and write in a directory of its own, left behind.
+        GTEST_FLAG_SET(death_test_style, "fast");
         small_library().save(good_.string());
-        bytes_ = read_all(good_);
-        bad_ = dir_ / "bad.tsr";
+        bytes_ = read_file(good_);
     }
-    void TearDown() override { fs::remove_all(dir_); }
 
     // Writes `bytes` as bad.tsr and returns the error opening (and verifying) it gives.
     std::string open_error(const std::vector<uint8_t>& bytes, bool verify = false) {
-        write_all(bad_, bytes);
+        write_file(bad_, bytes);
         return error_of([&] {
             Library lib = Library::open(bad_.string());
             if (verify) lib.verify();
         });
     }
 
-    fs::path dir_, good_, bad_;
+    // Thousands of small files are written: in memory (tmpfs) where there is one.
+    const tessera::testing::TempDir temp_{true};
+    const fs::path dir_ = temp_.path(), good_ = dir_ / "good.tsr", bad_ = dir_ / "bad.tsr";
     std::vector<uint8_t> bytes_;
 };
 
@@ -161,7 +118,7 @@ TEST_F(HostileLibrary, EveryFlippedByteIsDetected) {
         for (uint8_t mask : {uint8_t(0x01), uint8_t(0x80)}) {
             std::vector<uint8_t> bad = bytes_;
             bad[i] ^= mask;
-            write_all(bad_, bad);
+            write_file(bad_, bad);
             std::string error = error_of([&] { Library::open(bad_.string()); });
             if (!error.empty()) {
                 ++on_open;
@@ -190,13 +147,11 @@ TEST_F(HostileLibrary, ForeignFiles) {
 
 TEST_F(HostileLibrary, NewerFormatVersion) {
     std::vector<uint8_t> bad = bytes_;
-    put<uint32_t>(bad, kVersionAt, kLibraryFormatVersion + 1);
-    reseal(bad);
+    set_sealed<uint32_t>(bad, kVersionAt, kLibraryFormatVersion + 1);
     const std::string error = open_error(bad);
     EXPECT_NE(error.find("written by a newer tessera"), std::string::npos) << error;
     EXPECT_NE(error.find("upgrade tessera"), std::string::npos) << error;
-    put<uint32_t>(bad, kVersionAt, 0);
-    reseal(bad);
+    set_sealed<uint32_t>(bad, kVersionAt, 0);
     EXPECT_NE(open_error(bad).find(bad_.string() + ": "), std::string::npos);
 }
 
@@ -228,11 +183,10 @@ TEST_F(HostileLibrary, ParametersContradictingSizes) {
     for (const Case& c : cases) {
         std::vector<uint8_t> bad = bytes_;
         if (c.bytes == 4) {
-            put(bad, c.at, uint32_t(c.value));
+            set_sealed(bad, c.at, uint32_t(c.value));
         } else {
-            put(bad, c.at, c.value);
+            set_sealed(bad, c.at, c.value);
         }
-        reseal(bad);
         const std::string error = open_error(bad);
         EXPECT_NE(error.find(c.expected), std::string::npos)
             << "field at " << c.at << " = " << c.value << ": " << error;
@@ -249,9 +203,8 @@ TEST_F(HostileLibrary, RotationsOfANonSquareTile) {
               std::string::npos);
     Library lib = small_library({4, 2});
     lib.save(good_.string());
-    std::vector<uint8_t> bad = read_all(good_);
-    put<uint32_t>(bad, kTransformMaskAt, 0x3);
-    reseal(bad);
+    std::vector<uint8_t> bad = read_file(good_);
+    set_sealed<uint32_t>(bad, kTransformMaskAt, 0x3);
     EXPECT_NE(open_error(bad).find("need a square tile"), std::string::npos);
 }
 
@@ -291,7 +244,6 @@ TEST_F(HostileLibrary, ConcurrentReadersAgree) {
 
 // An interrupt while a library is being written removes the temporary and exits with status 1.
 TEST_F(HostileLibrary, InterruptRemovesTemporaries) {
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
     const fs::path out = dir_ / "out.tsr";
     for (int signal : {SIGINT, SIGTERM, SIGHUP}) {
         EXPECT_EXIT(
@@ -303,13 +255,12 @@ TEST_F(HostileLibrary, InterruptRemovesTemporaries) {
                 ::raise(signal);
             },
             ::testing::ExitedWithCode(1), "tessera-test: interrupted by SIG");
-        EXPECT_EQ(files_in(dir_), std::vector<fs::path>{"good.tsr"});
+        EXPECT_EQ(file_names(dir_), std::vector<std::string>{"good.tsr"});
     }
 }
 
 // A file size limit (like a full disk) fails the write with a message and leaves nothing.
 TEST_F(HostileLibrary, FailedWriteLeavesNothing) {
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
     const fs::path out = dir_ / "out.tsr";
     const Library lib = small_library();
     auto save_over_the_limit = [&] {
@@ -321,13 +272,12 @@ TEST_F(HostileLibrary, FailedWriteLeavesNothing) {
         std::exit(error.find(": write failed: File too large") != std::string::npos ? 0 : 3);
     };
     EXPECT_EXIT(save_over_the_limit(), ::testing::ExitedWithCode(0), "out.tsr: write failed");
-    EXPECT_EQ(files_in(dir_), std::vector<fs::path>{"good.tsr"});
+    EXPECT_EQ(file_names(dir_), std::vector<std::string>{"good.tsr"});
 }
 
 // A library truncated by someone else while it is mapped: reading past the new end raises SIGBUS,
 // which becomes a message and exit status 1, not death by a signal.
 TEST_F(HostileLibrary, LibraryTruncatedWhileMapped) {
-    GTEST_FLAG_SET(death_test_style, "threadsafe");
     auto read_truncated = [&] {
         remove_temporaries_on_interrupt("tessera-test");
         const Library lib = Library::open(good_.string());

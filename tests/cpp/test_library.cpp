@@ -4,9 +4,7 @@
 
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
 
 #include "tessera/error.hpp"
 #include "tessera/library.hpp"
@@ -21,16 +19,11 @@ using testing::TempDir;
 
 // Expects `fn` to throw tessera::Error whose message contains every one of `parts`.
 void expect_error(const std::function<void()>& fn, const std::vector<std::string>& parts) {
-    try {
-        fn();
-        ADD_FAILURE() << "no error thrown";
-    } catch (const Error& e) {
-        const std::string message = e.what();
-        EXPECT_EQ(message.find('\n'), std::string::npos) << message;
-        for (const std::string& part : parts) {
-            EXPECT_NE(message.find(part), std::string::npos)
-                << "'" << part << "' not in: " << message;
-        }
+    const std::string message = testing::error_of(fn);
+    ASSERT_NE(message, "") << "no error thrown";
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    for (const std::string& part : parts) {
+        EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' not in: " << message;
     }
 }
 
@@ -236,9 +229,7 @@ TEST(LibraryFile, RoundTrip) {
         // Saving what was opened gives the same bytes.
         const std::string again = dir.file("again.tsr");
         opened.save(again);
-        std::ifstream f1(path, std::ios::binary), f2(again, std::ios::binary);
-        EXPECT_TRUE(std::equal(std::istreambuf_iterator<char>(f1), {},
-                               std::istreambuf_iterator<char>(f2), {}));
+        EXPECT_EQ(testing::read_file(again), testing::read_file(path));
     }
 }
 
@@ -250,13 +241,7 @@ TEST(LibraryFile, SaveLeavesNoTemporaryAndReplacesAtomically) {
     const std::string path = dir.file("lib.tsr");
     lib.save(path);
     lib.save(path);  // over an existing file
-    int files = 0;
-    for (const auto& entry :
-         std::filesystem::directory_iterator(std::filesystem::path(path).parent_path())) {
-        EXPECT_EQ(entry.path().filename(), "lib.tsr");
-        ++files;
-    }
-    EXPECT_EQ(files, 1);
+    EXPECT_EQ(testing::file_names(dir.path()), std::vector<std::string>{"lib.tsr"});
     expect_error([&] { lib.save(dir.file("missing/lib.tsr")); },
                  {"missing/lib.tsr", "cannot write"});
     expect_error([&] { lib.save(dir.file("")); }, {"is a directory"});
@@ -271,26 +256,17 @@ class DamagedLibrary : public ::testing::Test {
         const Library lib = build_library(
             params({3, 3}, {3, 3}, Mode::Rgb, {Transform::Rot0, Transform::Rot90}), {&a, &b});
         lib.save(path_);
-        std::ifstream in(path_, std::ios::binary);
-        bytes_.assign(std::istreambuf_iterator<char>(in), {});
+        bytes_ = testing::read_file(path_);
         ASSERT_EQ(bytes_.size(), lib.file_bytes());
-        uint32_t header_bytes = 0;
-        std::memcpy(&header_bytes, bytes_.data() + 12, 4);
-        header_bytes_ = header_bytes;
+        header_bytes_ = testing::header_bytes(bytes_);
         ASSERT_GE(header_bytes_, 64u + 3 * 16 + 16);
         ASSERT_LT(header_bytes_, bytes_.size());
     }
 
-    void write(const std::vector<char>& bytes) {
-        std::ofstream out(path_, std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), std::streamsize(bytes.size()));
-    }
-    // Stores a header field and re-seals the header checksum, as a buggy or hostile writer would.
+    void write(const std::vector<uint8_t>& bytes) { testing::write_file(path_, bytes); }
     template <typename T>
     void set_sealed(size_t offset, T value) {
-        std::memcpy(bytes_.data() + offset, &value, sizeof value);
-        const uint64_t checksum = hash_bytes(bytes_.data(), header_bytes_ - 8);
-        std::memcpy(bytes_.data() + header_bytes_ - 8, &checksum, sizeof checksum);
+        testing::set_sealed(bytes_, offset, value);
     }
     void expect_open_error(std::initializer_list<std::string> parts) {
         write(bytes_);
@@ -305,7 +281,7 @@ class DamagedLibrary : public ::testing::Test {
     size_t header_bytes_ = 0;
     TempDir dir_;
     std::string path_ = dir_.file("lib.tsr");
-    std::vector<char> bytes_;
+    std::vector<uint8_t> bytes_;
 };
 
 TEST_F(DamagedLibrary, Missing) {
@@ -323,8 +299,7 @@ TEST_F(DamagedLibrary, Empty) {
 }
 
 TEST_F(DamagedLibrary, Foreign) {
-    std::ifstream png(testing::data_path("horse.png"), std::ios::binary);
-    bytes_.assign(std::istreambuf_iterator<char>(png), {});
+    bytes_ = testing::read_file(testing::data_path("horse.png"));
     expect_open_error({"not a tessera library"});
     bytes_.assign(10, 'x');
     expect_open_error({"not a tessera library"});
@@ -358,7 +333,7 @@ TEST_F(DamagedLibrary, NewerVersion) {
 }
 
 TEST_F(DamagedLibrary, HeaderFlippedBytes) {
-    const std::vector<char> good = bytes_;
+    const std::vector<uint8_t> good = bytes_;
     // Every header byte after the magic and the version, one at a time.
     for (size_t at = 12; at < header_bytes_; ++at) {
         SCOPED_TRACE(at);
@@ -369,7 +344,7 @@ TEST_F(DamagedLibrary, HeaderFlippedBytes) {
 }
 
 TEST_F(DamagedLibrary, DataFlippedBytesFailVerify) {
-    const std::vector<char> good = bytes_;
+    const std::vector<uint8_t> good = bytes_;
     // A byte in the pixels (the fourth section entry): open does not read them, verify does.
     uint64_t pixels_at = 0;
     std::memcpy(&pixels_at, bytes_.data() + 64 + 3 * 16, 8);
@@ -392,7 +367,7 @@ TEST_F(DamagedLibrary, DataFlippedBytesFailVerify) {
 
 // Headers that pass the checksum but describe something impossible.
 TEST_F(DamagedLibrary, SealedHeaderWithBadParameters) {
-    const std::vector<char> good = bytes_;
+    const std::vector<uint8_t> good = bytes_;
     set_sealed<uint32_t>(16, 0);  // tile width
     expect_open_error({"invalid parameters"});
     bytes_ = good;
@@ -425,7 +400,7 @@ TEST_F(DamagedLibrary, SealedHeaderWithBadSections) {
 // Sections that the data checksum would catch, but that open() must refuse before use because
 // they index other sections.
 TEST_F(DamagedLibrary, BadProvenanceAndNames) {
-    const std::vector<char> good = bytes_;
+    const std::vector<uint8_t> good = bytes_;
     uint64_t sources_at = 0, origins_at = 0;
     std::memcpy(&sources_at, bytes_.data() + 64, 8);
     std::memcpy(&origins_at, bytes_.data() + 96, 8);

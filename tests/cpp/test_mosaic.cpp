@@ -37,8 +37,7 @@ TEST(Mosaic, EdgeTileMatchesVisiblePixelsOnly) {
         ASSERT_EQ(lib.size(), 2u);
         ASSERT_EQ(std::vector<uint8_t>(lib.patch(1), lib.patch(1) + 12), p1);
 
-        Image t(6, 3, 1);
-        std::fill(t.pixels.begin(), t.pixels.end(), 100);
+        const Image t = testing::flat_image(6, 3, 1, 100);
         const auto searcher = make_searcher(lib);
         const std::vector<TileMatch> m = match_tiles(lib, *searcher, t.view());
         ASSERT_EQ(m.size(), 2u);

@@ -43,6 +43,7 @@ uint64_t distance_of(const Library& lib, const ImageView& target, const TileMatc
 std::vector<TileMatch> expect_same_as_oracle(const Library& lib, const Image& target) {
     const std::vector<TileMatch> want =
         match_tiles(lib, *make_bruteforce_searcher(lib), target.view());
+    EXPECT_FALSE(want.empty());
     for (const TileMatch& m : want) {
         EXPECT_EQ(m.distance, distance_of(lib, target.view(), m));
     }
@@ -75,30 +76,15 @@ std::vector<TileMatch> expect_same_as_oracle(const Library& lib, const Image& ta
 // k nearest through the Searcher interface directly, on the full window and the windows of a
 // right-edge, bottom-edge and corner tile, at every supported SIMD level.
 void expect_same_k_nearest(const Library& lib, const Image& target, int k) {
-    const auto oracle = make_bruteforce_searcher(lib);
     const Size tile = lib.params().tile;
     const Size narrow{std::max(1, tile.width - 1), tile.height};
     const Size short_{tile.width, std::max(1, tile.height / 2)};
     const Size corner{narrow.width, short_.height};
     for (Size window : {tile, narrow, short_, corner}) {
-        std::vector<uint8_t> queries;
-        size_t count = 0;
-        for (Point o : window_origins(target.size(), window, window)) {
-            const Image q = crop(target, o.x, o.y, window.width, window.height);
-            queries.insert(queries.end(), q.pixels.begin(), q.pixels.end());
-            if (++count == 64) break;
-        }
-        const QueryBatch batch{queries.data(), count, window};
-        std::vector<Neighbor> want(count * size_t(k)), got(want.size());
-        oracle->search(batch, k, want.data());
-        for (SimdLevel level : testing::supported_levels()) {
-            for (int threads : {1, 2}) {
-                make_exact_searcher(lib, threads, level)->search(batch, k, got.data());
-                EXPECT_EQ(got, want)
-                    << "k " << k << " window " << window.width << "x" << window.height << " "
-                    << simd_level_name(level) << " threads " << threads;
-            }
-        }
+        const std::vector<uint8_t> queries = testing::grid_queries(target, window, 64);
+        const size_t count =
+            queries.size() / (size_t(window.width) * window.height * target.channels);
+        testing::expect_k_nearest_as_oracle(lib, {queries.data(), count, window}, k, "");
     }
 }
 
@@ -154,9 +140,8 @@ TEST_P(MatchesOracle, RandomImages) {
     const Library lib = testing::build_library(params(), {&a, &b});
     expect_same_as_oracle(lib, random(rng, target_size()));
     // A target cut from a source, slightly perturbed: many close candidates.
-    Image near = crop(a, 1, 1, target_size().width, target_size().height);
-    std::uniform_int_distribution<int> noise(-3, 3);
-    for (uint8_t& p : near.pixels) p = uint8_t(std::clamp(p + noise(rng), 0, 255));
+    const Image near =
+        testing::perturbed(crop(a, 1, 1, target_size().width, target_size().height), rng, 3);
     expect_same_as_oracle(lib, near);
     expect_same_k_nearest(lib, near, 1);
     expect_same_k_nearest(lib, near, 4);
@@ -197,8 +182,8 @@ TEST_P(MatchesOracle, DuplicatedPatchesTieToLowestId) {
 TEST_P(MatchesOracle, AllEqualPatches) {
     std::mt19937 rng(400 + tile().width * 37 + tile().height);
     for (uint8_t value : {0, 77, 255}) {
-        Image flat(source_size().width, source_size().height, channels());
-        std::fill(flat.pixels.begin(), flat.pixels.end(), value);
+        const Image flat =
+            testing::flat_image(source_size().width, source_size().height, channels(), value);
         const Library lib = testing::build_library(params(), {&flat});
         ASSERT_GT(lib.size(), 1u);
         for (const TileMatch& m : expect_same_as_oracle(lib, random(rng, target_size()))) {
@@ -214,7 +199,8 @@ TEST_P(MatchesOracle, ExtremeValues) {
     const Image a = random(rng, source_size(), 2);
     Image extreme = a;
     for (uint8_t& p : extreme.pixels) p = p ? 255 : 0;
-    Image black(source_size().width, source_size().height, channels());
+    const Image black =
+        testing::flat_image(source_size().width, source_size().height, channels(), 0);
     const Library lib = testing::build_library(params(), {&extreme, &black});
     Image target = random(rng, target_size(), 2);
     for (uint8_t& p : target.pixels) p = p ? 0 : 255;
@@ -229,8 +215,8 @@ TEST_P(MatchesOracle, ExtremeValues) {
 TEST_P(MatchesOracle, RealImages) {
     const Size s = source_size(), t = target_size();
     const Mode mode = GetParam().mode;
-    const Image brick = load_data("brick.png", mode), coffee = load_data("coffee.png", mode),
-                chelsea = load_data("chelsea.png", mode), coins = load_data("coins.png", mode);
+    const Image &brick = load_data("brick.png", mode), &coffee = load_data("coffee.png", mode),
+                &chelsea = load_data("chelsea.png", mode), &coins = load_data("coins.png", mode);
     const Image a = crop(brick, 100, 50, s.width, s.height);
     const Image b = crop(coffee, 200, 150, s.width, s.height);
     const Library lib = testing::build_library(params(), {&a, &b});

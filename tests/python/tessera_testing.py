@@ -1,6 +1,6 @@
-"""Helpers for the CLI tests: run the tessera command, read a library file with numpy (the format
-is in src/library.cpp and docs/architecture.md), cut patches the way the original Python
-workflow does."""
+"""Helpers for the CLI tests: run the tessera command and check how it failed, make noise images,
+read a library file with numpy (the format is in src/library.cpp and docs/architecture.md), cut
+patches the way the original Python workflow does."""
 
 import os
 import struct
@@ -20,13 +20,43 @@ ORIGIN_DTYPE = np.dtype([("source", "<u4"), ("x", "<u4"), ("y", "<u4"), ("transf
 TRANSFORMS = ["rot0", "rot90", "rot180", "rot270", "flip", "flip-rot90", "flip-rot180", "flip-rot270"]
 
 
-def run(binary, *args, check=True, cwd=None):
-    """Runs tessera; returns the CompletedProcess (text mode). check: expect exit 0."""
-    proc = subprocess.run([binary, *map(str, args)], capture_output=True, text=True, timeout=300,
-                          cwd=cwd)
+def run(binary, *args, check=True, env=None, timeout=300, **kwargs):
+    """Runs tessera; returns the CompletedProcess (text mode). check: expect exit 0. env: variables
+    set over this process's environment, None to unset one. kwargs go to subprocess.run (cwd,
+    preexec_fn). The timeout turns a hang into a failure."""
+    if env is not None:
+        env = {**os.environ, **env}
+        env = {k: v for k, v in env.items() if v is not None}
+    proc = subprocess.run([binary, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          env=env, **kwargs)
     if check:
         assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr}"
     return proc
+
+
+USAGE_HINT = "Run 'tessera --help' for usage."
+
+
+def assert_failed(proc, *fragments, code=1):
+    """tessera failed as it should: exit `code` and one line 'tessera: ...' holding every fragment
+    (for a usage error, exit 2, followed by the pointer to --help), with nothing else on stderr:
+    no warning from a library underneath. Returns the line."""
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == (2 if code == 2 else 1), proc.stderr
+    assert lines[0].startswith("tessera: "), proc.stderr
+    if code == 2:
+        assert lines[1] == USAGE_HINT, proc.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
+    return lines[0]
+
+
+def noise(height, width, channels=3, seed=0):
+    """Uniform random pixels: an image no patch resembles."""
+    rng = np.random.default_rng(seed)
+    shape = (height, width, channels) if channels > 1 else (height, width)
+    return rng.integers(0, 256, shape, dtype=np.uint8)
 
 
 @dataclass
@@ -83,6 +113,19 @@ def cut(image, tile, stride):
     h, w = image.shape[:2]
     return [image[y : y + th, x : x + tw] for y in range(0, h - th + 1, sy)
             for x in range(0, w - tw + 1, sx)]
+
+
+def visible_tiles(rows, target, tile):
+    """Match rows grouped by the visible size of their tile (the full tile, the cropped right
+    column, bottom row and corner): {(width, height): (rows, windows)}, the windows being each
+    row's visible target pixels, flattened, in one array."""
+    h, w = target.shape[:2]
+    groups = {}
+    for r in rows:
+        groups.setdefault((min(tile, w - r["x"]), min(tile, h - r["y"])), []).append(r)
+    return {(tw, th): (group, np.stack([target[r["y"] : r["y"] + th, r["x"] : r["x"] + tw].ravel()
+                                        for r in group]))
+            for (tw, th), group in groups.items()}
 
 
 def files_in(directory):

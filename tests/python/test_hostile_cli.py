@@ -1,29 +1,23 @@
 """Hostile arguments, damaged libraries, interrupts, full disks and concurrent readers, through the
 tessera command: exit 2 for usage errors, 1 for failures (one line naming the problem), never a
 signal, and never a file left under the final name or a temporary beside it."""
-import io
+import functools
 import os
 import resource
 import shutil
 import signal
 import subprocess
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
-
-def run(tessera_bin, *args, **kwargs):
-    return subprocess.run([tessera_bin, *map(str, args)], capture_output=True, text=True,
-                          timeout=300, **kwargs)
+import tessera_testing
+from tessera_testing import assert_failed, noise
 
 
-def assert_failed(result, *fragments, code=1):
-    assert result.returncode == code, (result.returncode, result.stderr)
-    assert result.stderr.startswith("tessera: "), result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
+# These tests look at how tessera fails: a run is not expected to succeed unless a test says so.
+run = functools.partial(tessera_testing.run, check=False)
 
 
 def leftovers(directory):
@@ -32,8 +26,7 @@ def leftovers(directory):
 
 
 def noise_png(path, height, width, seed=0):
-    rng = np.random.default_rng(seed)
-    Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8)).save(path)
+    Image.fromarray(noise(height, width, seed=seed)).save(path)
     return path
 
 
@@ -56,28 +49,32 @@ def library(tessera_bin, work):
 
 # ---- Arguments: refused before any work, exit 2, output untouched ----
 
-@pytest.mark.parametrize("args, message", [
-    (["--tile", "0"], "invalid tile '0'"),
-    (["--tile", "-4"], "invalid tile '-4'"),
-    (["--tile", "abc"], "invalid tile 'abc'"),
-    (["--tile", "8x"], "invalid tile '8x'"),
-    (["--tile", "99999999999999"], "invalid tile"),
-    (["--tile", "129"], "tile 129x129 is out of range"),
-    (["--tile", "4096x4096"], "out of range"),
-    (["--stride", "0"], "invalid stride '0'"),
-    (["--stride", "-1"], "invalid stride"),
-    (["--stride", "70000"], "stride 70000x70000 is out of range"),
-    (["--tile", "16x8", "--rotations", "0,90"], "need a square tile, not 16x8"),
-    (["--tile", "8x16", "--rotations", "270", "--flips"], "need a square tile"),
-    (["--rotations", "45"], "invalid rotation 45"),
-    (["--rotations", "360"], "invalid rotation 360"),
-    (["--rotations", "-90"], "invalid rotation -90"),
-    (["--max-pixels", "0"], "--max-pixels"),
-    (["--max-pixels", "-5"], "--max-pixels"),
-    (["--max-pixels", "1e9"], "--max-pixels"),
-    (["--max-pixels", "123456789012345678901234"], "--max-pixels"),
-    (["--mode", "cmyk"], "--mode"),
-])
+# One case a line: arguments -> the message that names the problem.
+BAD_BUILD_ARGUMENTS = [(args.split(), message) for args, message in (line.split(" -> ") for line in """
+--tile 0 -> invalid tile '0'
+--tile -4 -> invalid tile '-4'
+--tile abc -> invalid tile 'abc'
+--tile 8x -> invalid tile '8x'
+--tile 99999999999999 -> invalid tile
+--tile 129 -> tile 129x129 is out of range
+--tile 4096x4096 -> out of range
+--stride 0 -> invalid stride '0'
+--stride -1 -> invalid stride
+--stride 70000 -> stride 70000x70000 is out of range
+--tile 16x8 --rotations 0,90 -> need a square tile, not 16x8
+--tile 8x16 --rotations 270 --flips -> need a square tile
+--rotations 45 -> invalid rotation 45
+--rotations 360 -> invalid rotation 360
+--rotations -90 -> invalid rotation -90
+--max-pixels 0 -> --max-pixels
+--max-pixels -5 -> --max-pixels
+--max-pixels 1e9 -> --max-pixels
+--max-pixels 123456789012345678901234 -> --max-pixels
+--mode cmyk -> --mode
+""".strip().splitlines())]
+
+
+@pytest.mark.parametrize("args, message", BAD_BUILD_ARGUMENTS)
 def test_bad_build_arguments_are_usage_errors(tessera_bin, work, args, message):
     result = run(tessera_bin, "build", work / "a.png", "-o", work / "out" / "lib.tsr", *args)
     assert_failed(result, message, code=2)

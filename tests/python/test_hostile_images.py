@@ -1,5 +1,6 @@
 """Hostile image inputs: every bad file gets exit 1 and a one-line message naming it, nothing is
 written, and oversized headers are refused before any pixel is decoded."""
+import functools
 import io
 import os
 import struct
@@ -11,29 +12,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import tessera_testing
+from tessera_testing import assert_failed, noise
 
-def run(tessera_bin, *args):
-    return subprocess.run([tessera_bin, *map(str, args)], capture_output=True, text=True, timeout=120)
 
-
-def assert_failed(result, *fragments, code=1):
-    assert result.returncode == code, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert lines and lines[-1].startswith("tessera: "), result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr, result.stderr
-    assert "WARNING **" not in result.stderr and "CRITICAL" not in result.stderr
+# These tests look at how tessera fails: a run is not expected to succeed unless a test says so.
+run = functools.partial(tessera_testing.run, check=False)
 
 
 def assert_nothing_written(directory):
     left = [name for name in os.listdir(directory) if name.startswith(".") or name.endswith(".tsr")]
     assert left == []
-
-
-def noise(height, width, channels=3, seed=0):
-    rng = np.random.default_rng(seed)
-    shape = (height, width, channels) if channels > 1 else (height, width)
-    return rng.integers(0, 256, shape, dtype=np.uint8)
 
 
 def encoded(array, fmt, **options):

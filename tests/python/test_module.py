@@ -10,21 +10,20 @@ import pytest
 from PIL import Image
 
 import tessera
+from tessera_testing import cut, load
 
 
 def gray(data_dir, name):
-    return np.asarray(Image.open(data_dir / name).convert("L"))
+    return load(data_dir / name, "L")
 
 
 def rgb(data_dir, name):
-    return np.asarray(Image.open(data_dir / name).convert("RGB"))
+    return load(data_dir / name, "RGB")
 
 
 def tiles_of(image, h, w):
     """The whole h x w tiles of an image, row-major: (n, h, w) or (n, h, w, 3)."""
-    rows, cols = image.shape[0] // h, image.shape[1] // w
-    grid = image[: rows * h, : cols * w].reshape(rows, h, cols, w, *image.shape[2:])
-    return np.ascontiguousarray(grid.swapaxes(1, 2).reshape(rows * cols, h, w, *image.shape[2:]))
+    return np.stack(cut(image, (w, h), (w, h)))
 
 
 @pytest.fixture(scope="module")

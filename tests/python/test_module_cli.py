@@ -2,7 +2,6 @@
 
 import csv
 import shutil
-import subprocess
 import warnings
 
 import numpy as np
@@ -10,10 +9,7 @@ import pytest
 from PIL import Image
 
 import tessera
-
-
-def run(tessera_bin, *args):
-    subprocess.run([tessera_bin, *map(str, args)], check=True, capture_output=True)
+from tessera_testing import run
 
 
 @pytest.mark.parametrize(
@@ -96,7 +92,7 @@ def test_target_smaller_than_the_tile_matches_the_oracle(tessera_bin, data_dir, 
 
 def cli_messages(tessera_bin, *args):
     """The CLI's warnings and error (without 'tessera: '), and its exit status."""
-    proc = subprocess.run([tessera_bin, *map(str, args)], capture_output=True, text=True)
+    proc = run(tessera_bin, *args, check=False)
     lines = proc.stderr.splitlines()
     warned = [line[len("tessera: warning: "):] for line in lines
               if line.startswith("tessera: warning: ")]

@@ -1,17 +1,13 @@
 """The SIMD level: printed by `tessera info` and `--version`, forced by TESSERA_SIMD, and the
 same mosaic at every level the CPU supports."""
-import os
-import subprocess
-
 import pytest
+
+import tessera_testing
 
 
 def run(tessera_bin, *args, simd=None):
-    env = dict(os.environ)
-    env.pop("TESSERA_SIMD", None)
-    if simd is not None:
-        env["TESSERA_SIMD"] = simd
-    return subprocess.run([tessera_bin, *args], env=env, capture_output=True, text=True)
+    """tessera at its default SIMD level, or at the level `simd` forces."""
+    return tessera_testing.run(tessera_bin, *args, check=False, env={"TESSERA_SIMD": simd})
 
 
 def cpu_flags():

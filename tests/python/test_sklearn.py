@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 from sklearn.neighbors import NearestNeighbors
 
-from tessera_testing import cut, load, read_library, read_matches_csv, run, transform
+from tessera_testing import cut, load, read_library, read_matches_csv, run, transform, visible_tiles
 
 TILE = 16
 
@@ -57,15 +57,11 @@ def test_nearest_distances_equal_sklearn(workflow, data_dir, tessera_bin, target
     assert len(patches) == len(read_library(lib).patches)
     # One index per visible tile size: the full tile, and the cropped right column, bottom row
     # and corner, each fitted on the same crop of every patch.
-    by_size = {}
-    for r in rows:
-        by_size.setdefault((min(TILE, w - r["x"]), min(TILE, h - r["y"])), []).append(r)
-    for (tw, th), group in by_size.items():
+    by_size = visible_tiles(rows, target, TILE)
+    for (tw, th), (group, windows) in by_size.items():
         fitted = patches[:, :th, :tw].reshape(len(patches), -1).astype(np.float64)
         nn = NearestNeighbors(n_neighbors=1).fit(fitted)
-        queries = np.stack([target[r["y"] : r["y"] + th, r["x"] : r["x"] + tw].ravel()
-                            for r in group]).astype(np.float64)
-        distances, _ = nn.kneighbors(queries)
+        distances, _ = nn.kneighbors(windows.astype(np.float64))
         sklearn_squared = np.rint(distances[:, 0] ** 2).astype(np.int64)
         tessera = np.array([r["distance"] for r in group], dtype=np.int64)
         np.testing.assert_array_equal(tessera, sklearn_squared, err_msg=f"tiles {tw}x{th}")
