@@ -390,7 +390,7 @@ int main(int argc, char** argv) {
 
     try {
         app.parse(argc, argv);
-        if (*build_cmd || *mosaic_cmd) io::initialize(argv[0]);
+        if (*build_cmd || *mosaic_cmd) io::initialize(argv[0], io::Modules::on_demand);
         if (*build_cmd) return run_build(build, console);
         if (*mosaic_cmd) return run_mosaic(mosaic, console);
         return run_info(info_path, verify, list_sources);

@@ -8,7 +8,7 @@
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** argv) {
     ::setenv("VIPS_CONCURRENCY", "1", 1);  // reproducible runs
-    tessera::io::initialize((*argv)[0]);
+    tessera::io::initialize((*argv)[0], tessera::io::Modules::on_demand);
     return 0;
 }
 

@@ -110,26 +110,23 @@ std::string extension_of(const std::string& path) {
     return ext;
 }
 
-// libvips opens all its modules when it starts (ImageMagick, poppler, libheif, libjxl,
-// OpenSlide), and with them a hundred more shared libraries: 40 ms of a 100 ms `tessera mosaic`.
-// tessera needs two of them, ImageMagick for BMP and libheif for HEIF, so libvips starts without
-// modules and these two are opened the first time a file needs them.
+// Set by initialize(): libvips started without its modules, which load_module() opens on demand.
 bool modules_deferred = false;
 
-void load_modules() {
-    static std::once_flag once;
+// Opens one libvips module (once) when modules are deferred. A module that is missing or fails
+// to open only loses its formats: HEIF is then refused as unsupported, and BMP fails to decode
+// with libvips's "class magickload_buffer not found".
+void load_module(const char* file, std::once_flag& once) {
     if (!modules_deferred) return;
-    std::call_once(once, [] {
-        const std::string dir = std::string(TESSERA_VIPS_LIBDIR) + "/vips-modules-" +
-                                std::to_string(vips_version(0)) + "." +
-                                std::to_string(vips_version(1)) + "/";
-        for (const char* name : {"vips-magick.so", "vips-heif.so"}) {
-            // As in libvips: a module that is missing or fails to open only loses its formats,
-            // which are then refused as unsupported. An opened module stays for the process.
-            g_module_open((dir + name).c_str(), G_MODULE_BIND_LAZY);
-        }
+    std::call_once(once, [file] {
+        const std::string path = std::string(TESSERA_VIPS_LIBDIR) + "/vips-modules-" +
+                                 std::to_string(vips_version(0)) + "." +
+                                 std::to_string(vips_version(1)) + "/" + file;
+        g_module_open(path.c_str(), G_MODULE_BIND_LAZY);  // stays open for the process
     });
 }
+
+std::once_flag magick_loaded, heif_loaded;
 
 }  // namespace
 
@@ -139,10 +136,10 @@ std::string supported_formats() {
     return names;
 }
 
-void initialize(const char* argv0) {
+void initialize(const char* argv0, Modules modules) {
     // libvips looks for its modules under $VIPSHOME/lib; pointing it, for this call only, at a
     // directory without any defers them. A VIPSHOME the user set is left to libvips.
-    modules_deferred = std::getenv("VIPSHOME") == nullptr;
+    modules_deferred = modules == Modules::on_demand && std::getenv("VIPSHOME") == nullptr;
     if (modules_deferred) setenv("VIPSHOME", "/dev/null", 1);
     const int failed = VIPS_INIT(argv0);
     if (modules_deferred) unsetenv("VIPSHOME");
@@ -179,7 +176,7 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
             if (bmp_width * bmp_height > limit.max) {
                 throw Error(pixel_limit_message(path, bmp_width, bmp_height, limit));
             }
-            load_modules();
+            load_module("vips-magick.so", magick_loaded);
             VipsBlob* blob = vips_blob_new(nullptr, bytes.data(), bytes.size());
             std::unique_ptr<VipsArea, decltype(&vips_area_unref)> owned(VIPS_AREA(blob),
                                                                         vips_area_unref);
@@ -187,9 +184,9 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
         } else {
             VSource source = VSource::new_from_memory(bytes.data(), bytes.size());
             const char* loader = vips_foreign_find_load_source(source.get_source());
-            if (loader == nullptr && modules_deferred) {  // HEIF, or a format no module has
+            if (loader == nullptr && modules_deferred) {  // HEIF, or a format tessera does not read
                 vips_error_clear();
-                load_modules();
+                load_module("vips-heif.so", heif_loaded);
                 loader = vips_foreign_find_load_source(source.get_source());
             }
             pnm = loader != nullptr && std::strcmp(loader, "VipsForeignLoadPpmSource") == 0;

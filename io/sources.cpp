@@ -25,7 +25,7 @@ std::vector<Source> expand_inputs(std::span<const SourceInput> inputs) {
         } else if (fs::exists(input.path, ec)) {
             sources.push_back({input.path, true, {}});
         } else {
-            throw Error(input.path + ": no such file or directory");
+            throw Error(input.path + ": " + (ec ? ec.message() : "no such file or directory"));
         }
     }
     if (sources.empty()) throw Error("no image files found in the inputs given");
@@ -65,7 +65,11 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
         const size_t count = std::min(threads, sources.size() - begin);
         std::vector<LoadedImage> loaded(count);
         std::vector<std::string> errors(count);
-#pragma omp parallel for schedule(dynamic) num_threads(int(count))
+        // ImageMagick (BMP) sizes its per-thread caches by omp_get_max_threads() and indexes them
+        // by thread number: the team must not be larger, or a decode aborts the process.
+        const int max_threads = omp_get_max_threads();
+        omp_set_num_threads(int(count));
+#pragma omp parallel for schedule(dynamic)
         for (size_t j = 0; j < count; ++j) {
             const Source& s = sources[begin + j];
             if (s.pixels.data != nullptr) continue;
@@ -77,6 +81,7 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
                 errors[j] = s.path + ": out of memory while decoding";
             }
         }
+        omp_set_num_threads(max_threads);
         for (size_t j = 0; j < count; ++j) {
             const Source& s = sources[begin + j];
             if (!errors[j].empty()) {

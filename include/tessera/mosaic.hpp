@@ -23,8 +23,8 @@ struct TileMatch {
 using Progress = std::function<void(size_t done, size_t total)>;
 
 // Matches every tile of `target` (which must have the library's channel count) with its nearest
-// patch, in row-major tile order. Edge tiles are cropped, never padded, so a target smaller than
-// the tile is one cropped tile, matched on its visible pixels like any edge tile.
+// patch, in row-major tile order. Edge tiles are cropped, never padded, and matched on their
+// visible pixels, so a target side shorter than the tile is one row or column of them.
 std::vector<TileMatch> match_tiles(const Library& library, const Searcher& searcher,
                                    ImageView target, const Progress& progress = {});
 

@@ -222,7 +222,8 @@ class Library:
             instead of the image alone.
         max_pixels : refuse a target file with more pixels than this, like ``--max-pixels``.
 
-        A target smaller than the tile is one tile, cropped.
+        Edge tiles are cropped, so a target side shorter than the tile is one row or column of
+        cropped tiles.
 
         Returns numpy uint8 (H, W) for a gray library, (H, W, 3) for rgb: the same pixels as
         ``tessera mosaic`` writes.
@@ -430,8 +431,8 @@ def _threads(threads: Any) -> int:
         return 0
     if not _is_int(threads):
         raise TypeError(f"threads must be an int or None, got {threads!r}")
-    if threads < 1:
-        raise ValueError(f"threads must be at least 1 (None for all cores), got {threads}")
+    if not 1 <= threads <= 4096:  # the CLI's --threads range
+        raise ValueError(f"threads must be 1 to 4096 (None for all cores), got {threads}")
     return int(threads)
 
 

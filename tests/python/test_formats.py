@@ -3,6 +3,11 @@ honoured; alpha dropped; palettes expanded; 16-bit reduced to 8. A 1x1 gray libr
 levels rebuilds any target exactly as tessera decoded and converted it, so the mosaic shows the
 decoded pixels."""
 
+import os
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -107,3 +112,39 @@ def test_heif(tessera_bin, levels_library, data_dir, tmp_path, name):
         expected = np.asarray(im.convert("L").crop((150, 80, 198, 112)))
     assert got.shape == expected.shape
     assert np.abs(got.astype(int) - expected).max() <= 2
+
+
+@pytest.mark.parametrize("name, modules", [("gray.png", []), ("rgb.bmp", ["vips-magick.so"]),
+                                           ("chelsea.heic", ["vips-heif.so"])])
+def test_cli_opens_only_the_libvips_modules_a_file_needs(tessera_bin, levels_library, picture,
+                                                         data_dir, tmp_path, name, modules):
+    """libvips's modules (ImageMagick, libheif, poppler, ...) cost 30-40 ms of every run, so the
+    CLI opens one only when a file needs it: the dynamic loader's log lists what was opened."""
+    path = data_dir / name if name.endswith(".heic") else tmp_path / name
+    if not path.exists():
+        picture.save(path)
+    proc = run(tessera_bin, "mosaic", "-q", levels_library, path, "-o", tmp_path / "out.png",
+               env={"LD_DEBUG": "files", "VIPSHOME": None})
+    opened = sorted(set(re.findall(r"file=\S*/vips-modules-[\d.]+/(\S+?\.so)", proc.stderr)))
+    assert opened == modules
+
+
+def test_parallel_bmp_decodes_beyond_openmps_thread_count(tessera_bin, picture, tmp_path):
+    """ImageMagick (BMP) sizes per-thread caches by OpenMP's thread count and aborted the
+    process when build decoded with more threads than that (OMP_NUM_THREADS=1, --threads 3)."""
+    d = tmp_path / "bmps"
+    d.mkdir()
+    for i in range(6):
+        picture.rotate(90 * i, expand=True).save(d / f"{i}.bmp")
+    for threads in ("3", "0"):
+        run(tessera_bin, "build", "-q", "-o", tmp_path / f"lib{threads}.tsr", "--threads", threads,
+            d, env={"OMP_NUM_THREADS": "1"})
+    assert (tmp_path / "lib3.tsr").read_bytes() == (tmp_path / "lib0.tsr").read_bytes()
+    # The module, in a child process, so that an abort fails the test instead of ending pytest.
+    script = ("import sys, tessera; lib = tessera.Library.build(sys.argv[1], threads=4); "
+              "lib.save(sys.argv[2])")
+    proc = subprocess.run([sys.executable, "-c", script, d, tmp_path / "py.tsr"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "py.tsr").read_bytes() == (tmp_path / "lib3.tsr").read_bytes()

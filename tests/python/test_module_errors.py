@@ -43,7 +43,8 @@ def lib():
         (dict(images=[U8], max_pixels=0), ValueError, r"max_pixels must be 1 to 2\*\*64 - 1"),
         (dict(images=[U8], max_pixels=2**64), ValueError, "max_pixels must be 1"),
         (dict(images=[U8], max_pixels=1e9), TypeError, "max_pixels must be an int"),
-        (dict(images=[U8], threads=0), ValueError, "threads must be at least 1"),
+        (dict(images=[U8], threads=0), ValueError, "threads must be 1 to 4096"),
+        (dict(images=[U8], threads=4097), ValueError, "threads must be 1 to 4096"),
         (dict(images=[U8], mode="grey"), ValueError, "'gray' or 'rgb'"),
     ],
 )
@@ -119,7 +120,7 @@ def test_search_k_and_threads(lib):
         lib.search(tiles, k=len(lib) + 1)
     with pytest.raises(tessera.Error, match="out of range"):
         lib.search(tiles, k=0)
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(ValueError, match="1 to 4096"):
         lib.search(tiles, threads=0)
     with pytest.raises(TypeError, match="threads must be an int"):
         lib.mosaic(U8, threads="all")
