@@ -7,17 +7,17 @@ namespace tessera::kernels {
 
 namespace {
 
-uint64_t hsum_epi32(__m256i v) {
-    // Lanes are non-negative and below 2^31; their sum needs 64 bits.
-    const __m256i lo = _mm256_cvtepu32_epi64(_mm256_castsi256_si128(v));
-    const __m256i hi = _mm256_cvtepu32_epi64(_mm256_extracti128_si256(v, 1));
-    const __m256i s = _mm256_add_epi64(lo, hi);
-    const __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    return uint64_t(_mm_cvtsi128_si64(t)) + uint64_t(_mm_extract_epi64(t, 1));
+// The sum of the lanes modulo 2^32: callers' totals fit 32 bits.
+uint32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return uint32_t(_mm_cvtsi128_si32(s));
 }
 
 // |a - b| per byte, widened to 16 bits and squared pairwise by vpmaddwd: each int32 lane gains
-// at most 2 * 255^2 per 32 bytes, so a lane stays below 2^31 for n < 2^31 / 65025 * 16 bytes.
+// at most 2 * 255^2 per 32 bytes, so the two accumulators' lanes together stay below 2^31 for
+// n < 2^31 / 65025 * 8 bytes (264,000; kMaxTileSide allows 49,152).
 inline void accumulate_sq(__m256i x, __m256i y, __m256i& acc0, __m256i& acc1) {
     const __m256i zero = _mm256_setzero_si256();
     const __m256i d = _mm256_or_si256(_mm256_subs_epu8(x, y), _mm256_subs_epu8(y, x));
@@ -48,34 +48,51 @@ uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
                       _mm256_and_si256(load(b + n - 32), keep), acc0, acc1);
         i = n;
     }
-    uint64_t sum = hsum_epi32(acc0) + hsum_epi32(acc1);
+    uint32_t sum = hsum_epi32(_mm256_add_epi32(acc0, acc1));
     for (; i < n; ++i) {
         const int d = int(a[i]) - int(b[i]);
         sum += uint32_t(d * d);
     }
-    return uint32_t(sum);
+    return sum;
 }
 
 // Block sums are below 2^15, so their differences fit int16 and vpmaddwd squares two of them
-// per lane; block_grid keeps the whole bound below 2^31.
-void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
-                  size_t groups, uint8_t* masks) {
+// per lane; block_grid keeps the whole bound below 2^31. Pairs is the pair count when known at
+// compile time (0: q.pair_count), so the common grids get a fully unrolled inner loop.
+template <size_t Pairs>
+void block_filter_n(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
+                    size_t groups, uint8_t* masks) {
+    const size_t pair_count = Pairs != 0 ? Pairs : q.pair_count;
     const __m256i limit = _mm256_set1_epi32(q.limit);
     const __m256i query_tail = _mm256_set1_epi32(q.tail);
     const __m256i one = _mm256_set1_epi32(1);
     for (size_t g = 0; g < groups; ++g) {
-        const uint32_t* pairs = block_pairs + g * q.pair_count * 8;
+        const uint32_t* pairs = block_pairs + g * pair_count * 8;
         const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tails + g * 8));
         __m256i dt = _mm256_abs_epi32(_mm256_sub_epi32(t, query_tail));
         dt = _mm256_max_epi32(_mm256_sub_epi32(dt, one), _mm256_setzero_si256());
         __m256i bound = _mm256_mullo_epi32(dt, dt);
-        for (size_t j = 0; j < q.pair_count; ++j) {
+#pragma GCC unroll 24
+        for (size_t j = 0; j < pair_count; ++j) {
             const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pairs + j * 8));
             const __m256i d = _mm256_sub_epi16(p, _mm256_set1_epi32(int32_t(q.pairs[j])));
             bound = _mm256_add_epi32(bound, _mm256_madd_epi16(d, d));
         }
         const __m256i pruned = _mm256_cmpgt_epi32(bound, limit);
         masks[g] = uint8_t(~_mm256_movemask_ps(_mm256_castsi256_ps(pruned)));
+    }
+}
+
+// 8 and 24 pairs: the 4x4 grid of a gray or colour tile.
+void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
+                  size_t groups, uint8_t* masks) {
+    switch (q.pair_count) {
+        case 8:
+            return block_filter_n<8>(q, block_pairs, tails, groups, masks);
+        case 24:
+            return block_filter_n<24>(q, block_pairs, tails, groups, masks);
+        default:
+            return block_filter_n<0>(q, block_pairs, tails, groups, masks);
     }
 }
 
