@@ -1,4 +1,4 @@
-// Compiled with -mavx2 -mfma: only called after the CPU is known to support AVX2.
+// Compiled with -mavx2 (integer only, no FMA): only called after the CPU is known to support AVX2.
 #include <immintrin.h>
 
 #include "kernels/kernels.hpp"
