@@ -140,12 +140,6 @@ uint32_t transform_mask(const std::vector<Transform>& transforms) {
     return mask;
 }
 
-uint32_t squared_norm(const uint8_t* p, size_t n) {
-    uint32_t sum = 0;
-    for (size_t i = 0; i < n; ++i) sum += uint32_t(p[i]) * p[i];
-    return sum;
-}
-
 }  // namespace
 
 uint64_t hash_bytes(const void* data, size_t size) {
@@ -205,10 +199,11 @@ uint64_t data_checksum(const Library& lib);
 namespace {
 
 struct IndexBuffers {
+    std::vector<uint32_t> norms;  // by id: the norms section, computed with the features
     std::vector<uint32_t> order, sums, spreads, buckets, tails, block_pairs;
 };
 
-// Computes the search index (search_index.hpp) of n patches.
+// Computes the patches' norms and the search index (search_index.hpp) of n patches.
 IndexBuffers build_index(const LibraryParams& params, const uint8_t* pixels, size_t n) {
     const size_t patch_bytes = params.patch_bytes();
     const detail::BlockGrid grid = detail::block_grid(params);
@@ -228,6 +223,8 @@ IndexBuffers build_index(const LibraryParams& params, const uint8_t* pixels, siz
     }
     std::sort(keys.begin(), keys.end());
     IndexBuffers b;
+    b.norms.resize(n);
+    for (size_t id = 0; id < n; ++id) b.norms[id] = by_id[id].norm;
     b.order.resize(n);
     b.sums.resize(n);
     b.spreads.resize(n);
@@ -243,7 +240,7 @@ IndexBuffers build_index(const LibraryParams& params, const uint8_t* pixels, siz
         const uint16_t* blocks = blocks_by_id.data() + id * 2 * pairs;
         for (size_t j = 0; j < pairs; ++j) {
             b.block_pairs[((i / detail::kGroup) * pairs + j) * detail::kGroup +
-                          i % detail::kGroup] = blocks[2 * j] | uint32_t(blocks[2 * j + 1]) << 16;
+                          i % detail::kGroup] = detail::block_pair(blocks, j);
         }
         ++b.buckets[detail::mean_bucket(by_id[id].sum, patch_bytes) + 1];
     }
@@ -272,7 +269,6 @@ struct LibraryBuilder::Buffers {
     std::vector<SourceInfo> sources;
     std::vector<PatchOrigin> origins;
     std::vector<uint8_t> pixels;
-    std::vector<uint32_t> norms;
     IndexBuffers index;
 };
 
@@ -310,14 +306,12 @@ size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
     size_t at = b.pixels.size();
     b.pixels.resize(at + added * patch_bytes);
     b.origins.reserve(b.origins.size() + added);
-    b.norms.reserve(b.norms.size() + added);
     for (Transform t : params_.transforms) {
         for (Point p : windows) {
             uint8_t* dst = b.pixels.data() + at;
             apply_transform(image.row(p.y) + ptrdiff_t(p.x) * image.channels, image.stride,
                             params_.tile, image.channels, t, dst);
             b.origins.push_back({source_id, uint32_t(p.x), uint32_t(p.y), uint32_t(t)});
-            b.norms.push_back(squared_norm(dst, patch_bytes));
             at += patch_bytes;
         }
     }
@@ -336,8 +330,8 @@ Library LibraryBuilder::finish() {
     lib.sources_ = std::shared_ptr<const std::vector<SourceInfo>>(buffers_, &buffers_->sources);
     lib.origins_ = buffers_->origins.data();
     lib.pixels_ = buffers_->pixels.data();
-    lib.norms_ = buffers_->norms.data();
     buffers_->index = build_index(params_, buffers_->pixels.data(), lib.patch_count_);
+    lib.norms_ = buffers_->index.norms.data();
     const IndexBuffers& b = buffers_->index;
     lib.index_ =
         index_view(params_, lib.patch_count_,

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <memory>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "search_index.hpp"
@@ -73,7 +76,8 @@ class ExactSearcher final : public Searcher {
         const bool full = queries.window == library_.params().tile;
         const size_t query_bytes =
             size_t(queries.window.width) * queries.window.height * library_.params().channels();
-        const WindowIndex window = full ? WindowIndex{} : window_index(queries.window);
+        const std::shared_ptr<const WindowIndex> window =
+            full ? nullptr : cached_window_index(queries.window);
         // Runs of neighbouring queries share a thread so each can start from the last one's
         // answer; the answers themselves do not depend on the runs.
         constexpr size_t kRun = 16;
@@ -90,7 +94,7 @@ class ExactSearcher final : public Searcher {
                 if (full) {
                     search_full(query, scratch, top);
                 } else {
-                    search_window(query, queries.window, window, top);
+                    search_window(query, queries.window, *window, top);
                 }
                 previous = out + q * size_t(k);
             }
@@ -131,7 +135,7 @@ class ExactSearcher final : public Searcher {
         const detail::PatchFeatures qf =
             detail::patch_features(query, library_.params(), grid_, scratch.blocks.data());
         for (size_t j = 0; j < pairs; ++j) {
-            scratch.pairs[j] = scratch.blocks[2 * j] | uint32_t(scratch.blocks[2 * j + 1]) << 16;
+            scratch.pairs[j] = detail::block_pair(scratch.blocks.data(), j);
         }
         const uint64_t S = qf.sum;
         kernels::BlockQuery bq;
@@ -263,23 +267,10 @@ class ExactSearcher final : public Searcher {
     void window_features(const uint8_t* p, size_t row_stride, Size window, uint32_t* sums,
                          uint32_t* spread) const {
         const int channels = library_.params().channels();
-        const size_t row = size_t(window.width) * channels;
         const uint64_t dc = uint64_t(window.width) * window.height;
-        // Column sums first: contiguous loops the compiler vectorizes. The norm fits 32 bits
-        // (kMaxTileSide).
-        uint32_t columns[kMaxTileSide * 3] = {};
-        uint32_t norm = 0;
-        for (int y = 0; y < window.height; ++y) {
-            const uint8_t* r = p + y * row_stride;
-            for (size_t i = 0; i < row; ++i) {
-                columns[i] += r[i];
-                norm += uint32_t(r[i]) * r[i];
-            }
-        }
-        uint64_t s[3] = {0, 0, 0};
-        for (size_t i = 0; i < row; i += channels) {
-            for (int c = 0; c < channels; ++c) s[c] += columns[i + c];
-        }
+        uint64_t s[3];
+        uint32_t norm;
+        detail::window_sums(p, row_stride, window, channels, s, &norm);
         uint64_t energy = 0;
         for (int c = 0; c < channels; ++c) {
             sums[c] = uint32_t(s[c]);
@@ -300,6 +291,19 @@ class ExactSearcher final : public Searcher {
                             &w.spreads[id]);
         }
         return w;
+    }
+
+    // The window index of a shape, built on first use and kept: a target has at most three edge
+    // shapes (right column, bottom row, corner) and callers often search many same-size targets.
+    std::shared_ptr<const WindowIndex> cached_window_index(Size window) const {
+        std::lock_guard lock(windows_mutex_);
+        for (const auto& [shape, index] : windows_) {
+            if (shape == window) return index;
+        }
+        auto index = std::make_shared<const WindowIndex>(window_index(window));
+        if (windows_.size() == kCachedWindows) windows_.erase(windows_.begin());
+        windows_.emplace_back(window, index);
+        return index;
     }
 
     // Edge tiles: every patch in id order, skipping those the bound rules out.
@@ -329,6 +333,9 @@ class ExactSearcher final : public Searcher {
     int threads_;
     const kernels::Kernels& kernels_;
     detail::BlockGrid grid_;
+    static constexpr size_t kCachedWindows = 6;  // two target sizes' edge shapes
+    mutable std::mutex windows_mutex_;
+    mutable std::vector<std::pair<Size, std::shared_ptr<const WindowIndex>>> windows_;
 };
 
 }  // namespace

@@ -44,14 +44,25 @@ inline size_t group_count(size_t patches) {
 
 struct PatchFeatures {
     uint32_t sum = 0;
+    uint32_t norm = 0;    // |p|^2
     uint32_t spread = 0;  // isqrt(V)
     uint32_t tail = 0;    // isqrt(T)
 };
+
+// Sums per channel of the top-left window of a patch whose rows are row_stride bytes apart, and
+// the window's squared norm (it fits 32 bits for any tile, kMaxTileSide).
+void window_sums(const uint8_t* p, size_t row_stride, Size window, int channels, uint64_t* sums,
+                 uint32_t* norm);
 
 // Computes a patch's features and writes its block sums to blocks[0 .. 2 * grid.pairs()), the
 // last one zero when the feature count is odd.
 PatchFeatures patch_features(const uint8_t* patch, const LibraryParams& params,
                              const BlockGrid& grid, uint16_t* blocks);
+
+// Pair j of a position's block sums as stored in one 32-bit lane.
+inline uint32_t block_pair(const uint16_t* blocks, size_t j) {
+    return blocks[2 * j] | uint32_t(blocks[2 * j + 1]) << 16;
+}
 
 inline uint32_t mean_bucket(uint64_t sum, size_t patch_bytes) {
     return uint32_t(sum / patch_bytes);
