@@ -15,16 +15,17 @@ uint32_t hsum_epi32(__m256i v) {
     return uint32_t(_mm_cvtsi128_si32(s));
 }
 
-// |a - b| per byte, widened to 16 bits and squared pairwise by vpmaddwd: each int32 lane gains
-// at most 2 * 255^2 per 32 bytes, so the two accumulators' lanes together stay below 2^31 for
-// n < 2^31 / 65025 * 8 bytes (264,000; kMaxTileSide allows 49,152).
-inline void accumulate_sq(__m256i x, __m256i y, __m256i& acc0, __m256i& acc1) {
-    const __m256i zero = _mm256_setzero_si256();
-    const __m256i d = _mm256_or_si256(_mm256_subs_epu8(x, y), _mm256_subs_epu8(y, x));
-    const __m256i lo = _mm256_unpacklo_epi8(d, zero);
-    const __m256i hi = _mm256_unpackhi_epi8(d, zero);
-    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(lo, lo));
-    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(hi, hi));
+// 16 bytes each widened to 16 bits (the loads fold into vpmovzxbw), subtracted, and squared
+// pairwise by vpmaddwd: each int32 lane gains at most 2 * 255^2 per 16 bytes, so the two
+// accumulators' lanes together stay below 2^31 for n < 2^31 / 65025 * 8 bytes (264,000;
+// kMaxTileSide allows 49,152).
+inline __m256i square_diff(__m128i x, __m128i y) {
+    const __m256i d = _mm256_sub_epi16(_mm256_cvtepu8_epi16(x), _mm256_cvtepu8_epi16(y));
+    return _mm256_madd_epi16(d, d);
+}
+
+inline __m128i load16(const uint8_t* p) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
 }
 
 __m256i load(const uint8_t* p) {
@@ -34,7 +35,10 @@ __m256i load(const uint8_t* p) {
 uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
     __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
     size_t i = 0;
-    for (; i + 32 <= n; i += 32) accumulate_sq(load(a + i), load(b + i), acc0, acc1);
+    for (; i + 32 <= n; i += 32) {
+        acc0 = _mm256_add_epi32(acc0, square_diff(load16(a + i), load16(b + i)));
+        acc1 = _mm256_add_epi32(acc1, square_diff(load16(a + i + 16), load16(b + i + 16)));
+    }
     if (i < n && n >= 32) {
         // The tail as the last 32 bytes, with the bytes already counted zeroed in both inputs.
         alignas(32) static constexpr uint8_t kKeep[64] = {
@@ -44,8 +48,12 @@ uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
             0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
             0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
         const __m256i keep = load(kKeep + (n - i));
-        accumulate_sq(_mm256_and_si256(load(a + n - 32), keep),
-                      _mm256_and_si256(load(b + n - 32), keep), acc0, acc1);
+        const __m256i x = _mm256_and_si256(load(a + n - 32), keep);
+        const __m256i y = _mm256_and_si256(load(b + n - 32), keep);
+        acc0 = _mm256_add_epi32(acc0,
+                                square_diff(_mm256_castsi256_si128(x), _mm256_castsi256_si128(y)));
+        acc1 = _mm256_add_epi32(
+            acc1, square_diff(_mm256_extracti128_si256(x, 1), _mm256_extracti128_si256(y, 1)));
         i = n;
     }
     uint32_t sum = hsum_epi32(_mm256_add_epi32(acc0, acc1));
