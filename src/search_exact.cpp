@@ -250,7 +250,11 @@ class ExactSearcher final : public Searcher {
     // Full distance to the patch `id`; refreshes the limits when it enters the top k.
     template <typename Refresh>
     void offer(const uint8_t* query, uint32_t id, TopK& top, const Refresh& refresh) const {
-        if (top.offer(kernels_.sqdist_u8(query, library_.patch(id), library_.patch_bytes()), id)) {
+        // Distances fit 32 bits (kMaxTileSide); one past the k-th best cannot enter the top k.
+        const auto limit = uint32_t(std::min<uint64_t>(top.worst(), UINT32_MAX));
+        const uint32_t d =
+            kernels_.sqdist_u8_within(query, library_.patch(id), library_.patch_bytes(), limit);
+        if (top.offer(d, id)) {
             refresh();
         }
     }

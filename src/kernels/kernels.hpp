@@ -20,6 +20,9 @@ struct Kernels {
     // Squared L2 distance of two byte vectors of length n. Exact for n * 255^2 < 2^32, which
     // kMaxTileSide guarantees (128 x 128 x 3 bytes at most).
     uint32_t (*sqdist_u8)(const uint8_t* a, const uint8_t* b, size_t n);
+    // The same distance when it is <= limit; otherwise any value > limit (a partial sum may stop
+    // early). Exact for every limit is a valid implementation.
+    uint32_t (*sqdist_u8_within)(const uint8_t* a, const uint8_t* b, size_t n, uint32_t limit);
     // The block bound of search_index.hpp for `groups` groups of 8 positions: sets bit l of
     // masks[g] when position 8 g + l has a bound <= q.limit (it may be a neighbour).
     void (*block_filter)(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,

@@ -32,13 +32,18 @@ __m256i load(const uint8_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
-uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
-    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) {
+// Whole 32-byte steps from i to end (end - i a multiple of 32).
+inline void accumulate(const uint8_t* a, const uint8_t* b, size_t& i, size_t end, __m256i& acc0,
+                       __m256i& acc1) {
+    for (; i < end; i += 32) {
         acc0 = _mm256_add_epi32(acc0, square_diff(load16(a + i), load16(b + i)));
         acc1 = _mm256_add_epi32(acc1, square_diff(load16(a + i + 16), load16(b + i + 16)));
     }
+}
+
+// The total: the accumulators plus bytes [i, n), fewer than 32.
+inline uint32_t finish(const uint8_t* a, const uint8_t* b, size_t i, size_t n, __m256i acc0,
+                       __m256i acc1) {
     if (i < n && n >= 32) {
         // The tail as the last 32 bytes, with the bytes already counted zeroed in both inputs.
         alignas(32) static constexpr uint8_t kKeep[64] = {
@@ -62,6 +67,29 @@ uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
         sum += uint32_t(d * d);
     }
     return sum;
+}
+
+uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+    size_t i = 0;
+    accumulate(a, b, i, n & ~size_t(31), acc0, acc1);
+    return finish(a, b, i, n, acc0, acc1);
+}
+
+// Looks at the partial sum after half and three quarters of the bytes: most candidates that
+// pass the block bound but lose are already past the limit there.
+uint32_t sqdist_u8_within(const uint8_t* a, const uint8_t* b, size_t n, uint32_t limit) {
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+    size_t i = 0;
+    for (int shift = 1; shift <= 2; ++shift) {
+        const size_t end = (n - (n >> shift)) & ~size_t(31);
+        if (end <= i) continue;
+        accumulate(a, b, i, end, acc0, acc1);
+        const uint32_t partial = hsum_epi32(_mm256_add_epi32(acc0, acc1));
+        if (partial > limit) return partial;
+    }
+    accumulate(a, b, i, n & ~size_t(31), acc0, acc1);
+    return finish(a, b, i, n, acc0, acc1);
 }
 
 // Block sums are below 2^15, so their differences fit int16 and vpmaddwd squares two of them
@@ -107,7 +135,7 @@ void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32
 }  // namespace
 
 const Kernels* avx2_kernels() {
-    static const Kernels k{"avx2", sqdist_u8, block_filter};
+    static const Kernels k{"avx2", sqdist_u8, sqdist_u8_within, block_filter};
     return &k;
 }
 

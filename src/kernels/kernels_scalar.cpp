@@ -16,6 +16,11 @@ uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
     return sum;
 }
 
+// The reference: always the exact distance.
+uint32_t sqdist_u8_within(const uint8_t* a, const uint8_t* b, size_t n, uint32_t) {
+    return sqdist_u8(a, b, n);
+}
+
 void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
                   size_t groups, uint8_t* masks) {
     constexpr size_t kGroup = 8;
@@ -40,7 +45,7 @@ void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32
 }  // namespace
 
 const Kernels& scalar_kernels() {
-    static const Kernels k{"scalar", sqdist_u8, block_filter};
+    static const Kernels k{"scalar", sqdist_u8, sqdist_u8_within, block_filter};
     return k;
 }
 
