@@ -170,17 +170,17 @@ TEST(SearchBounds, TinyAndOddTiles) {
 // One searcher asked for more edge-window shapes than it keeps, some of them twice: each answer
 // is the oracle's whether the window index was built, reused or built again after eviction.
 TEST(SearchBounds, EdgeWindowIndexesReusedAcrossCalls) {
+    const Size tile{8, 8};
+    const Size shapes[] = {{3, 8}, {8, 5}, {3, 5}, {3, 8}, {1, 1}, {7, 2}, {2, 7},
+                           {4, 4}, {6, 1}, {8, 5}, {3, 5}, {1, 8}, {3, 8}};
     std::mt19937 rng(9);
     for (Mode mode : {Mode::Gray, Mode::Rgb}) {
-        const int channels = mode == Mode::Gray ? 1 : 3;
-        const Image source = random_image(30, 26, channels, rng, 16);
-        const Size tile{8, 8};
+        // Mode's value is its channel count.
+        const Image source = random_image(30, 26, static_cast<int>(mode), rng, 16);
         const Library lib = build_library(params_of(tile, mode, {Transform::Rot0}), {&source});
         const auto brute = make_bruteforce_searcher(lib);
         for (SimdLevel level : supported_levels()) {
             const auto exact = make_exact_searcher(lib, 2, level);
-            const Size shapes[] = {{3, 8}, {8, 5}, {3, 5}, {3, 8}, {1, 1}, {7, 2}, {2, 7},
-                                   {4, 4}, {6, 1}, {8, 5}, {3, 5}, {1, 8}, {3, 8}};
             for (Size window : shapes) {
                 SCOPED_TRACE(std::string(simd_level_name(level)) + " " +
                              std::string(mode_name(mode)) + " window " +
