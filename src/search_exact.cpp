@@ -142,6 +142,13 @@ class ExactSearcher final : public Searcher {
         bq.pairs = scratch.pairs.data();
         bq.pair_count = pairs;
         bq.tail = int32_t(qf.tail);
+        const int channels = library_.params().channels();
+        const size_t lanes = detail::channel_lanes(channels);
+        const uint64_t Dc = uint64_t(library_.params().tile.width) * library_.params().tile.height;
+        kernels::ChannelQuery cq;
+        cq.channels = channels;
+        for (int c = 0; c < channels; ++c) cq.sums[c] = int32_t(qf.channel_sums[c]);
+        cq.spread = int32_t(qf.channel_spread);
 
         // Limits derived from the k-th best distance tau, refreshed when it falls.
         uint64_t tau = 0;
@@ -150,19 +157,23 @@ class ExactSearcher final : public Searcher {
             tau = top.worst();
             spread_limit = tau == UINT64_MAX ? ~u128(0) : u128(D) * tau;
             bq.limit = int32_t(std::min<u128>(u128(grid_.block_bytes) * tau, INT32_MAX));
+            cq.limit = int64_t(std::min<u128>(u128(Dc) * tau, INT64_MAX));
         };
         refresh();
 
         uint8_t masks[kChunk / detail::kGroup + 1];
-        // Positions [begin, end): the block filter, then full distances for the survivors.
-        auto visit = [&](size_t begin, size_t end) {
-            if (pairs == 0) {
-                for (size_t i = begin; i < end; ++i) offer(query, x.order[i], top, refresh);
-                return;
-            }
+        // Positions [begin, end): the channel filter (colour), the block filter on the groups
+        // with a survivor, then full distances for the survivors.
+        auto visit = [&](size_t begin, size_t end) __attribute__((always_inline)) {
             const size_t g0 = begin / detail::kGroup, g1 = (end - 1) / detail::kGroup + 1;
-            kernels_.block_filter(bq, &x.block_pairs[g0 * pairs * detail::kGroup],
-                                  &x.tails[g0 * detail::kGroup], g1 - g0, masks);
+            if (lanes != 0) {
+                colour_filter(cq, bq, g0, g1, masks);
+            } else if (pairs != 0) {
+                kernels_.block_filter(bq, &x.block_pairs[g0 * pairs * detail::kGroup],
+                                      &x.tails[g0 * detail::kGroup], g1 - g0, masks);
+            } else {
+                std::fill(masks, masks + (g1 - g0), uint8_t(0xff));
+            }
             // Survivors' patches are scattered over the library: fetch them all before the
             // distances so their cache misses overlap.
             uint32_t ids[kChunk + detail::kGroup];
@@ -238,6 +249,28 @@ class ExactSearcher final : public Searcher {
                 scan_bucket(up, bucket_gap(up));
                 ++up;
             }
+        }
+    }
+
+    // Colour: the channel filter over groups [g0, g1), then the block filter over the runs of
+    // groups it leaves a survivor in.
+    void colour_filter(const kernels::ChannelQuery& cq, const kernels::BlockQuery& bq, size_t g0,
+                       size_t g1, uint8_t* masks) const {
+        const SearchIndex& x = library_.index();
+        const size_t lanes = detail::channel_lanes(library_.params().channels());
+        kernels_.channel_filter(cq, &x.channels[g0 * lanes], g1 - g0, masks);
+        uint8_t block_masks[kChunk / detail::kGroup + 1];
+        for (size_t g = g0; x.pairs != 0 && g < g1;) {
+            if (masks[g - g0] == 0) {
+                ++g;
+                continue;
+            }
+            size_t run = g + 1;  // [g, run): groups with a survivor
+            while (run < g1 && masks[run - g0] != 0) ++run;
+            kernels_.block_filter(bq, &x.block_pairs[g * x.pairs * detail::kGroup],
+                                  &x.tails[g * detail::kGroup], run - g, block_masks);
+            for (size_t r = g; r < run; ++r) masks[r - g0] &= block_masks[r - g];
+            g = run;
         }
     }
 

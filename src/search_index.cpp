@@ -72,10 +72,15 @@ PatchFeatures patch_features(const uint8_t* patch, const LibraryParams& params,
     uint64_t sums[3];
     PatchFeatures f;
     window_sums(patch, size_t(width) * channels, params.tile, channels, sums, &f.norm);
-    uint64_t sum = 0;
-    for (int c = 0; c < channels; ++c) sum += sums[c];
+    uint64_t sum = 0, energy = 0;
+    for (int c = 0; c < channels; ++c) {
+        sum += sums[c];
+        energy += sums[c] * sums[c];
+        f.channel_sums[c] = uint32_t(sums[c]);
+    }
     f.sum = uint32_t(sum);
     f.spread = uint32_t(isqrt(bytes * f.norm - sum * sum));
+    f.channel_spread = uint32_t(isqrt(uint64_t(width) * height * f.norm - energy));
     if (grid.features == 0) return f;
     const int bw = width / grid.cols, bh = height / grid.rows;
     std::fill(blocks, blocks + 2 * grid.pairs(), 0);

@@ -132,10 +132,60 @@ void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32
     }
 }
 
+// The squares of eight int32 differences (each below 2^31 in magnitude), as 64-bit lanes: even
+// positions in `even`, odd ones in `odd`.
+inline void add_squares(__m256i d, __m256i& even, __m256i& odd) {
+    even = _mm256_add_epi64(even, _mm256_mul_epi32(d, d));
+    const __m256i high = _mm256_srli_epi64(d, 32);
+    odd = _mm256_add_epi64(odd, _mm256_mul_epi32(high, high));
+}
+
+// Bits 0..3 spread to bits 0, 2, 4, 6.
+inline uint32_t spread_bits(uint32_t m) {
+    m = (m | m << 2) & 0x33;
+    return (m | m << 1) & 0x55;
+}
+
+// Channels is q.channels when known at compile time (0: read it), so colour gets an unrolled
+// loop with the query's sums broadcast once.
+template <int Channels>
+void channel_filter_n(const ChannelQuery& q, const uint32_t* lanes, size_t groups, uint8_t* masks) {
+    const int channels = Channels != 0 ? Channels : q.channels;
+    const size_t stride = size_t(channels + 1) * 8;
+    const __m256i limit = _mm256_set1_epi64x(q.limit);
+    const __m256i spread = _mm256_set1_epi32(q.spread);
+    const __m256i one = _mm256_set1_epi32(1);
+    __m256i sums[3];
+    for (int c = 0; c < channels; ++c) sums[c] = _mm256_set1_epi32(q.sums[c]);
+    for (size_t g = 0; g < groups; ++g) {
+        const uint32_t* v = lanes + g * stride;
+        __m256i even = _mm256_setzero_si256(), odd = _mm256_setzero_si256();
+        for (int c = 0; c < channels; ++c) {
+            const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + c * 8));
+            add_squares(_mm256_sub_epi32(s, sums[c]), even, odd);
+        }
+        const __m256i r =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + size_t(channels) * 8));
+        __m256i dr = _mm256_abs_epi32(_mm256_sub_epi32(r, spread));
+        dr = _mm256_max_epi32(_mm256_sub_epi32(dr, one), _mm256_setzero_si256());
+        add_squares(dr, even, odd);
+        const uint32_t pruned_even =
+            uint32_t(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(even, limit))));
+        const uint32_t pruned_odd =
+            uint32_t(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(odd, limit))));
+        masks[g] = uint8_t(~(spread_bits(pruned_even) | spread_bits(pruned_odd) << 1));
+    }
+}
+
+void channel_filter(const ChannelQuery& q, const uint32_t* lanes, size_t groups, uint8_t* masks) {
+    if (q.channels == 3) return channel_filter_n<3>(q, lanes, groups, masks);
+    channel_filter_n<0>(q, lanes, groups, masks);
+}
+
 }  // namespace
 
 const Kernels* avx2_kernels() {
-    static const Kernels k{"avx2", sqdist_u8, sqdist_u8_within, block_filter};
+    static const Kernels k{"avx2", sqdist_u8, sqdist_u8_within, block_filter, channel_filter};
     return &k;
 }
 

@@ -54,8 +54,9 @@ uint32_t sqdist_u8_within(const uint8_t* a, const uint8_t* b, size_t n, uint32_t
 }  // namespace
 
 const Kernels* avx512_kernels() {
-    // The block filter works on 8 positions at a time, which AVX2 already covers.
-    static const Kernels k{"avx512", sqdist_u8, sqdist_u8_within, avx2_kernels()->block_filter};
+    // The filters work on 8 positions at a time, which AVX2 already covers.
+    static const Kernels k{"avx512", sqdist_u8, sqdist_u8_within, avx2_kernels()->block_filter,
+                           avx2_kernels()->channel_filter};
     return &k;
 }
 

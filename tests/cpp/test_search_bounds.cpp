@@ -5,6 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -108,6 +113,52 @@ TEST(SearchBounds, DistanceWithinLimitIsExactUpToTheLimit) {
     }
 }
 
+// The channel filter at every level against its scalar reference, with sums and spreads up to the
+// largest a 128x128 colour tile gives, and positions equal to the query (bound zero).
+TEST(SearchBounds, ChannelFilterMatchesScalar) {
+    std::mt19937 rng(4);
+    const size_t groups = 6;
+    for (int channels : {1, 3}) {
+        for (uint32_t top : {4080u, 65280u, 4177920u}) {
+            std::uniform_int_distribution<uint32_t> sum(0, top);
+            std::uniform_int_distribution<uint32_t> spread(0, top == 4177920u ? 230000000u : top);
+            const size_t stride = size_t(channels + 1) * 8;
+            std::vector<uint32_t> lanes(groups * stride);
+            for (size_t g = 0; g < groups; ++g) {
+                for (size_t i = 0; i < stride; ++i) {
+                    lanes[g * stride + i] = i < size_t(channels) * 8 ? sum(rng) : spread(rng);
+                }
+            }
+            kernels::ChannelQuery q;
+            q.channels = channels;
+            for (int c = 0; c < channels; ++c) {
+                q.sums[c] = int32_t(sum(rng));
+                lanes[2 * stride + size_t(c) * 8 + 5] = uint32_t(q.sums[c]);
+            }
+            q.spread = int32_t(spread(rng));
+            lanes[2 * stride + size_t(channels) * 8 + 5] = uint32_t(q.spread);
+            for (int64_t limit : {int64_t(0), int64_t(1) << 20, int64_t(1) << 34, int64_t(1) << 46,
+                                  int64_t(1) << 56, INT64_MAX}) {
+                q.limit = limit;
+                std::vector<uint8_t> want(groups);
+                kernels::scalar_kernels().channel_filter(q, lanes.data(), groups, want.data());
+                EXPECT_TRUE(want[2] & (1u << 5));
+                if (limit == INT64_MAX) {
+                    EXPECT_EQ(want[0], 0xff);
+                }
+                for (SimdLevel level : supported_levels()) {
+                    const auto& k = detail::kernels_for(level);
+                    SCOPED_TRACE(std::string(k.name) + " channels=" + std::to_string(channels) +
+                                 " top=" + std::to_string(top) + " limit=" + std::to_string(limit));
+                    std::vector<uint8_t> got(groups);
+                    k.channel_filter(q, lanes.data(), groups, got.data());
+                    EXPECT_EQ(got, want);
+                }
+            }
+        }
+    }
+}
+
 // Patches under all eight transforms share their mean and spread, and a smooth source makes many
 // of them differ only in which half holds the bright side: the mean and spread bounds cannot
 // separate them, only the blocks and the distance can. Symmetric patches tie with their images.
@@ -194,6 +245,56 @@ TEST(SearchBounds, EdgeWindowIndexesReusedAcrossCalls) {
             }
         }
     }
+}
+
+std::vector<char> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_file(const std::string& path, const std::vector<char>& bytes) {
+    std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+// A colour library's channel section: a format 2 file (no such section) is refused with a
+// message to rebuild, and a channel sum that disagrees with the patch's sum is refused on open.
+TEST(SearchBounds, ChannelSectionIsVersionedAndChecked) {
+    std::mt19937 rng(8);
+    const Image source = random_image(20, 20, 3, rng);
+    const Library lib = build_library(params_of({8, 8}, Mode::Rgb, {Transform::Rot0}), {&source});
+    const std::string path =
+        (std::filesystem::temp_directory_path() / "tessera-bounds-channels.tsr").string();
+    lib.save(path);
+    const std::vector<char> good = read_file(path);
+    auto open_error = [&](const std::vector<char>& bytes) -> std::string {
+        write_file(path, bytes);
+        try {
+            Library::open(path);
+        } catch (const Error& e) {
+            return e.what();
+        }
+        return "";
+    };
+    EXPECT_EQ(open_error(good), "");
+
+    std::vector<char> old = good;
+    const uint32_t two = 2;
+    std::memcpy(old.data() + 8, &two, sizeof two);  // the version follows the 8-byte magic
+    const std::string old_error = open_error(old);
+    EXPECT_NE(old_error.find("has library format 2"), std::string::npos) << old_error;
+    EXPECT_NE(old_error.find("rebuild it with tessera build"), std::string::npos) << old_error;
+
+    // The channel section is the last; its (offset, bytes) pair ends 16 bytes before the header's
+    // two checksums. Its first lane is position 0's red sum.
+    uint32_t header_bytes;
+    std::memcpy(&header_bytes, good.data() + 12, sizeof header_bytes);
+    uint64_t offset;
+    std::memcpy(&offset, good.data() + header_bytes - 32, sizeof offset);
+    std::vector<char> bad = good;
+    bad[offset] = char(bad[offset] ^ 1);
+    const std::string bad_error = open_error(bad);
+    EXPECT_NE(bad_error.find("search index is corrupt"), std::string::npos) << bad_error;
+    std::filesystem::remove(path);
 }
 
 }  // namespace
