@@ -191,7 +191,7 @@ class ExactSearcher final : public Searcher {
 
         // One bucket: outwards from the query's spread in chunks, the spread interval the bound
         // allows (sum_gap^2 + root_gap^2 <= D tau) recomputed as tau falls.
-        auto scan_bucket = [&](size_t b, uint64_t sum_gap) {
+        auto scan_bucket = [&](size_t b, uint64_t sum_gap) __attribute__((always_inline)) {
             const uint32_t* spreads = x.spreads.data();
             const size_t first = x.buckets[b], last = x.buckets[b + 1];
             const size_t mid =
