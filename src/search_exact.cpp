@@ -292,12 +292,16 @@ class ExactSearcher final : public Searcher {
         }
     }
 
-    // For one partial window shape, each patch's (by id) window sums per channel, and the spread
+    // For one partial window shape, each patch's window sums per channel, and the spread
     // left after removing them: isqrt(Dc |p|^2 - sum_c S_c^2) with Dc the bytes per channel.
     // Dc d >= sum_c (Sq_c - Sp_c)^2 + (sqrt(Rq) - sqrt(Rp))^2 is the mean and spread bound
     // per channel (search_index.hpp), much tighter than the grey one on colour.
+    // Patches are kept in the order (window total over all channels, id), so a query visits
+    // them outwards from its own total and stops each way at the first total the bound rules
+    // out: sum_c (Sq_c - Sp_c)^2 >= (Tq - Tp)^2 / C (Cauchy-Schwarz), so a gap in totals with
+    // (Tq - Tp)^2 > C Dc tau means d > tau, for this patch and every one farther out.
     struct WindowIndex {
-        std::vector<uint32_t> sums, spreads;
+        std::vector<uint32_t> ids, totals, sums, spreads;  // by position in that order
     };
 
     // Sums of the window per channel, and its spread.
@@ -319,13 +323,29 @@ class ExactSearcher final : public Searcher {
     WindowIndex window_index(Size window) const {
         const int channels = library_.params().channels();
         const size_t tile_row = size_t(library_.params().tile.width) * channels;
-        WindowIndex w;
-        w.sums.resize(library_.size() * channels);
-        w.spreads.resize(library_.size());
+        const size_t n = library_.size();
+        std::vector<uint32_t> sums(n * channels), spreads(n);
+        std::vector<std::pair<uint32_t, uint32_t>> keys(n);  // (total, id)
 #pragma omp parallel for schedule(static) num_threads(threads_)
-        for (size_t id = 0; id < library_.size(); ++id) {
-            window_features(library_.patch(id), tile_row, window, &w.sums[id * channels],
-                            &w.spreads[id]);
+        for (size_t id = 0; id < n; ++id) {
+            window_features(library_.patch(id), tile_row, window, &sums[id * channels],
+                            &spreads[id]);
+            uint32_t total = 0;
+            for (int c = 0; c < channels; ++c) total += sums[id * channels + c];
+            keys[id] = {total, uint32_t(id)};
+        }
+        std::sort(keys.begin(), keys.end());
+        WindowIndex w;
+        w.ids.resize(n);
+        w.totals.resize(n);
+        w.sums.resize(n * channels);
+        w.spreads.resize(n);
+        for (size_t i = 0; i < n; ++i) {
+            const uint32_t id = keys[i].second;
+            w.ids[i] = id;
+            w.totals[i] = keys[i].first;
+            std::copy_n(&sums[id * channels], channels, &w.sums[i * channels]);
+            w.spreads[i] = spreads[id];
         }
         return w;
     }
@@ -343,7 +363,8 @@ class ExactSearcher final : public Searcher {
         return index;
     }
 
-    // Edge tiles: every patch in id order, skipping those the bound rules out.
+    // Edge tiles: patches outwards from the query's window total (WindowIndex), skipping those
+    // the per-channel bound rules out.
     void search_window(const uint8_t* query, Size window, const WindowIndex& w, TopK& top) const {
         const int channels = library_.params().channels();
         const uint64_t dc = uint64_t(window.width) * window.height;
@@ -352,15 +373,33 @@ class ExactSearcher final : public Searcher {
         // Every term fits 64 bits: sums and spreads are below 2^23 for the largest tile.
         auto limit_of = [dc](uint64_t tau) { return tau == UINT64_MAX ? UINT64_MAX : dc * tau; };
         uint64_t limit = limit_of(top.worst());
-        for (size_t id = 0; id < library_.size(); ++id) {
-            const uint64_t dv = root_gap(w.spreads[id], spread);
+        uint32_t total = 0;
+        for (int c = 0; c < channels; ++c) total += sums[c];
+        auto open = [&](size_t i) {
+            const uint64_t g = gap(w.totals[i], total);
+            return u128(g) * g <= u128(channels) * limit;
+        };
+        const size_t n = w.ids.size();
+        const size_t start =
+            std::lower_bound(w.totals.begin(), w.totals.end(), total) - w.totals.begin();
+        size_t down = start, up = start;  // next positions: down - 1 and up
+        bool down_open = true, up_open = true;
+        while (true) {
+            down_open = down_open && down > 0 && open(down - 1);
+            up_open = up_open && up < n && open(up);
+            if (!down_open && !up_open) break;
+            const size_t i =
+                down_open && (!up_open || total - w.totals[down - 1] <= w.totals[up] - total)
+                    ? --down
+                    : up++;
+            const uint64_t dv = root_gap(w.spreads[i], spread);
             uint64_t bound = dv * dv;
             for (int c = 0; c < channels; ++c) {
-                const uint64_t ds = gap(w.sums[id * channels + c], sums[c]);
+                const uint64_t ds = gap(w.sums[i * channels + c], sums[c]);
                 bound += ds * ds;
             }
             if (bound > limit) continue;
-            if (top.offer(distance(query, window, uint32_t(id)), uint32_t(id))) {
+            if (top.offer(distance(query, window, w.ids[i]), w.ids[i])) {
                 limit = limit_of(top.worst());
             }
         }
