@@ -195,6 +195,10 @@ TEST(SearchBounds, AllEqualLibraryTiesToTheLowestIds) {
     const auto more = queries_from(noise, tile, 5, rng);
     queries.insert(queries.end(), more.begin(), more.end());
     for (int k : {1, 3}) expect_oracle(lib, queries, tile, k);
+    // Edge windows: every patch has the same window total, so the scan cannot stop early.
+    for (Size window : {Size{3, 8}, Size{8, 1}}) {
+        for (int k : {1, 3}) expect_oracle(lib, queries_from(noise, window, 6, rng), window, k);
+    }
 }
 
 // Tiles whose block grid is coarse or absent (odd sides, a single pixel) and byte counts that end
