@@ -42,6 +42,7 @@ enum SectionId {
     kBuckets,
     kTails,
     kBlocks,
+    kChannels,
     kSectionCount
 };
 using Sections = std::array<FileSection, kSectionCount>;
@@ -62,7 +63,7 @@ struct FileHeader {
     uint64_t data_checksum;    // XXH3-64 of the sections in order, zero padding included
     uint64_t header_checksum;  // XXH3-64 of every header byte before this field
 };
-static_assert(sizeof(FileHeader) == 256);
+static_assert(sizeof(FileHeader) == 272);
 
 struct SourceRecord {
     uint64_t file_bytes;
@@ -84,7 +85,7 @@ struct Layout {
     uint64_t file_bytes;
 
     Layout(uint64_t source_count, uint64_t name_bytes, uint64_t patch_count, uint64_t patch_bytes,
-           uint64_t block_pairs) {
+           uint64_t block_pairs, int channels) {
         std::array<uint64_t, kSectionCount> bytes{};
         bytes[kSources] = source_count * sizeof(SourceRecord);
         bytes[kNames] = name_bytes;
@@ -97,6 +98,8 @@ struct Layout {
         const uint64_t padded = detail::group_count(patch_count) * detail::kGroup;
         bytes[kTails] = padded * sizeof(uint32_t);
         bytes[kBlocks] = padded * block_pairs * sizeof(uint32_t);
+        bytes[kChannels] =
+            padded / detail::kGroup * detail::channel_lanes(channels) * sizeof(uint32_t);
         uint64_t at = align_up(sizeof(FileHeader));
         for (int i = 0; i < kSectionCount; ++i) {
             sections[i] = {at, bytes[i]};
@@ -138,12 +141,6 @@ uint32_t transform_mask(const std::vector<Transform>& transforms) {
     uint32_t mask = 0;
     for (Transform t : transforms) mask |= 1u << static_cast<int>(t);
     return mask;
-}
-
-uint32_t squared_norm(const uint8_t* p, size_t n) {
-    uint32_t sum = 0;
-    for (size_t i = 0; i < n; ++i) sum += uint32_t(p[i]) * p[i];
-    return sum;
 }
 
 }  // namespace
@@ -205,10 +202,11 @@ uint64_t data_checksum(const Library& lib);
 namespace {
 
 struct IndexBuffers {
-    std::vector<uint32_t> order, sums, spreads, buckets, tails, block_pairs;
+    std::vector<uint32_t> norms;  // by id: the norms section, computed with the features
+    std::vector<uint32_t> order, sums, spreads, buckets, tails, block_pairs, channels;
 };
 
-// Computes the search index (search_index.hpp) of n patches.
+// Computes the patches' norms and the search index (search_index.hpp) of n patches.
 IndexBuffers build_index(const LibraryParams& params, const uint8_t* pixels, size_t n) {
     const size_t patch_bytes = params.patch_bytes();
     const detail::BlockGrid grid = detail::block_grid(params);
@@ -228,12 +226,17 @@ IndexBuffers build_index(const LibraryParams& params, const uint8_t* pixels, siz
     }
     std::sort(keys.begin(), keys.end());
     IndexBuffers b;
+    b.norms.resize(n);
+    for (size_t id = 0; id < n; ++id) b.norms[id] = by_id[id].norm;
     b.order.resize(n);
     b.sums.resize(n);
     b.spreads.resize(n);
     b.buckets.assign(detail::kMeanBuckets + 1, 0);
     b.tails.assign(detail::group_count(n) * detail::kGroup, 0);
     b.block_pairs.assign(b.tails.size() * pairs, 0);
+    const int channels = params.channels();
+    const size_t lanes = detail::channel_lanes(channels);
+    b.channels.assign(detail::group_count(n) * lanes, 0);
     for (size_t i = 0; i < n; ++i) {
         const uint32_t id = keys[i].second;
         b.order[i] = id;
@@ -243,7 +246,13 @@ IndexBuffers build_index(const LibraryParams& params, const uint8_t* pixels, siz
         const uint16_t* blocks = blocks_by_id.data() + id * 2 * pairs;
         for (size_t j = 0; j < pairs; ++j) {
             b.block_pairs[((i / detail::kGroup) * pairs + j) * detail::kGroup +
-                          i % detail::kGroup] = blocks[2 * j] | uint32_t(blocks[2 * j + 1]) << 16;
+                          i % detail::kGroup] = detail::block_pair(blocks, j);
+        }
+        if (lanes != 0) {
+            uint32_t* group = &b.channels[i / detail::kGroup * lanes + i % detail::kGroup];
+            for (int c = 0; c < channels; ++c)
+                group[c * detail::kGroup] = by_id[id].channel_sums[c];
+            group[channels * detail::kGroup] = by_id[id].channel_spread;
         }
         ++b.buckets[detail::mean_bucket(by_id[id].sum, patch_bytes) + 1];
     }
@@ -257,13 +266,15 @@ SearchIndex index_view(const LibraryParams& params, size_t n, const SectionData&
     auto u32 = [](const void* p, size_t count) {
         return std::span<const uint32_t>(static_cast<const uint32_t*>(p), count);
     };
-    return {u32(data[kOrder], n),
-            u32(data[kSums], n),
-            u32(data[kSpreads], n),
-            u32(data[kBuckets], detail::kMeanBuckets + 1),
-            u32(data[kTails], padded),
-            u32(data[kBlocks], padded * pairs),
-            pairs};
+    return {
+        u32(data[kOrder], n),
+        u32(data[kSums], n),
+        u32(data[kSpreads], n),
+        u32(data[kBuckets], detail::kMeanBuckets + 1),
+        u32(data[kTails], padded),
+        u32(data[kBlocks], padded * pairs),
+        pairs,
+        u32(data[kChannels], padded / detail::kGroup * detail::channel_lanes(params.channels()))};
 }
 
 }  // namespace
@@ -272,7 +283,6 @@ struct LibraryBuilder::Buffers {
     std::vector<SourceInfo> sources;
     std::vector<PatchOrigin> origins;
     std::vector<uint8_t> pixels;
-    std::vector<uint32_t> norms;
     IndexBuffers index;
 };
 
@@ -310,14 +320,12 @@ size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
     size_t at = b.pixels.size();
     b.pixels.resize(at + added * patch_bytes);
     b.origins.reserve(b.origins.size() + added);
-    b.norms.reserve(b.norms.size() + added);
     for (Transform t : params_.transforms) {
         for (Point p : windows) {
             uint8_t* dst = b.pixels.data() + at;
             apply_transform(image.row(p.y) + ptrdiff_t(p.x) * image.channels, image.stride,
                             params_.tile, image.channels, t, dst);
             b.origins.push_back({source_id, uint32_t(p.x), uint32_t(p.y), uint32_t(t)});
-            b.norms.push_back(squared_norm(dst, patch_bytes));
             at += patch_bytes;
         }
     }
@@ -336,13 +344,13 @@ Library LibraryBuilder::finish() {
     lib.sources_ = std::shared_ptr<const std::vector<SourceInfo>>(buffers_, &buffers_->sources);
     lib.origins_ = buffers_->origins.data();
     lib.pixels_ = buffers_->pixels.data();
-    lib.norms_ = buffers_->norms.data();
     buffers_->index = build_index(params_, buffers_->pixels.data(), lib.patch_count_);
+    lib.norms_ = buffers_->index.norms.data();
     const IndexBuffers& b = buffers_->index;
-    lib.index_ =
-        index_view(params_, lib.patch_count_,
-                   {nullptr, nullptr, nullptr, nullptr, nullptr, b.order.data(), b.sums.data(),
-                    b.spreads.data(), b.buckets.data(), b.tails.data(), b.block_pairs.data()});
+    lib.index_ = index_view(params_, lib.patch_count_,
+                            {nullptr, nullptr, nullptr, nullptr, nullptr, b.order.data(),
+                             b.sums.data(), b.spreads.data(), b.buckets.data(), b.tails.data(),
+                             b.block_pairs.data(), b.channels.data()});
     lib.storage_ = std::move(buffers_);
     buffers_ = std::make_shared<Buffers>();
     lib.data_checksum_ = data_checksum(lib);
@@ -357,12 +365,12 @@ SectionData section_data(const Library& lib, const Serialized& s) {
     const SearchIndex& x = lib.index();
     return {s.records.data(),   s.names.data(), lib.origins().data(), lib.pixels(),
             lib.norms().data(), x.order.data(), x.sums.data(),        x.spreads.data(),
-            x.buckets.data(),   x.tails.data(), x.block_pairs.data()};
+            x.buckets.data(),   x.tails.data(), x.block_pairs.data(), x.channels.data()};
 }
 
 Layout layout_of(const Library& lib, const Serialized& s) {
     return Layout(s.records.size(), s.names.size(), lib.size(), lib.patch_bytes(),
-                  lib.index().pairs);
+                  lib.index().pairs, lib.params().channels());
 }
 
 template <typename Fn>
@@ -389,7 +397,9 @@ uint64_t data_checksum(const Library& lib) {
 uint64_t Library::file_bytes() const {
     uint64_t name_bytes = 0;
     for (const SourceInfo& s : sources()) name_bytes += s.path.size();
-    return Layout(sources().size(), name_bytes, size(), patch_bytes(), index_.pairs).file_bytes;
+    return Layout(sources().size(), name_bytes, size(), patch_bytes(), index_.pairs,
+                  params_.channels())
+        .file_bytes;
 }
 
 void Library::save(const std::string& path) const {
@@ -439,7 +449,7 @@ namespace {
 // The search reads pixels through the index, so a file whose index is not a permutation sorted
 // as search_index.hpp says is refused (what the checksum alone would catch only on --verify).
 template <typename Corrupt>
-void check_index(const SearchIndex& x, size_t patch_bytes, const Corrupt& corrupt) {
+void check_index(const SearchIndex& x, size_t patch_bytes, int channels, const Corrupt& corrupt) {
     const size_t n = x.order.size();
     if (x.buckets.front() != 0 || x.buckets.back() != n)
         throw corrupt("search index is corrupt; rebuild the library");
@@ -455,6 +465,14 @@ void check_index(const SearchIndex& x, size_t patch_bytes, const Corrupt& corrup
             }
             seen[id] = true;
         }
+    }
+    // The channel sums of a position add up to its sum.
+    const size_t lanes = detail::channel_lanes(channels);
+    for (size_t i = 0; lanes != 0 && i < n; ++i) {
+        const uint32_t* group = &x.channels[i / detail::kGroup * lanes + i % detail::kGroup];
+        uint64_t sum = 0;
+        for (int c = 0; c < channels; ++c) sum += group[c * detail::kGroup];
+        if (sum != x.sums[i]) throw corrupt("search index is corrupt; rebuild the library");
     }
 }
 
@@ -483,8 +501,8 @@ Library Library::open(const std::string& path) {
     }
     if (version < kLibraryFormatVersion) {
         throw corrupt("has library format " + std::to_string(version) +
-                      ", without the search index of format " +
-                      std::to_string(kLibraryFormatVersion) + ": rebuild it with tessera build");
+                      "; this tessera reads format " + std::to_string(kLibraryFormatVersion) +
+                      ": rebuild it with tessera build");
     }
     if (size < sizeof(FileHeader)) throw truncated_header();
     FileHeader h;
@@ -525,7 +543,8 @@ Library Library::open(const std::string& path) {
         throw corrupt("header has invalid counts");
     }
     const Layout layout(h.source_count, h.sections[kNames].bytes, h.patch_count,
-                        lib.params_.patch_bytes(), detail::block_grid(lib.params_).pairs());
+                        lib.params_.patch_bytes(), detail::block_grid(lib.params_).pairs(),
+                        lib.params_.channels());
     if (layout.file_bytes != h.file_bytes || layout.sections != h.sections) {
         throw corrupt("sections do not match the counts in the header");
     }
@@ -558,7 +577,7 @@ Library Library::open(const std::string& path) {
     lib.pixels_ = static_cast<const uint8_t*>(data[kPixels]);
     lib.norms_ = static_cast<const uint32_t*>(data[kNorms]);
     lib.index_ = index_view(lib.params_, lib.patch_count_, data);
-    check_index(lib.index_, lib.patch_bytes(), corrupt);
+    check_index(lib.index_, lib.patch_bytes(), lib.params_.channels(), corrupt);
     // Provenance is checked here because renderers and reports index sources with it.
     const Size tile = lib.params_.tile;
     for (const PatchOrigin& o : lib.origins()) {

@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <memory>
+#include <mutex>
+#include <utility>
 #include <vector>
 
 #include "search_index.hpp"
@@ -73,7 +76,8 @@ class ExactSearcher final : public Searcher {
         const bool full = queries.window == library_.params().tile;
         const size_t query_bytes =
             size_t(queries.window.width) * queries.window.height * library_.params().channels();
-        const WindowIndex window = full ? WindowIndex{} : window_index(queries.window);
+        const std::shared_ptr<const WindowIndex> window =
+            full ? nullptr : cached_window_index(queries.window);
         // Runs of neighbouring queries share a thread so each can start from the last one's
         // answer; the answers themselves do not depend on the runs.
         constexpr size_t kRun = 16;
@@ -90,7 +94,7 @@ class ExactSearcher final : public Searcher {
                 if (full) {
                     search_full(query, scratch, top);
                 } else {
-                    search_window(query, queries.window, window, top);
+                    search_window(query, queries.window, *window, top);
                 }
                 previous = out + q * size_t(k);
             }
@@ -131,13 +135,20 @@ class ExactSearcher final : public Searcher {
         const detail::PatchFeatures qf =
             detail::patch_features(query, library_.params(), grid_, scratch.blocks.data());
         for (size_t j = 0; j < pairs; ++j) {
-            scratch.pairs[j] = scratch.blocks[2 * j] | uint32_t(scratch.blocks[2 * j + 1]) << 16;
+            scratch.pairs[j] = detail::block_pair(scratch.blocks.data(), j);
         }
         const uint64_t S = qf.sum;
         kernels::BlockQuery bq;
         bq.pairs = scratch.pairs.data();
         bq.pair_count = pairs;
         bq.tail = int32_t(qf.tail);
+        const int channels = library_.params().channels();
+        const size_t lanes = detail::channel_lanes(channels);
+        const uint64_t Dc = uint64_t(library_.params().tile.width) * library_.params().tile.height;
+        kernels::ChannelQuery cq;
+        cq.channels = channels;
+        for (int c = 0; c < channels; ++c) cq.sums[c] = int32_t(qf.channel_sums[c]);
+        cq.spread = int32_t(qf.channel_spread);
 
         // Limits derived from the k-th best distance tau, refreshed when it falls.
         uint64_t tau = 0;
@@ -146,19 +157,23 @@ class ExactSearcher final : public Searcher {
             tau = top.worst();
             spread_limit = tau == UINT64_MAX ? ~u128(0) : u128(D) * tau;
             bq.limit = int32_t(std::min<u128>(u128(grid_.block_bytes) * tau, INT32_MAX));
+            cq.limit = int64_t(std::min<u128>(u128(Dc) * tau, INT64_MAX));
         };
         refresh();
 
         uint8_t masks[kChunk / detail::kGroup + 1];
-        // Positions [begin, end): the block filter, then full distances for the survivors.
-        auto visit = [&](size_t begin, size_t end) {
-            if (pairs == 0) {
-                for (size_t i = begin; i < end; ++i) offer(query, x.order[i], top, refresh);
-                return;
-            }
+        // Positions [begin, end): the channel filter (colour), the block filter on the groups
+        // with a survivor, then full distances for the survivors.
+        auto visit = [&](size_t begin, size_t end) __attribute__((always_inline)) {
             const size_t g0 = begin / detail::kGroup, g1 = (end - 1) / detail::kGroup + 1;
-            kernels_.block_filter(bq, &x.block_pairs[g0 * pairs * detail::kGroup],
-                                  &x.tails[g0 * detail::kGroup], g1 - g0, masks);
+            if (lanes != 0) {
+                colour_filter(cq, bq, g0, g1, masks);
+            } else if (pairs != 0) {
+                kernels_.block_filter(bq, &x.block_pairs[g0 * pairs * detail::kGroup],
+                                      &x.tails[g0 * detail::kGroup], g1 - g0, masks);
+            } else {
+                std::fill(masks, masks + (g1 - g0), uint8_t(0xff));
+            }
             // Survivors' patches are scattered over the library: fetch them all before the
             // distances so their cache misses overlap.
             uint32_t ids[kChunk + detail::kGroup];
@@ -176,7 +191,7 @@ class ExactSearcher final : public Searcher {
 
         // One bucket: outwards from the query's spread in chunks, the spread interval the bound
         // allows (sum_gap^2 + root_gap^2 <= D tau) recomputed as tau falls.
-        auto scan_bucket = [&](size_t b, uint64_t sum_gap) {
+        auto scan_bucket = [&](size_t b, uint64_t sum_gap) __attribute__((always_inline)) {
             const uint32_t* spreads = x.spreads.data();
             const size_t first = x.buckets[b], last = x.buckets[b + 1];
             const size_t mid =
@@ -237,6 +252,28 @@ class ExactSearcher final : public Searcher {
         }
     }
 
+    // Colour: the channel filter over groups [g0, g1), then the block filter over the runs of
+    // groups it leaves a survivor in.
+    void colour_filter(const kernels::ChannelQuery& cq, const kernels::BlockQuery& bq, size_t g0,
+                       size_t g1, uint8_t* masks) const {
+        const SearchIndex& x = library_.index();
+        const size_t lanes = detail::channel_lanes(library_.params().channels());
+        kernels_.channel_filter(cq, &x.channels[g0 * lanes], g1 - g0, masks);
+        uint8_t block_masks[kChunk / detail::kGroup + 1];
+        for (size_t g = g0; x.pairs != 0 && g < g1;) {
+            if (masks[g - g0] == 0) {
+                ++g;
+                continue;
+            }
+            size_t run = g + 1;  // [g, run): groups with a survivor
+            while (run < g1 && masks[run - g0] != 0) ++run;
+            kernels_.block_filter(bq, &x.block_pairs[g * x.pairs * detail::kGroup],
+                                  &x.tails[g * detail::kGroup], run - g, block_masks);
+            for (size_t r = g; r < run; ++r) masks[r - g0] &= block_masks[r - g];
+            g = run;
+        }
+    }
+
     void prefetch_patch(uint32_t id) const {
         const uint8_t* patch = library_.patch(id);
         const size_t bytes = std::min<size_t>(library_.patch_bytes(), 1024);
@@ -246,40 +283,35 @@ class ExactSearcher final : public Searcher {
     // Full distance to the patch `id`; refreshes the limits when it enters the top k.
     template <typename Refresh>
     void offer(const uint8_t* query, uint32_t id, TopK& top, const Refresh& refresh) const {
-        if (top.offer(kernels_.sqdist_u8(query, library_.patch(id), library_.patch_bytes()), id)) {
+        // Distances fit 32 bits (kMaxTileSide); one past the k-th best cannot enter the top k.
+        const auto limit = uint32_t(std::min<uint64_t>(top.worst(), UINT32_MAX));
+        const uint32_t d =
+            kernels_.sqdist_u8_within(query, library_.patch(id), library_.patch_bytes(), limit);
+        if (top.offer(d, id)) {
             refresh();
         }
     }
 
-    // For one partial window shape, each patch's (by id) window sums per channel, and the spread
+    // For one partial window shape, each patch's window sums per channel, and the spread
     // left after removing them: isqrt(Dc |p|^2 - sum_c S_c^2) with Dc the bytes per channel.
     // Dc d >= sum_c (Sq_c - Sp_c)^2 + (sqrt(Rq) - sqrt(Rp))^2 is the mean and spread bound
     // per channel (search_index.hpp), much tighter than the grey one on colour.
+    // Patches are kept in the order (window total over all channels, id), so a query visits
+    // them outwards from its own total and stops each way at the first total the bound rules
+    // out: sum_c (Sq_c - Sp_c)^2 >= (Tq - Tp)^2 / C (Cauchy-Schwarz), so a gap in totals with
+    // (Tq - Tp)^2 > C Dc tau means d > tau, for this patch and every one farther out.
     struct WindowIndex {
-        std::vector<uint32_t> sums, spreads;
+        std::vector<uint32_t> ids, totals, sums, spreads;  // by position in that order
     };
 
     // Sums of the window per channel, and its spread.
     void window_features(const uint8_t* p, size_t row_stride, Size window, uint32_t* sums,
                          uint32_t* spread) const {
         const int channels = library_.params().channels();
-        const size_t row = size_t(window.width) * channels;
         const uint64_t dc = uint64_t(window.width) * window.height;
-        // Column sums first: contiguous loops the compiler vectorizes. The norm fits 32 bits
-        // (kMaxTileSide).
-        uint32_t columns[kMaxTileSide * 3] = {};
-        uint32_t norm = 0;
-        for (int y = 0; y < window.height; ++y) {
-            const uint8_t* r = p + y * row_stride;
-            for (size_t i = 0; i < row; ++i) {
-                columns[i] += r[i];
-                norm += uint32_t(r[i]) * r[i];
-            }
-        }
-        uint64_t s[3] = {0, 0, 0};
-        for (size_t i = 0; i < row; i += channels) {
-            for (int c = 0; c < channels; ++c) s[c] += columns[i + c];
-        }
+        uint64_t s[3];
+        uint32_t norm;
+        detail::window_sums(p, row_stride, window, channels, s, &norm);
         uint64_t energy = 0;
         for (int c = 0; c < channels; ++c) {
             sums[c] = uint32_t(s[c]);
@@ -291,18 +323,48 @@ class ExactSearcher final : public Searcher {
     WindowIndex window_index(Size window) const {
         const int channels = library_.params().channels();
         const size_t tile_row = size_t(library_.params().tile.width) * channels;
-        WindowIndex w;
-        w.sums.resize(library_.size() * channels);
-        w.spreads.resize(library_.size());
+        const size_t n = library_.size();
+        std::vector<uint32_t> sums(n * channels), spreads(n);
+        std::vector<std::pair<uint32_t, uint32_t>> keys(n);  // (total, id)
 #pragma omp parallel for schedule(static) num_threads(threads_)
-        for (size_t id = 0; id < library_.size(); ++id) {
-            window_features(library_.patch(id), tile_row, window, &w.sums[id * channels],
-                            &w.spreads[id]);
+        for (size_t id = 0; id < n; ++id) {
+            window_features(library_.patch(id), tile_row, window, &sums[id * channels],
+                            &spreads[id]);
+            uint32_t total = 0;
+            for (int c = 0; c < channels; ++c) total += sums[id * channels + c];
+            keys[id] = {total, uint32_t(id)};
+        }
+        std::sort(keys.begin(), keys.end());
+        WindowIndex w;
+        w.ids.resize(n);
+        w.totals.resize(n);
+        w.sums.resize(n * channels);
+        w.spreads.resize(n);
+        for (size_t i = 0; i < n; ++i) {
+            const uint32_t id = keys[i].second;
+            w.ids[i] = id;
+            w.totals[i] = keys[i].first;
+            std::copy_n(&sums[id * channels], channels, &w.sums[i * channels]);
+            w.spreads[i] = spreads[id];
         }
         return w;
     }
 
-    // Edge tiles: every patch in id order, skipping those the bound rules out.
+    // The window index of a shape, built on first use and kept: a target has at most three edge
+    // shapes (right column, bottom row, corner) and callers often search many same-size targets.
+    std::shared_ptr<const WindowIndex> cached_window_index(Size window) const {
+        std::lock_guard lock(windows_mutex_);
+        for (const auto& [shape, index] : windows_) {
+            if (shape == window) return index;
+        }
+        auto index = std::make_shared<const WindowIndex>(window_index(window));
+        if (windows_.size() == kCachedWindows) windows_.erase(windows_.begin());
+        windows_.emplace_back(window, index);
+        return index;
+    }
+
+    // Edge tiles: patches outwards from the query's window total (WindowIndex), skipping those
+    // the per-channel bound rules out.
     void search_window(const uint8_t* query, Size window, const WindowIndex& w, TopK& top) const {
         const int channels = library_.params().channels();
         const uint64_t dc = uint64_t(window.width) * window.height;
@@ -311,15 +373,33 @@ class ExactSearcher final : public Searcher {
         // Every term fits 64 bits: sums and spreads are below 2^23 for the largest tile.
         auto limit_of = [dc](uint64_t tau) { return tau == UINT64_MAX ? UINT64_MAX : dc * tau; };
         uint64_t limit = limit_of(top.worst());
-        for (size_t id = 0; id < library_.size(); ++id) {
-            const uint64_t dv = root_gap(w.spreads[id], spread);
+        uint32_t total = 0;
+        for (int c = 0; c < channels; ++c) total += sums[c];
+        auto open = [&](size_t i) {
+            const uint64_t g = gap(w.totals[i], total);
+            return u128(g) * g <= u128(channels) * limit;
+        };
+        const size_t n = w.ids.size();
+        const size_t start =
+            std::lower_bound(w.totals.begin(), w.totals.end(), total) - w.totals.begin();
+        size_t down = start, up = start;  // next positions: down - 1 and up
+        bool down_open = true, up_open = true;
+        while (true) {
+            down_open = down_open && down > 0 && open(down - 1);
+            up_open = up_open && up < n && open(up);
+            if (!down_open && !up_open) break;
+            const size_t i =
+                down_open && (!up_open || total - w.totals[down - 1] <= w.totals[up] - total)
+                    ? --down
+                    : up++;
+            const uint64_t dv = root_gap(w.spreads[i], spread);
             uint64_t bound = dv * dv;
             for (int c = 0; c < channels; ++c) {
-                const uint64_t ds = gap(w.sums[id * channels + c], sums[c]);
+                const uint64_t ds = gap(w.sums[i * channels + c], sums[c]);
                 bound += ds * ds;
             }
             if (bound > limit) continue;
-            if (top.offer(distance(query, window, uint32_t(id)), uint32_t(id))) {
+            if (top.offer(distance(query, window, w.ids[i]), w.ids[i])) {
                 limit = limit_of(top.worst());
             }
         }
@@ -329,6 +409,9 @@ class ExactSearcher final : public Searcher {
     int threads_;
     const kernels::Kernels& kernels_;
     detail::BlockGrid grid_;
+    static constexpr size_t kCachedWindows = 6;  // two target sizes' edge shapes
+    mutable std::mutex windows_mutex_;
+    mutable std::vector<std::pair<Size, std::shared_ptr<const WindowIndex>>> windows_;
 };
 
 }  // namespace

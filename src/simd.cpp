@@ -25,7 +25,7 @@ bool simd_level_supported(SimdLevel level) {
         case SimdLevel::Scalar:
             return true;
         case SimdLevel::Avx2:
-            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+            return __builtin_cpu_supports("avx2");
         case SimdLevel::Avx512:
             return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");

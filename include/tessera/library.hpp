@@ -16,7 +16,8 @@
 
 namespace tessera {
 
-inline constexpr uint32_t kLibraryFormatVersion = 2;  // 2 added the search index
+// 2 added the search index, 3 its per-channel sums for colour.
+inline constexpr uint32_t kLibraryFormatVersion = 3;
 inline constexpr int kMaxTileSide = 128;  // keeps every squared distance and norm inside uint32
 
 struct LibraryParams {
@@ -63,6 +64,7 @@ struct SearchIndex {
     std::span<const uint32_t> tails;        // isqrt(n |p|^2 - sum of squared block sums)
     std::span<const uint32_t> block_pairs;  // block sums, two per lane, group-major
     size_t pairs = 0;                       // block-sum pairs per position
+    std::span<const uint32_t> channels;     // colour only: channel sums and spread, group-major
 };
 
 // An immutable, cheaply copyable library. Patches are stored transformed, row-major, tightly

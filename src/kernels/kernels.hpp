@@ -15,15 +15,30 @@ struct BlockQuery {
     int32_t limit = 0;  // n times the k-th best distance, capped at INT32_MAX
 };
 
+struct ChannelQuery {
+    int32_t sums[3] = {0, 0, 0};  // the query's sum per channel
+    int channels = 3;
+    int32_t spread = 0;  // isqrt(R)
+    int64_t limit = 0;   // Dc times the k-th best distance, capped at INT64_MAX
+};
+
 struct Kernels {
     const char* name;
     // Squared L2 distance of two byte vectors of length n. Exact for n * 255^2 < 2^32, which
     // kMaxTileSide guarantees (128 x 128 x 3 bytes at most).
     uint32_t (*sqdist_u8)(const uint8_t* a, const uint8_t* b, size_t n);
+    // The same distance when it is <= limit; otherwise any value > limit (a partial sum may stop
+    // early). Exact for every limit is a valid implementation.
+    uint32_t (*sqdist_u8_within)(const uint8_t* a, const uint8_t* b, size_t n, uint32_t limit);
     // The block bound of search_index.hpp for `groups` groups of 8 positions: sets bit l of
     // masks[g] when position 8 g + l has a bound <= q.limit (it may be a neighbour).
     void (*block_filter)(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
                          size_t groups, uint8_t* masks);
+    // The channel bound of search_index.hpp for `groups` groups of 8 positions (q.channels + 1
+    // lanes of 8 each): sets bit l of masks[g] when position 8 g + l has a bound <= q.limit.
+    // Sums are below 2^23 and spreads below 2^28 (kMaxTileSide), so the bound fits 63 bits.
+    void (*channel_filter)(const ChannelQuery& q, const uint32_t* lanes, size_t groups,
+                           uint8_t* masks);
 };
 
 const Kernels& scalar_kernels();

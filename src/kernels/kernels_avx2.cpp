@@ -1,4 +1,4 @@
-// Compiled with -mavx2 -mfma: only called after the CPU is known to support AVX2.
+// Compiled with -mavx2 (integer only, no FMA): only called after the CPU is known to support AVX2.
 #include <immintrin.h>
 
 #include "kernels/kernels.hpp"
@@ -7,34 +7,43 @@ namespace tessera::kernels {
 
 namespace {
 
-uint64_t hsum_epi32(__m256i v) {
-    // Lanes are non-negative and below 2^31; their sum needs 64 bits.
-    const __m256i lo = _mm256_cvtepu32_epi64(_mm256_castsi256_si128(v));
-    const __m256i hi = _mm256_cvtepu32_epi64(_mm256_extracti128_si256(v, 1));
-    const __m256i s = _mm256_add_epi64(lo, hi);
-    const __m128i t = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-    return uint64_t(_mm_cvtsi128_si64(t)) + uint64_t(_mm_extract_epi64(t, 1));
+// The sum of the lanes modulo 2^32: callers' totals fit 32 bits.
+uint32_t hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+    return uint32_t(_mm_cvtsi128_si32(s));
 }
 
-// |a - b| per byte, widened to 16 bits and squared pairwise by vpmaddwd: each int32 lane gains
-// at most 2 * 255^2 per 32 bytes, so a lane stays below 2^31 for n < 2^31 / 65025 * 16 bytes.
-inline void accumulate_sq(__m256i x, __m256i y, __m256i& acc0, __m256i& acc1) {
-    const __m256i zero = _mm256_setzero_si256();
-    const __m256i d = _mm256_or_si256(_mm256_subs_epu8(x, y), _mm256_subs_epu8(y, x));
-    const __m256i lo = _mm256_unpacklo_epi8(d, zero);
-    const __m256i hi = _mm256_unpackhi_epi8(d, zero);
-    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(lo, lo));
-    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(hi, hi));
+// 16 bytes each widened to 16 bits (the loads fold into vpmovzxbw), subtracted, and squared
+// pairwise by vpmaddwd: each int32 lane gains at most 2 * 255^2 per 16 bytes, so the two
+// accumulators' lanes together stay below 2^31 for n < 2^31 / 65025 * 8 bytes (264,000;
+// kMaxTileSide allows 49,152).
+inline __m256i square_diff(__m128i x, __m128i y) {
+    const __m256i d = _mm256_sub_epi16(_mm256_cvtepu8_epi16(x), _mm256_cvtepu8_epi16(y));
+    return _mm256_madd_epi16(d, d);
+}
+
+inline __m128i load16(const uint8_t* p) {
+    return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
 }
 
 __m256i load(const uint8_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
-uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
-    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
-    size_t i = 0;
-    for (; i + 32 <= n; i += 32) accumulate_sq(load(a + i), load(b + i), acc0, acc1);
+// Whole 32-byte steps from i to end (end - i a multiple of 32).
+inline void accumulate(const uint8_t* a, const uint8_t* b, size_t& i, size_t end, __m256i& acc0,
+                       __m256i& acc1) {
+    for (; i < end; i += 32) {
+        acc0 = _mm256_add_epi32(acc0, square_diff(load16(a + i), load16(b + i)));
+        acc1 = _mm256_add_epi32(acc1, square_diff(load16(a + i + 16), load16(b + i + 16)));
+    }
+}
+
+// The total: the accumulators plus bytes [i, n), fewer than 32.
+inline uint32_t finish(const uint8_t* a, const uint8_t* b, size_t i, size_t n, __m256i acc0,
+                       __m256i acc1) {
     if (i < n && n >= 32) {
         // The tail as the last 32 bytes, with the bytes already counted zeroed in both inputs.
         alignas(32) static constexpr uint8_t kKeep[64] = {
@@ -44,32 +53,63 @@ uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
             0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
             0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
         const __m256i keep = load(kKeep + (n - i));
-        accumulate_sq(_mm256_and_si256(load(a + n - 32), keep),
-                      _mm256_and_si256(load(b + n - 32), keep), acc0, acc1);
+        const __m256i x = _mm256_and_si256(load(a + n - 32), keep);
+        const __m256i y = _mm256_and_si256(load(b + n - 32), keep);
+        acc0 = _mm256_add_epi32(acc0,
+                                square_diff(_mm256_castsi256_si128(x), _mm256_castsi256_si128(y)));
+        acc1 = _mm256_add_epi32(
+            acc1, square_diff(_mm256_extracti128_si256(x, 1), _mm256_extracti128_si256(y, 1)));
         i = n;
     }
-    uint64_t sum = hsum_epi32(acc0) + hsum_epi32(acc1);
+    uint32_t sum = hsum_epi32(_mm256_add_epi32(acc0, acc1));
     for (; i < n; ++i) {
         const int d = int(a[i]) - int(b[i]);
         sum += uint32_t(d * d);
     }
-    return uint32_t(sum);
+    return sum;
+}
+
+uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+    size_t i = 0;
+    accumulate(a, b, i, n & ~size_t(31), acc0, acc1);
+    return finish(a, b, i, n, acc0, acc1);
+}
+
+// Looks at the partial sum after half and three quarters of the bytes: most candidates that
+// pass the block bound but lose are already past the limit there.
+uint32_t sqdist_u8_within(const uint8_t* a, const uint8_t* b, size_t n, uint32_t limit) {
+    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+    size_t i = 0;
+    for (int shift = 1; shift <= 2; ++shift) {
+        const size_t end = (n - (n >> shift)) & ~size_t(31);
+        if (end <= i) continue;
+        accumulate(a, b, i, end, acc0, acc1);
+        const uint32_t partial = hsum_epi32(_mm256_add_epi32(acc0, acc1));
+        if (partial > limit) return partial;
+    }
+    accumulate(a, b, i, n & ~size_t(31), acc0, acc1);
+    return finish(a, b, i, n, acc0, acc1);
 }
 
 // Block sums are below 2^15, so their differences fit int16 and vpmaddwd squares two of them
-// per lane; block_grid keeps the whole bound below 2^31.
-void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
-                  size_t groups, uint8_t* masks) {
+// per lane; block_grid keeps the whole bound below 2^31. Pairs is the pair count when known at
+// compile time (0: q.pair_count), so the common grids get a fully unrolled inner loop.
+template <size_t Pairs>
+void block_filter_n(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
+                    size_t groups, uint8_t* masks) {
+    const size_t pair_count = Pairs != 0 ? Pairs : q.pair_count;
     const __m256i limit = _mm256_set1_epi32(q.limit);
     const __m256i query_tail = _mm256_set1_epi32(q.tail);
     const __m256i one = _mm256_set1_epi32(1);
     for (size_t g = 0; g < groups; ++g) {
-        const uint32_t* pairs = block_pairs + g * q.pair_count * 8;
+        const uint32_t* pairs = block_pairs + g * pair_count * 8;
         const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tails + g * 8));
         __m256i dt = _mm256_abs_epi32(_mm256_sub_epi32(t, query_tail));
         dt = _mm256_max_epi32(_mm256_sub_epi32(dt, one), _mm256_setzero_si256());
         __m256i bound = _mm256_mullo_epi32(dt, dt);
-        for (size_t j = 0; j < q.pair_count; ++j) {
+#pragma GCC unroll 24
+        for (size_t j = 0; j < pair_count; ++j) {
             const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(pairs + j * 8));
             const __m256i d = _mm256_sub_epi16(p, _mm256_set1_epi32(int32_t(q.pairs[j])));
             bound = _mm256_add_epi32(bound, _mm256_madd_epi16(d, d));
@@ -79,10 +119,73 @@ void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32
     }
 }
 
+// 8 and 24 pairs: the 4x4 grid of a gray or colour tile.
+void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
+                  size_t groups, uint8_t* masks) {
+    switch (q.pair_count) {
+        case 8:
+            return block_filter_n<8>(q, block_pairs, tails, groups, masks);
+        case 24:
+            return block_filter_n<24>(q, block_pairs, tails, groups, masks);
+        default:
+            return block_filter_n<0>(q, block_pairs, tails, groups, masks);
+    }
+}
+
+// The squares of eight int32 differences (each below 2^31 in magnitude), as 64-bit lanes: even
+// positions in `even`, odd ones in `odd`.
+inline void add_squares(__m256i d, __m256i& even, __m256i& odd) {
+    even = _mm256_add_epi64(even, _mm256_mul_epi32(d, d));
+    const __m256i high = _mm256_srli_epi64(d, 32);
+    odd = _mm256_add_epi64(odd, _mm256_mul_epi32(high, high));
+}
+
+// Bits 0..3 spread to bits 0, 2, 4, 6.
+inline uint32_t spread_bits(uint32_t m) {
+    m = (m | m << 2) & 0x33;
+    return (m | m << 1) & 0x55;
+}
+
+// Channels is q.channels when known at compile time (0: read it), so colour gets an unrolled
+// loop with the query's sums broadcast once.
+template <int Channels>
+void channel_filter_n(const ChannelQuery& q, const uint32_t* lanes, size_t groups, uint8_t* masks) {
+    const int channels = Channels != 0 ? Channels : q.channels;
+    const size_t stride = size_t(channels + 1) * 8;
+    const __m256i limit = _mm256_set1_epi64x(q.limit);
+    const __m256i spread = _mm256_set1_epi32(q.spread);
+    const __m256i one = _mm256_set1_epi32(1);
+    __m256i sums[3];
+    for (int c = 0; c < channels; ++c) sums[c] = _mm256_set1_epi32(q.sums[c]);
+    for (size_t g = 0; g < groups; ++g) {
+        const uint32_t* v = lanes + g * stride;
+        __m256i even = _mm256_setzero_si256(), odd = _mm256_setzero_si256();
+        for (int c = 0; c < channels; ++c) {
+            const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + c * 8));
+            add_squares(_mm256_sub_epi32(s, sums[c]), even, odd);
+        }
+        const __m256i r =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + size_t(channels) * 8));
+        __m256i dr = _mm256_abs_epi32(_mm256_sub_epi32(r, spread));
+        dr = _mm256_max_epi32(_mm256_sub_epi32(dr, one), _mm256_setzero_si256());
+        add_squares(dr, even, odd);
+        const uint32_t pruned_even =
+            uint32_t(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(even, limit))));
+        const uint32_t pruned_odd =
+            uint32_t(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpgt_epi64(odd, limit))));
+        masks[g] = uint8_t(~(spread_bits(pruned_even) | spread_bits(pruned_odd) << 1));
+    }
+}
+
+void channel_filter(const ChannelQuery& q, const uint32_t* lanes, size_t groups, uint8_t* masks) {
+    if (q.channels == 3) return channel_filter_n<3>(q, lanes, groups, masks);
+    channel_filter_n<0>(q, lanes, groups, masks);
+}
+
 }  // namespace
 
 const Kernels* avx2_kernels() {
-    static const Kernels k{"avx2", sqdist_u8, block_filter};
+    static const Kernels k{"avx2", sqdist_u8, sqdist_u8_within, block_filter, channel_filter};
     return &k;
 }
 

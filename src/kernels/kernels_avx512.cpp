@@ -46,11 +46,17 @@ uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
     return uint32_t(_mm512_reduce_add_epi64(total));
 }
 
+// Exact: one 64-byte step covers a quarter of a 16x16 gray tile, too coarse to stop early.
+uint32_t sqdist_u8_within(const uint8_t* a, const uint8_t* b, size_t n, uint32_t) {
+    return sqdist_u8(a, b, n);
+}
+
 }  // namespace
 
 const Kernels* avx512_kernels() {
-    // The block filter works on 8 positions at a time, which AVX2 already covers.
-    static const Kernels k{"avx512", sqdist_u8, avx2_kernels()->block_filter};
+    // The filters work on 8 positions at a time, which AVX2 already covers.
+    static const Kernels k{"avx512", sqdist_u8, sqdist_u8_within, avx2_kernels()->block_filter,
+                           avx2_kernels()->channel_filter};
     return &k;
 }
 

@@ -16,6 +16,11 @@ uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
     return sum;
 }
 
+// The reference: always the exact distance.
+uint32_t sqdist_u8_within(const uint8_t* a, const uint8_t* b, size_t n, uint32_t) {
+    return sqdist_u8(a, b, n);
+}
+
 void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
                   size_t groups, uint8_t* masks) {
     constexpr size_t kGroup = 8;
@@ -37,10 +42,30 @@ void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32
     }
 }
 
+void channel_filter(const ChannelQuery& q, const uint32_t* lanes, size_t groups, uint8_t* masks) {
+    constexpr size_t kGroup = 8;
+    const size_t stride = size_t(q.channels + 1) * kGroup;
+    for (size_t g = 0; g < groups; ++g) {
+        const uint32_t* v = lanes + g * stride;
+        uint8_t mask = 0;
+        for (size_t l = 0; l < kGroup; ++l) {
+            const int64_t d =
+                std::max<int64_t>(std::abs(int64_t(v[q.channels * kGroup + l]) - q.spread) - 1, 0);
+            int64_t bound = d * d;
+            for (int c = 0; c < q.channels; ++c) {
+                const int64_t s = int64_t(v[c * kGroup + l]) - q.sums[c];
+                bound += s * s;
+            }
+            if (bound <= q.limit) mask |= uint8_t(1u << l);
+        }
+        masks[g] = mask;
+    }
+}
+
 }  // namespace
 
 const Kernels& scalar_kernels() {
-    static const Kernels k{"scalar", sqdist_u8, block_filter};
+    static const Kernels k{"scalar", sqdist_u8, sqdist_u8_within, block_filter, channel_filter};
     return k;
 }
 

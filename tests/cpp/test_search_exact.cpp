@@ -118,7 +118,7 @@ TEST(SearchExactFile, SavedAndReopenedLibrarySearchesTheSame) {
     built.save(path);
     const Library opened = Library::open(path);
     opened.verify();
-    EXPECT_EQ(opened.format_version(), 2u);
+    EXPECT_EQ(opened.format_version(), kLibraryFormatVersion);
     ASSERT_EQ(opened.index().order.size(), built.size());
     EXPECT_TRUE(std::equal(opened.index().order.begin(), opened.index().order.end(),
                            built.index().order.begin()));

@@ -21,7 +21,7 @@ def cpu_flags():
 def supported_levels():
     flags = cpu_flags()
     levels = ["scalar"]
-    if {"avx2", "fma"} <= flags:
+    if "avx2" in flags:
         levels.append("avx2")
     if {"avx512f", "avx512bw", "avx512vl", "avx512_vnni"} <= flags:
         levels.append("avx512")
