@@ -448,9 +448,25 @@ namespace {
 
 // The search reads pixels through the index, so a file whose index is not a permutation sorted
 // as search_index.hpp says is refused (what the checksum alone would catch only on --verify).
+// Features past what any patch can have are refused too: the filters' integer widths (and the
+// SIMD levels' agreement) rest on those maxima.
 template <typename Corrupt>
-void check_index(const SearchIndex& x, size_t patch_bytes, int channels, const Corrupt& corrupt) {
+void check_index(const SearchIndex& x, const LibraryParams& params, const Corrupt& corrupt) {
     const size_t n = x.order.size();
+    const size_t patch_bytes = params.patch_bytes();
+    const int channels = params.channels();
+    const detail::BlockGrid grid = detail::block_grid(params);
+    const uint64_t max_norm = uint64_t(patch_bytes) * 255 * 255;
+    const uint32_t max_block = 255u * uint32_t(grid.block_bytes);
+    const uint64_t max_tail = detail::isqrt(uint64_t(grid.block_bytes) * max_norm);
+    const uint64_t max_channel_spread = detail::isqrt(patch_bytes / size_t(channels) * max_norm);
+    for (uint32_t tail : x.tails) {
+        if (tail > max_tail) throw corrupt("search index is corrupt; rebuild the library");
+    }
+    for (uint32_t pair : x.block_pairs) {
+        if ((pair & 0xffff) > max_block || (pair >> 16) > max_block)
+            throw corrupt("search index is corrupt; rebuild the library");
+    }
     if (x.buckets.front() != 0 || x.buckets.back() != n)
         throw corrupt("search index is corrupt; rebuild the library");
     std::vector<bool> seen(n);
@@ -472,7 +488,8 @@ void check_index(const SearchIndex& x, size_t patch_bytes, int channels, const C
         const uint32_t* group = &x.channels[i / detail::kGroup * lanes + i % detail::kGroup];
         uint64_t sum = 0;
         for (int c = 0; c < channels; ++c) sum += group[c * detail::kGroup];
-        if (sum != x.sums[i]) throw corrupt("search index is corrupt; rebuild the library");
+        if (sum != x.sums[i] || group[channels * detail::kGroup] > max_channel_spread)
+            throw corrupt("search index is corrupt; rebuild the library");
     }
 }
 
@@ -577,7 +594,7 @@ Library Library::open(const std::string& path) {
     lib.pixels_ = static_cast<const uint8_t*>(data[kPixels]);
     lib.norms_ = static_cast<const uint32_t*>(data[kNorms]);
     lib.index_ = index_view(lib.params_, lib.patch_count_, data);
-    check_index(lib.index_, lib.patch_bytes(), lib.params_.channels(), corrupt);
+    check_index(lib.index_, lib.params_, corrupt);
     // Provenance is checked here because renderers and reports index sources with it.
     const Size tile = lib.params_.tile;
     for (const PatchOrigin& o : lib.origins()) {

@@ -1,4 +1,4 @@
-// The search index stored in a library (format 2): what the exact search's lower bounds need,
+// The search index stored in a library (format 3): what the exact search's lower bounds need,
 // computed once at build time. Internal to tessera_core.
 //
 // Every bound below is a squared distance to an orthogonal projection, so it never exceeds the

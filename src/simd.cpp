@@ -27,8 +27,10 @@ bool simd_level_supported(SimdLevel level) {
         case SimdLevel::Avx2:
             return __builtin_cpu_supports("avx2");
         case SimdLevel::Avx512:
-            return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+            // Its kernel set borrows the AVX2 filters.
+            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
+                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                   __builtin_cpu_supports("avx512vnni");
     }
     return false;
 }

@@ -5,11 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -251,27 +247,19 @@ TEST(SearchBounds, EdgeWindowIndexesReusedAcrossCalls) {
     }
 }
 
-std::vector<char> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), {}};
-}
-
-void write_file(const std::string& path, const std::vector<char>& bytes) {
-    std::ofstream(path, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
-}
-
 // A colour library's channel section: a format 2 file (no such section) is refused with a
-// message to rebuild, and a channel sum that disagrees with the patch's sum is refused on open.
+// message to rebuild, and so is, on open, a channel sum that disagrees with the patch's sum or a
+// channel spread larger than any patch can have (it would overflow the scalar filter).
 TEST(SearchBounds, ChannelSectionIsVersionedAndChecked) {
     std::mt19937 rng(8);
     const Image source = random_image(20, 20, 3, rng);
     const Library lib = build_library(params_of({8, 8}, Mode::Rgb, {Transform::Rot0}), {&source});
-    const std::string path =
-        (std::filesystem::temp_directory_path() / "tessera-bounds-channels.tsr").string();
+    const testing::TempDir dir;
+    const std::string path = dir.file("channels.tsr");
     lib.save(path);
-    const std::vector<char> good = read_file(path);
-    auto open_error = [&](const std::vector<char>& bytes) -> std::string {
-        write_file(path, bytes);
+    const std::vector<uint8_t> good = testing::read_file(path);
+    auto open_error = [&](const std::vector<uint8_t>& bytes) -> std::string {
+        testing::write_file(path, bytes);
         try {
             Library::open(path);
         } catch (const Error& e) {
@@ -281,7 +269,7 @@ TEST(SearchBounds, ChannelSectionIsVersionedAndChecked) {
     };
     EXPECT_EQ(open_error(good), "");
 
-    std::vector<char> old = good;
+    std::vector<uint8_t> old = good;
     const uint32_t two = 2;
     std::memcpy(old.data() + 8, &two, sizeof two);  // the version follows the 8-byte magic
     const std::string old_error = open_error(old);
@@ -294,11 +282,16 @@ TEST(SearchBounds, ChannelSectionIsVersionedAndChecked) {
     std::memcpy(&header_bytes, good.data() + 12, sizeof header_bytes);
     uint64_t offset;
     std::memcpy(&offset, good.data() + header_bytes - 32, sizeof offset);
-    std::vector<char> bad = good;
-    bad[offset] = char(bad[offset] ^ 1);
+    std::vector<uint8_t> bad = good;
+    bad[offset] ^= 1;
     const std::string bad_error = open_error(bad);
     EXPECT_NE(bad_error.find("search index is corrupt"), std::string::npos) << bad_error;
-    std::filesystem::remove(path);
+    // Position 0's spread is lane 3 * 8 of its group (after 8 red, 8 green and 8 blue sums).
+    std::vector<uint8_t> wide = good;
+    const uint32_t spread = 1u << 30;
+    std::memcpy(wide.data() + offset + 24 * sizeof(uint32_t), &spread, sizeof spread);
+    const std::string wide_error = open_error(wide);
+    EXPECT_NE(wide_error.find("search index is corrupt"), std::string::npos) << wide_error;
 }
 
 }  // namespace
