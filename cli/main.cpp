@@ -237,8 +237,9 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     io::save_image(args.output, out.view());
     if (!args.matches.empty()) write_matches(args.matches, library, matches);
     if (!console.quiet) {
-        std::fprintf(stderr, "tessera mosaic: %zu tiles of %s, %.3f s, PSNR %.2f dB -> %s\n",
-                     matches.size(), size_text(library.params().tile).c_str(), seconds_since(start),
+        std::fprintf(stderr, "tessera mosaic: %zu %s of %s, %.3f s, PSNR %.2f dB -> %s\n",
+                     matches.size(), matches.size() == 1 ? "tile" : "tiles",
+                     size_text(library.params().tile).c_str(), seconds_since(start),
                      psnr(out.view(), target.image.view()), args.output.c_str());
     }
     return 0;

@@ -278,6 +278,12 @@ def test_target_smaller_than_the_tile_is_one_row_of_cropped_tiles(tessera_bin, t
     assert "4 tiles of 8x8" in result.stderr
     with Image.open(out_dir / "m.png") as im:
         assert im.size == (30, 5)
+    # Smaller on both sides: one cropped tile.
+    (tmp_path / "tiny.png").write_bytes(encoded(noise(3, 5), "PNG"))
+    result = run(tessera_bin, "mosaic", out_dir / "lib.tsr", tmp_path / "tiny.png",
+                 "-o", out_dir / "t.png")
+    assert result.returncode == 0, result.stderr
+    assert "tessera mosaic: 1 tile of 8x8" in result.stderr
 
 
 @pytest.mark.parametrize("name", ["empty.png", "bomb.png", "text.png"])
