@@ -317,8 +317,13 @@ int main(int argc, char** argv) {
     BuildArgs build;
     CLI::App* build_cmd = app.add_subcommand(
         "build", "Cut patches from source images (files or directories) into a library file.");
+    build_cmd->footer(
+        "A directory stands for the files below it with these extensions (any case; "
+        "hidden files and directories skipped):\n  " +
+        io::image_extensions());
     build_cmd
-        ->add_option("inputs", build.inputs, "Image files and directories (searched recursively)")
+        ->add_option("inputs", build.inputs,
+                     "Image files and directories (searched recursively; see below)")
         ->required();
     build_cmd->add_option("-o,--output", build.output, "Library file to write (e.g. lib.tsr)")
         ->required();

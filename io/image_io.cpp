@@ -136,6 +136,14 @@ std::string supported_formats() {
     return names;
 }
 
+std::string image_extensions() {
+    std::string list;
+    for (const Format& f : formats()) {
+        for (const std::string& ext : f.extensions) list += (list.empty() ? "" : " ") + ext;
+    }
+    return list;
+}
+
 void initialize(const char* argv0, Modules modules) {
     // libvips looks for its modules under $VIPSHOME/lib; pointing it, for this call only, at a
     // directory without any defers them. A VIPSHOME the user set is left to libvips.

@@ -45,6 +45,9 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
 // The formats load_image reads, as users know them: "PNG, JPEG, ..., HEIF".
 std::string supported_formats();
 
+// The extensions find_images looks for: ".png .jpg ... .avif".
+std::string image_extensions();
+
 // Encodes `image` in the format named by the extension of `path` and writes it atomically.
 void save_image(const std::string& path, ImageView image);
 
