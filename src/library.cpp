@@ -452,6 +452,9 @@ namespace {
 // SIMD levels' agreement) rest on those maxima.
 template <typename Corrupt>
 void check_index(const SearchIndex& x, const LibraryParams& params, const Corrupt& corrupt) {
+    auto require = [&corrupt](bool holds) {
+        if (!holds) throw corrupt("search index is corrupt; rebuild the library");
+    };
     const size_t n = x.order.size();
     const size_t patch_bytes = params.patch_bytes();
     const int channels = params.channels();
@@ -460,25 +463,18 @@ void check_index(const SearchIndex& x, const LibraryParams& params, const Corrup
     const uint32_t max_block = 255u * uint32_t(grid.block_bytes);
     const uint64_t max_tail = detail::isqrt(uint64_t(grid.block_bytes) * max_norm);
     const uint64_t max_channel_spread = detail::isqrt(patch_bytes / size_t(channels) * max_norm);
-    for (uint32_t tail : x.tails) {
-        if (tail > max_tail) throw corrupt("search index is corrupt; rebuild the library");
-    }
+    for (uint32_t tail : x.tails) require(tail <= max_tail);
     for (uint32_t pair : x.block_pairs) {
-        if ((pair & 0xffff) > max_block || (pair >> 16) > max_block)
-            throw corrupt("search index is corrupt; rebuild the library");
+        require((pair & 0xffff) <= max_block && (pair >> 16) <= max_block);
     }
-    if (x.buckets.front() != 0 || x.buckets.back() != n)
-        throw corrupt("search index is corrupt; rebuild the library");
+    require(x.buckets.front() == 0 && x.buckets.back() == n);
     std::vector<bool> seen(n);
     for (size_t b = 0; b < detail::kMeanBuckets; ++b) {
-        if (x.buckets[b] > x.buckets[b + 1])
-            throw corrupt("search index is corrupt; rebuild the library");
+        require(x.buckets[b] <= x.buckets[b + 1]);
         for (size_t i = x.buckets[b]; i < x.buckets[b + 1]; ++i) {
             const uint32_t id = x.order[i];
-            if (id >= n || seen[id] || detail::mean_bucket(x.sums[i], patch_bytes) != b ||
-                (i > x.buckets[b] && x.spreads[i - 1] > x.spreads[i])) {
-                throw corrupt("search index is corrupt; rebuild the library");
-            }
+            require(id < n && !seen[id] && detail::mean_bucket(x.sums[i], patch_bytes) == b &&
+                    (i == x.buckets[b] || x.spreads[i - 1] <= x.spreads[i]));
             seen[id] = true;
         }
     }
@@ -488,8 +484,7 @@ void check_index(const SearchIndex& x, const LibraryParams& params, const Corrup
         const uint32_t* group = &x.channels[i / detail::kGroup * lanes + i % detail::kGroup];
         uint64_t sum = 0;
         for (int c = 0; c < channels; ++c) sum += group[c * detail::kGroup];
-        if (sum != x.sums[i] || group[channels * detail::kGroup] > max_channel_spread)
-            throw corrupt("search index is corrupt; rebuild the library");
+        require(sum == x.sums[i] && group[channels * detail::kGroup] <= max_channel_spread);
     }
 }
 
