@@ -1,10 +1,20 @@
 // Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni: only called after the CPU is known
-// to support all four.
+// to support all four. The tests also compile it with TESSERA_EMULATE_AVX512, which takes the same
+// intrinsics from SIMDe's portable versions, so that this code is checked on CPUs without AVX-512.
+#ifdef TESSERA_EMULATE_AVX512
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#else
 #include <immintrin.h>
+#endif
+
+#include <cstring>
 
 // GCC 12's AVX-512 headers trip its own -Wuninitialized on _mm512_undefined_* (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include "kernels/kernels.hpp"
 
@@ -13,7 +23,8 @@ namespace tessera::kernels {
 namespace {
 
 // vpdpbusd multiplies unsigned by signed bytes, and |a - b| can reach 255, so square it as
-// d * d = 2 * (d * (d >> 1)) + d * (d & 1): both right-hand factors fit a signed byte.
+// d * d = 2 * (d * (d >> 1)) + d * (d & 1): both right-hand factors fit a signed byte. Each
+// lane of acc_half gains at most 4 * 255 * 127 per 64 bytes: below 2^31 for n <= 49152.
 inline void accumulate_sq(__m512i x, __m512i y, __m512i& acc_half, __m512i& acc_odd) {
     const __m512i one = _mm512_set1_epi8(1);
     const __m512i d = _mm512_sub_epi8(_mm512_max_epu8(x, y), _mm512_min_epu8(x, y));
@@ -23,32 +34,56 @@ inline void accumulate_sq(__m512i x, __m512i y, __m512i& acc_half, __m512i& acc_
     acc_odd = _mm512_dpbusd_epi32(acc_odd, d, _mm512_and_si512(d, one));
 }
 
-uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
-    __m512i acc_half = _mm512_setzero_si512();
-    __m512i acc_odd = _mm512_setzero_si512();
-    size_t i = 0;
-    for (; i + 64 <= n; i += 64) {
+// Whole 64-byte steps from i to end (end - i a multiple of 64).
+inline void accumulate(const uint8_t* a, const uint8_t* b, size_t& i, size_t end, __m512i& acc_half,
+                       __m512i& acc_odd) {
+    for (; i < end; i += 64) {
         accumulate_sq(_mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i), acc_half, acc_odd);
     }
-    if (i < n) {
-        const __mmask64 m = (__mmask64(1) << (n - i)) - 1;
-        accumulate_sq(_mm512_maskz_loadu_epi8(m, a + i), _mm512_maskz_loadu_epi8(m, b + i),
-                      acc_half, acc_odd);
-    }
-    // Each lane of acc_half holds at most n/16 * 255 * 127 < 2^31 for n <= 49152.
-    const __m512i total = _mm512_add_epi64(
-        _mm512_slli_epi64(
-            _mm512_add_epi64(_mm512_cvtepu32_epi64(_mm512_castsi512_si256(acc_half)),
-                             _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(acc_half, 1))),
-            1),
-        _mm512_add_epi64(_mm512_cvtepu32_epi64(_mm512_castsi512_si256(acc_odd)),
-                         _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(acc_odd, 1))));
-    return uint32_t(_mm512_reduce_add_epi64(total));
 }
 
-// Exact: one 64-byte step covers a quarter of a 16x16 gray tile, too coarse to stop early.
-uint32_t sqdist_u8_within(const uint8_t* a, const uint8_t* b, size_t n, uint32_t) {
-    return sqdist_u8(a, b, n);
+// 2 * acc_half + acc_odd summed over the lanes modulo 2^32: callers' totals fit 32 bits.
+inline uint32_t total(__m512i acc_half, __m512i acc_odd) {
+    const __m512i t = _mm512_add_epi32(_mm512_slli_epi32(acc_half, 1), acc_odd);
+    const __m256i t8 = _mm256_add_epi32(_mm512_castsi512_si256(t), _mm512_extracti64x4_epi64(t, 1));
+    __m128i t4 = _mm_add_epi32(_mm256_castsi256_si128(t8), _mm256_extracti128_si256(t8, 1));
+    t4 = _mm_add_epi32(t4, _mm_unpackhi_epi64(t4, t4));
+    return uint32_t(_mm_cvtsi128_si32(_mm_add_epi32(t4, _mm_shuffle_epi32(t4, 1))));
+}
+
+// The total: the accumulators plus bytes [i, n), fewer than 64, zero-padded in both inputs (the
+// common tiles, 8x8 and 16x16 in gray or colour, have no such tail).
+inline uint32_t finish(const uint8_t* a, const uint8_t* b, size_t i, size_t n, __m512i acc_half,
+                       __m512i acc_odd) {
+    if (i < n) {
+        alignas(64) uint8_t x[64] = {}, y[64] = {};
+        std::memcpy(x, a + i, n - i);
+        std::memcpy(y, b + i, n - i);
+        accumulate_sq(_mm512_load_si512(x), _mm512_load_si512(y), acc_half, acc_odd);
+    }
+    return total(acc_half, acc_odd);
+}
+
+uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
+    __m512i acc_half = _mm512_setzero_si512(), acc_odd = _mm512_setzero_si512();
+    size_t i = 0;
+    accumulate(a, b, i, n & ~size_t(63), acc_half, acc_odd);
+    return finish(a, b, i, n, acc_half, acc_odd);
+}
+
+// Looks at the partial sum after half and three quarters of the bytes, as the AVX2 kernel does.
+uint32_t sqdist_u8_within(const uint8_t* a, const uint8_t* b, size_t n, uint32_t limit) {
+    __m512i acc_half = _mm512_setzero_si512(), acc_odd = _mm512_setzero_si512();
+    size_t i = 0;
+    for (int shift = 1; shift <= 2; ++shift) {
+        const size_t end = (n - (n >> shift)) & ~size_t(63);
+        if (end <= i) continue;
+        accumulate(a, b, i, end, acc_half, acc_odd);
+        const uint32_t partial = total(acc_half, acc_odd);
+        if (partial > limit) return partial;
+    }
+    accumulate(a, b, i, n & ~size_t(63), acc_half, acc_odd);
+    return finish(a, b, i, n, acc_half, acc_odd);
 }
 
 }  // namespace
