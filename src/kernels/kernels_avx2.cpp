@@ -1,6 +1,7 @@
 // Compiled with -mavx2 (integer only, no FMA): only called after the CPU is known to support AVX2.
 #include <immintrin.h>
 
+#include "kernels/distance.hpp"
 #include "kernels/kernels.hpp"
 
 namespace tessera::kernels {
@@ -32,65 +33,44 @@ __m256i load(const uint8_t* p) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
 }
 
-// Whole 32-byte steps from i to end (end - i a multiple of 32).
-inline void accumulate(const uint8_t* a, const uint8_t* b, size_t& i, size_t end, __m256i& acc0,
-                       __m256i& acc1) {
-    for (; i < end; i += 32) {
-        acc0 = _mm256_add_epi32(acc0, square_diff(load16(a + i), load16(b + i)));
-        acc1 = _mm256_add_epi32(acc1, square_diff(load16(a + i + 16), load16(b + i + 16)));
-    }
-}
-
-// The total: the accumulators plus bytes [i, n), fewer than 32.
-inline uint32_t finish(const uint8_t* a, const uint8_t* b, size_t i, size_t n, __m256i acc0,
-                       __m256i acc1) {
-    if (i < n && n >= 32) {
-        // The tail as the last 32 bytes, with the bytes already counted zeroed in both inputs.
-        alignas(32) static constexpr uint8_t kKeep[64] = {
-            0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
-            0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
-            0,    0,    0,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-        const __m256i keep = load(kKeep + (n - i));
-        const __m256i x = _mm256_and_si256(load(a + n - 32), keep);
-        const __m256i y = _mm256_and_si256(load(b + n - 32), keep);
-        acc0 = _mm256_add_epi32(acc0,
-                                square_diff(_mm256_castsi256_si128(x), _mm256_castsi256_si128(y)));
-        acc1 = _mm256_add_epi32(
-            acc1, square_diff(_mm256_extracti128_si256(x, 1), _mm256_extracti128_si256(y, 1)));
-        i = n;
-    }
-    uint32_t sum = hsum_epi32(_mm256_add_epi32(acc0, acc1));
-    for (; i < n; ++i) {
-        const int d = int(a[i]) - int(b[i]);
-        sum += uint32_t(d * d);
-    }
-    return sum;
-}
-
-uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
+// The accumulator of distance.hpp: 32 bytes a step, in two halves.
+struct Sums {
+    static constexpr size_t kStep = 32;
     __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
-    size_t i = 0;
-    accumulate(a, b, i, n & ~size_t(31), acc0, acc1);
-    return finish(a, b, i, n, acc0, acc1);
-}
 
-// Looks at the partial sum after half and three quarters of the bytes: most candidates that
-// pass the block bound but lose are already past the limit there.
-uint32_t sqdist_u8_within(const uint8_t* a, const uint8_t* b, size_t n, uint32_t limit) {
-    __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
-    size_t i = 0;
-    for (int shift = 1; shift <= 2; ++shift) {
-        const size_t end = (n - (n >> shift)) & ~size_t(31);
-        if (end <= i) continue;
-        accumulate(a, b, i, end, acc0, acc1);
-        const uint32_t partial = hsum_epi32(_mm256_add_epi32(acc0, acc1));
-        if (partial > limit) return partial;
+    void add(const uint8_t* a, const uint8_t* b) {
+        acc0 = _mm256_add_epi32(acc0, square_diff(load16(a), load16(b)));
+        acc1 = _mm256_add_epi32(acc1, square_diff(load16(a + 16), load16(b + 16)));
     }
-    accumulate(a, b, i, n & ~size_t(31), acc0, acc1);
-    return finish(a, b, i, n, acc0, acc1);
-}
+
+    uint32_t total() const { return hsum_epi32(_mm256_add_epi32(acc0, acc1)); }
+
+    uint32_t finish(const uint8_t* a, const uint8_t* b, size_t i, size_t n) {
+        if (i < n && n >= kStep) {
+            // The tail as the last 32 bytes, with the bytes already counted zeroed in both.
+            alignas(32) static constexpr uint8_t kKeep[64] = {
+                0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+                0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+                0,    0,    0,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+            const __m256i keep = load(kKeep + (n - i));
+            const __m256i x = _mm256_and_si256(load(a + n - 32), keep);
+            const __m256i y = _mm256_and_si256(load(b + n - 32), keep);
+            acc0 = _mm256_add_epi32(
+                acc0, square_diff(_mm256_castsi256_si128(x), _mm256_castsi256_si128(y)));
+            acc1 = _mm256_add_epi32(
+                acc1, square_diff(_mm256_extracti128_si256(x, 1), _mm256_extracti128_si256(y, 1)));
+            i = n;
+        }
+        uint32_t sum = total();
+        for (; i < n; ++i) {
+            const int d = int(a[i]) - int(b[i]);
+            sum += uint32_t(d * d);
+        }
+        return sum;
+    }
+};
 
 // Block sums are below 2^15, so their differences fit int16 and vpmaddwd squares two of them
 // per lane; block_grid keeps the whole bound below 2^31. Pairs is the pair count when known at
@@ -185,7 +165,7 @@ void channel_filter(const ChannelQuery& q, const uint32_t* lanes, size_t groups,
 }  // namespace
 
 const Kernels* avx2_kernels() {
-    static const Kernels k{"avx2", sqdist_u8, sqdist_u8_within, block_filter, channel_filter};
+    static const Kernels k{"avx2", sqdist<Sums>, sqdist_within<Sums>, block_filter, channel_filter};
     return &k;
 }
 

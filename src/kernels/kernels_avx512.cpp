@@ -16,6 +16,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include "kernels/distance.hpp"
 #include "kernels/kernels.hpp"
 
 namespace tessera::kernels {
@@ -34,64 +35,44 @@ inline void accumulate_sq(__m512i x, __m512i y, __m512i& acc_half, __m512i& acc_
     acc_odd = _mm512_dpbusd_epi32(acc_odd, d, _mm512_and_si512(d, one));
 }
 
-// Whole 64-byte steps from i to end (end - i a multiple of 64).
-inline void accumulate(const uint8_t* a, const uint8_t* b, size_t& i, size_t end, __m512i& acc_half,
-                       __m512i& acc_odd) {
-    for (; i < end; i += 64) {
-        accumulate_sq(_mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i), acc_half, acc_odd);
-    }
-}
-
-// 2 * acc_half + acc_odd summed over the lanes modulo 2^32: callers' totals fit 32 bits.
-inline uint32_t total(__m512i acc_half, __m512i acc_odd) {
-    const __m512i t = _mm512_add_epi32(_mm512_slli_epi32(acc_half, 1), acc_odd);
-    const __m256i t8 = _mm256_add_epi32(_mm512_castsi512_si256(t), _mm512_extracti64x4_epi64(t, 1));
-    __m128i t4 = _mm_add_epi32(_mm256_castsi256_si128(t8), _mm256_extracti128_si256(t8, 1));
-    t4 = _mm_add_epi32(t4, _mm_unpackhi_epi64(t4, t4));
-    return uint32_t(_mm_cvtsi128_si32(_mm_add_epi32(t4, _mm_shuffle_epi32(t4, 1))));
-}
-
-// The total: the accumulators plus bytes [i, n), fewer than 64, zero-padded in both inputs (the
-// common tiles, 8x8 and 16x16 in gray or colour, have no such tail).
-inline uint32_t finish(const uint8_t* a, const uint8_t* b, size_t i, size_t n, __m512i acc_half,
-                       __m512i acc_odd) {
-    if (i < n) {
-        alignas(64) uint8_t x[64] = {}, y[64] = {};
-        std::memcpy(x, a + i, n - i);
-        std::memcpy(y, b + i, n - i);
-        accumulate_sq(_mm512_load_si512(x), _mm512_load_si512(y), acc_half, acc_odd);
-    }
-    return total(acc_half, acc_odd);
-}
-
-uint32_t sqdist_u8(const uint8_t* a, const uint8_t* b, size_t n) {
+// The accumulator of distance.hpp: 64 bytes a step.
+struct Sums {
+    static constexpr size_t kStep = 64;
     __m512i acc_half = _mm512_setzero_si512(), acc_odd = _mm512_setzero_si512();
-    size_t i = 0;
-    accumulate(a, b, i, n & ~size_t(63), acc_half, acc_odd);
-    return finish(a, b, i, n, acc_half, acc_odd);
-}
 
-// Looks at the partial sum after half and three quarters of the bytes, as the AVX2 kernel does.
-uint32_t sqdist_u8_within(const uint8_t* a, const uint8_t* b, size_t n, uint32_t limit) {
-    __m512i acc_half = _mm512_setzero_si512(), acc_odd = _mm512_setzero_si512();
-    size_t i = 0;
-    for (int shift = 1; shift <= 2; ++shift) {
-        const size_t end = (n - (n >> shift)) & ~size_t(63);
-        if (end <= i) continue;
-        accumulate(a, b, i, end, acc_half, acc_odd);
-        const uint32_t partial = total(acc_half, acc_odd);
-        if (partial > limit) return partial;
+    void add(const uint8_t* a, const uint8_t* b) {
+        accumulate_sq(_mm512_loadu_si512(a), _mm512_loadu_si512(b), acc_half, acc_odd);
     }
-    accumulate(a, b, i, n & ~size_t(63), acc_half, acc_odd);
-    return finish(a, b, i, n, acc_half, acc_odd);
-}
+
+    // 2 * acc_half + acc_odd summed over the lanes modulo 2^32: callers' totals fit 32 bits.
+    uint32_t total() const {
+        const __m512i t = _mm512_add_epi32(_mm512_slli_epi32(acc_half, 1), acc_odd);
+        const __m256i t8 =
+            _mm256_add_epi32(_mm512_castsi512_si256(t), _mm512_extracti64x4_epi64(t, 1));
+        __m128i t4 = _mm_add_epi32(_mm256_castsi256_si128(t8), _mm256_extracti128_si256(t8, 1));
+        t4 = _mm_add_epi32(t4, _mm_unpackhi_epi64(t4, t4));
+        return uint32_t(_mm_cvtsi128_si32(_mm_add_epi32(t4, _mm_shuffle_epi32(t4, 1))));
+    }
+
+    // The last n - i bytes zero-padded in both inputs (the common tiles, 8x8 and 16x16 in gray
+    // or colour, have no such tail).
+    uint32_t finish(const uint8_t* a, const uint8_t* b, size_t i, size_t n) {
+        if (i < n) {
+            alignas(64) uint8_t x[64] = {}, y[64] = {};
+            std::memcpy(x, a + i, n - i);
+            std::memcpy(y, b + i, n - i);
+            accumulate_sq(_mm512_load_si512(x), _mm512_load_si512(y), acc_half, acc_odd);
+        }
+        return total();
+    }
+};
 
 }  // namespace
 
 const Kernels* avx512_kernels() {
     // The filters work on 8 positions at a time, which AVX2 already covers.
-    static const Kernels k{"avx512", sqdist_u8, sqdist_u8_within, avx2_kernels()->block_filter,
-                           avx2_kernels()->channel_filter};
+    static const Kernels k{"avx512", sqdist<Sums>, sqdist_within<Sums>,
+                           avx2_kernels()->block_filter, avx2_kernels()->channel_filter};
     return &k;
 }
 
