@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 
@@ -42,6 +43,35 @@ thread_local std::string last_warning;
 
 void keep_warning(const char*, GLogLevelFlags, const char* message, void*) {
     last_warning = message ? message : "";
+}
+
+// libvips keeps one error buffer for the whole process, which VError copies: a call failing
+// while others run may report another file's reason, or none once another thread clears it.
+// Calls into libvips share this lock; a failed one runs again holding it alone, from an empty
+// buffer, and that attempt's reason is reported, the same for every thread count. libvips is
+// deterministic and failures are rare, so the second attempt costs next to nothing.
+std::shared_mutex vips_calls;
+
+// Returns what `work` (calls into libvips) returns; a libvips failure throws Error(context +
+// its reason).
+template <class Work>
+auto run_vips(const std::string& context, const Work& work) {
+    try {
+        std::shared_lock shared(vips_calls);
+        return work();
+    } catch (const VError&) {
+    }
+    std::unique_lock alone(vips_calls);
+    vips_error_clear();
+    last_warning.clear();
+    try {
+        return work();
+    } catch (const VError& e) {
+        std::string reason = vips_reason(e);
+        if (reason == kUnknownVipsError && !last_warning.empty()) reason = last_warning;
+        vips_error_clear();
+        throw Error(context + reason);
+    }
 }
 
 // The formats tessera reads: the name in messages, the libvips loader trusted with files from
@@ -175,8 +205,7 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
     loaded.source.path = path;
     loaded.source.file_bytes = bytes.size();
     loaded.source.content_hash = hash_bytes(bytes.data(), bytes.size());
-    last_warning.clear();
-    try {
+    loaded.image = run_vips(path + ": cannot decode image: ", [&] {
         VImage img;
         bool pnm = false;
         const auto [bmp_width, bmp_height] = bmp_size(bytes);
@@ -237,14 +266,9 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
         img.write(VImage::new_from_memory(decoded.pixels.data(), decoded.pixels.size(),
                                           decoded.width, decoded.height, decoded.channels,
                                           VIPS_FORMAT_UCHAR));
-        loaded.image =
-            decoded.channels == channels(mode) ? std::move(decoded) : convert(decoded.view(), mode);
-    } catch (const VError& e) {
-        std::string reason = vips_reason(e);
-        if (reason == kUnknownVipsError && !last_warning.empty()) reason = last_warning;
-        vips_error_clear();
-        throw Error(path + ": cannot decode image: " + reason);
-    }
+        return decoded.channels == channels(mode) ? std::move(decoded)
+                                                  : convert(decoded.view(), mode);
+    });
     loaded.source.width = uint32_t(loaded.image.width);
     loaded.source.height = uint32_t(loaded.image.height);
     return loaded;
@@ -255,6 +279,7 @@ void check_output_format(const std::string& path) {
     static const std::vector<std::string> known = {".png",  ".jpg", ".jpeg", ".tif", ".tiff",
                                                    ".webp", ".pgm", ".ppm",  ".pnm"};
     const std::string ext = extension_of(path);
+    std::shared_lock shared(vips_calls);  // a failed look-up writes libvips's error buffer
     if (std::find(known.begin(), known.end(), ext) == known.end() ||
         vips_foreign_find_save_target(ext.c_str()) == nullptr) {
         vips_error_clear();
@@ -269,7 +294,7 @@ void save_image(const std::string& path, ImageView image) {
     for (int y = 0; y < image.height; ++y) {
         std::memcpy(packed.row(y), image.row(y), size_t(packed.stride()));
     }
-    try {
+    run_vips(path + ": cannot encode image: ", [&] {
         VImage img =
             VImage::new_from_memory(packed.pixels.data(), packed.pixels.size(), packed.width,
                                     packed.height, packed.channels, VIPS_FORMAT_UCHAR);
@@ -283,9 +308,7 @@ void save_image(const std::string& path, ImageView image) {
         size_t size = 0;
         const void* data = vips_blob_get(blob, &size);
         write_file_atomically(path, data, size);
-    } catch (const VError& e) {
-        throw Error(path + ": cannot encode image: " + vips_reason(e));
-    }
+    });
 }
 
 std::vector<std::string> find_images(const std::string& directory) {

@@ -296,3 +296,30 @@ def test_bad_target_is_refused(tessera_bin, tmp_path, out_dir, name):
     result = run(tessera_bin, "mosaic", out_dir / "lib.tsr", tmp_path / name, "-o", out_dir / "m.png")
     assert_failed(result, name)
     assert sorted(os.listdir(out_dir)) == ["lib.tsr"]
+
+
+def test_each_bad_file_gets_its_own_reason_for_every_thread_count(tessera_bin, tmp_path, out_dir):
+    """libvips keeps one error buffer for the whole process: files failing at the same time could
+    swap reasons or lose them ('unknown libvips error'). Many files of kinds with different
+    reasons, decoded two at a time, must get the warnings they get one at a time."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "good.png").write_bytes(encoded(noise(16, 16), "PNG"))
+    for fmt in ["PNG", "JPEG", "GIF", "TIFF"]:
+        whole = encoded(noise(48, 48), fmt)
+        for i in range(12):
+            cut = whole[: len(whole) * (i + 4) // 20]
+            (photos / f"{fmt.lower()}{i:02}.{fmt.lower()}").write_bytes(cut)
+
+    def warnings(threads):
+        result = build(tessera_bin, tmp_path, photos, "--threads", threads, "-q")
+        assert result.returncode == 0, result.stderr
+        return sorted(result.stderr.splitlines())
+
+    alone = warnings(1)
+    assert len(alone) == 48
+    for line, name in zip(alone, sorted(p.name for p in photos.iterdir() if p.name != "good.png")):
+        assert line.startswith(f"tessera: warning: {photos / name}: ") and "unknown" not in line
+    assert len({line.split(": ", 3)[3] for line in alone}) >= 4  # reasons that can be told apart
+    for _ in range(3):
+        assert warnings(2) == alone
