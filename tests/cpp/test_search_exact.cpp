@@ -1,7 +1,8 @@
 // The pruned exact search against the brute-force oracle: identical (distance, id) lists for
-// k = 1 and k = 5, every SIMD level the CPU supports, 1 and 2 threads, tile shapes whose byte
-// counts exercise the kernel tails, adversarial data (ties, constant, black, white, noise),
-// real photographs, partial windows, and a library saved and reopened.
+// k = 1 and k = 5 (and up to the whole library), every SIMD level the CPU supports, 1 and 2
+// threads, tile shapes whose byte counts exercise the kernel tails, adversarial data (ties,
+// constant, black, white, noise), real photographs, partial windows, and a library saved and
+// reopened.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -108,6 +109,28 @@ INSTANTIATE_TEST_SUITE_P(TileShapes, SearchExact,
                                     std::to_string(info.param.tile.height) +
                                     (info.param.mode == Mode::Gray ? "gray" : "rgb");
                          });
+
+// k up to the whole library: many ties at the k-th place (repeated and constant patches), and
+// the top-k heap at every size.
+TEST(SearchExactLargeK, MatchesBruteForce) {
+    for (Mode mode : {Mode::Gray, Mode::Rgb}) {
+        const Size tile{4, 4};
+        const Library lib = build(tile, mode,
+                                  {pattern_image(Data::Repeated, mode, 24, 20, 1),
+                                   pattern_image(Data::Constant, mode, 12, 8, 2),
+                                   pattern_image(Data::Noise, mode, 24, 20, 3)});
+        const Image query_image = pattern_image(Data::Smooth, mode, 24, 20, 4);
+        for (Size window : {tile, Size{3, 2}}) {
+            const std::vector<uint8_t> queries = testing::grid_queries(query_image, window, 12);
+            const size_t count = queries.size() / (size_t(window.width) * window.height *
+                                                   size_t(lib.params().channels()));
+            for (int k : {64, int(lib.size())}) {
+                testing::expect_k_nearest_as_oracle(lib, {queries.data(), count, window}, k,
+                                                    "large k " + std::string(mode_name(mode)));
+            }
+        }
+    }
+}
 
 TEST(SearchExactFile, SavedAndReopenedLibrarySearchesTheSame) {
     const Library built = build({8, 8}, Mode::Gray,
