@@ -71,12 +71,8 @@ uint64_t read_u64(const std::vector<uint8_t>& bytes, size_t at) {
 // Expects `error` to be one line that starts with `file`: and holds every one of `parts`.
 void expect_message(const std::string& error, const std::string& file,
                     const std::vector<std::string>& parts) {
-    ASSERT_NE(error, "") << "no error for " << file;
     EXPECT_EQ(error.rfind(file + ": ", 0), 0u) << error;
-    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
-    for (const std::string& part : parts) {
-        EXPECT_NE(error.find(part), std::string::npos) << "'" << part << "' not in: " << error;
-    }
+    tessera::testing::expect_message(error, parts);
 }
 
 class HostileLibrary : public ::testing::Test {
