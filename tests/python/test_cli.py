@@ -436,24 +436,6 @@ def test_error_non_square_tile_with_quarter_turns(tessera_bin, workdir):
         assert files_in(workdir) == before
 
 
-def test_error_unwritable_output(tessera_bin, workdir, small_library):
-    target = workdir / "target.png"
-    for out in (workdir / "missing" / "o.png", workdir / "target.png" / "o.png"):
-        expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", out], str(out))
-        expect_failure(tessera_bin, workdir, ["build", "-o", out.with_suffix(".tsr"), target],
-                       str(out.with_suffix(".tsr")))
-        # Matches that cannot be written stop the run before the image is written.
-        expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir / "o.png",
-                                              "--matches", out.with_suffix(".csv")])
-    expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir],
-                   "is a directory")
-    # An output that would replace an input.
-    expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", target], "overwrite")
-    expect_failure(tessera_bin, workdir, ["build", "-o", target, target], "overwrite")
-    expect_failure(tessera_bin, workdir, ["build", "-o", target, workdir], "overwrite", "target.png")
-    assert load(target).shape == (303, 384)
-
-
 def test_error_bad_extensions(tessera_bin, workdir, small_library):
     target = workdir / "target.png"
     expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir / "o.xyz"],

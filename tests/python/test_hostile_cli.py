@@ -96,30 +96,41 @@ def test_malformed_command_lines_are_usage_errors(tessera_bin, work, command):
 
 
 def test_missing_and_unusable_outputs(tessera_bin, work, library):
-    a = work / "a.png"
+    a, out, nowhere = work / "a.png", work / "out", work / "nowhere"
+    missing_dir = "does not exist; create it first"
+    # One case a line: the arguments, then what the message must hold.
     cases = [
-        (["build", a, "-o", work / "nowhere" / "lib.tsr"], "does not exist; create it first"),
-        (["build", a, "-o", work / "a.png" / "lib.tsr"], "does not exist"),
-        (["build", a, "-o", work / "out"], "is a directory"),
-        (["build", a, "-o", a], "would overwrite the input"),
-        (["build", work, "-o", a], "would overwrite the input"),  # a file inside an input folder
-        (["build", a, work / "missing.png", "-o", work / "out" / "x.tsr"], "missing.png: no such file"),
-        (["mosaic", library, a, "-o", a], "would overwrite the input"),
-        (["mosaic", library, a, "-o", work / "out" / "m.png", "--matches", work / "out" / "m.png"],
+        (["build", a, "-o", nowhere / "lib.tsr"], f"{nowhere / 'lib.tsr'}: ", missing_dir),
+        (["build", a, "-o", a / "lib.tsr"], f"{a / 'lib.tsr'}: ", missing_dir),  # a file, not a folder
+        (["build", a, "-o", out], f"{out}: is a directory"),
+        (["build", a, "-o", a], str(a), "would overwrite the input"),
+        (["build", work, "-o", a], str(a), "would overwrite the input"),  # a file inside an input folder
+        (["build", a, work / "missing.png", "-o", out / "x.tsr"], "missing.png: no such file"),
+        (["mosaic", library, a, "-o", a], str(a), "would overwrite the input"),
+        (["mosaic", library, a, "-o", out / "m.png", "--matches", out / "m.png"],
          "matches are written as .csv or .json"),
-        (["mosaic", library, a, "-o", work / "out" / "m.txt"], "cannot tell the image format"),
-        (["mosaic", library, a, "-o", work / "nowhere" / "m.png"], "does not exist"),
-        (["mosaic", work / "missing.tsr", a, "-o", work / "out" / "m.png"],
+        (["mosaic", library, a, "-o", out / "m.txt"], "cannot tell the image format"),
+        (["mosaic", library, a, "-o", nowhere / "m.png"], f"{nowhere / 'm.png'}: ", missing_dir),
+        (["mosaic", library, a, "-o", a / "m.png"], f"{a / 'm.png'}: ", missing_dir),
+        (["mosaic", library, a, "-o", out], f"{out}: is a directory"),
+        # Matches that cannot be written stop the run before the image is written.
+        (["mosaic", library, a, "-o", out / "m.png", "--matches", nowhere / "m.csv"],
+         f"{nowhere / 'm.csv'}: ", missing_dir),
+        (["mosaic", library, a, "-o", out / "m.png", "--matches", a / "m.csv"],
+         f"{a / 'm.csv'}: ", missing_dir),
+        (["mosaic", work / "missing.tsr", a, "-o", out / "m.png"],
          "missing.tsr: cannot open: No such file"),
         (["info", work / "missing.tsr"], "missing.tsr: cannot open: No such file"),
-        (["mosaic", library, work / "missing.png", "-o", work / "out" / "m.png"], "missing.png"),
+        (["mosaic", library, work / "missing.png", "-o", out / "m.png"], "missing.png"),
     ]
     before = sorted(os.listdir(work))
-    for args, message in cases:
+    image = a.read_bytes()
+    for args, *fragments in cases:
         result = run(tessera_bin, *args)
-        assert_failed(result, message)
+        assert_failed(result, *fragments)
     assert sorted(os.listdir(work)) == before
-    assert os.listdir(work / "out") == []
+    assert os.listdir(out) == []
+    assert a.read_bytes() == image
 
 
 def test_long_output_names(tessera_bin, work, library):
