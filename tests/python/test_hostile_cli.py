@@ -71,6 +71,8 @@ BAD_BUILD_ARGUMENTS = [(args.split(), message) for args, message in (line.split(
 --max-pixels 1e9 -> --max-pixels
 --max-pixels 123456789012345678901234 -> --max-pixels
 --mode cmyk -> --mode
+--rotations ninety -> --rotations
+--no-such-flag -> --no-such-flag
 """.strip().splitlines())]
 
 
@@ -78,21 +80,29 @@ BAD_BUILD_ARGUMENTS = [(args.split(), message) for args, message in (line.split(
 def test_bad_build_arguments_are_usage_errors(tessera_bin, work, args, message):
     result = run(tessera_bin, "build", work / "a.png", "-o", work / "out" / "lib.tsr", *args)
     assert_failed(result, message, code=2)
+    assert result.stdout == ""
     assert os.listdir(work / "out") == []
 
 
 def test_bad_mosaic_arguments_are_usage_errors(tessera_bin, work, library):
     out = work / "out" / "m.png"
-    for args in (["--threads", "-1"], ["--threads", "100000"], ["--max-pixels", "0"], []):
+    for args in (["--threads", "-1"], ["--threads", "100000"], ["--threads", "many"],
+                 ["--max-pixels", "0"], []):
         result = run(tessera_bin, "mosaic", library, work / "a.png", *args, *([] if not args else ["-o", out]))
         assert_failed(result, code=2)
+        assert result.stdout == ""
     assert os.listdir(work / "out") == []
 
 
-@pytest.mark.parametrize("command", [[], ["frobnicate"], ["build"], ["mosaic", "x.tsr"], ["info"],
-                                     ["build", "a.png", "-o"], ["info", "a", "b"]])
+@pytest.mark.parametrize("command", [[], ["frobnicate"], ["build"], ["build", "a.png"],
+                                     ["mosaic", "x.tsr"], ["info"], ["build", "a.png", "-o"],
+                                     ["info", "a", "b"]])
 def test_malformed_command_lines_are_usage_errors(tessera_bin, work, command):
-    assert_failed(run(tessera_bin, *command, cwd=work), code=2)
+    before = sorted(os.listdir(work))
+    result = run(tessera_bin, *command, cwd=work)
+    assert_failed(result, code=2)
+    assert result.stdout == ""
+    assert sorted(os.listdir(work)) == before
 
 
 def test_missing_and_unusable_outputs(tessera_bin, work, library):
@@ -108,8 +118,9 @@ def test_missing_and_unusable_outputs(tessera_bin, work, library):
         (["build", a, work / "missing.png", "-o", out / "x.tsr"], "missing.png: no such file"),
         (["mosaic", library, a, "-o", a], str(a), "would overwrite the input"),
         (["mosaic", library, a, "-o", out / "m.png", "--matches", out / "m.png"],
-         "matches are written as .csv or .json"),
-        (["mosaic", library, a, "-o", out / "m.txt"], "cannot tell the image format"),
+         f"{out / 'm.png'}: matches are written as .csv or .json"),
+        (["mosaic", library, a, "-o", out / "m.txt"], f"{out / 'm.txt'}: cannot tell the image format"),
+        (["mosaic", library, a, "-o", out / "noext"], f"{out / 'noext'}: cannot tell the image format"),
         (["mosaic", library, a, "-o", nowhere / "m.png"], f"{nowhere / 'm.png'}: ", missing_dir),
         (["mosaic", library, a, "-o", a / "m.png"], f"{a / 'm.png'}: ", missing_dir),
         (["mosaic", library, a, "-o", out], f"{out}: is a directory"),
