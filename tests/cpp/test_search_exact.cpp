@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -171,30 +170,6 @@ TEST(SearchExactFile, IndexIsAPermutationSortedByMeanBucket) {
     }
     EXPECT_EQ(x.buckets.back(), lib.size());
     EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
-}
-
-TEST(SearchExactFile, FormatOneLibraryAsksForARebuild) {
-    const Library built =
-        build({4, 4}, Mode::Gray, {pattern_image(Data::Noise, Mode::Gray, 20, 20, 1)});
-    const testing::TempDir dir;
-    const std::string path = dir.file("lib.tsr");
-    built.save(path);
-    {
-        // Rewrite the version (offset 8) as 1, as a library from before the search index.
-        std::FILE* f = std::fopen(path.c_str(), "r+b");
-        ASSERT_NE(f, nullptr);
-        const uint32_t one = 1;
-        ASSERT_EQ(std::fseek(f, 8, SEEK_SET), 0);
-        ASSERT_EQ(std::fwrite(&one, sizeof one, 1, f), 1u);
-        std::fclose(f);
-    }
-    try {
-        Library::open(path);
-        ADD_FAILURE() << "a format 1 library opened";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("format 1"), std::string::npos) << e.what();
-        EXPECT_NE(std::string(e.what()).find("rebuild it with tessera build"), std::string::npos);
-    }
 }
 
 }  // namespace
