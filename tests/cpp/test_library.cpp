@@ -238,7 +238,7 @@ TEST(LibraryFile, SaveLeavesNoTemporaryAndReplacesAtomically) {
     lib.save(path);  // over an existing file
     EXPECT_EQ(testing::file_names(dir.path()), std::vector<std::string>{"lib.tsr"});
     expect_error([&] { lib.save(dir.file("missing/lib.tsr")); },
-                 {"missing/lib.tsr", "cannot write"});
+                 {"missing/lib.tsr", "missing does not exist"});
     expect_error([&] { lib.save(dir.file("")); }, {"is a directory"});
 }
 

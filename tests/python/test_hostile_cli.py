@@ -6,6 +6,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 
 import numpy as np
@@ -169,6 +170,57 @@ def test_output_through_a_link_to_an_input_is_refused(tessera_bin, work, library
     assert_failed(result, "would overwrite the input")
     assert (work / "a.png").read_bytes() == (work / "out" / "hard.png").read_bytes()
     assert sorted(os.listdir(work / "out")) == ["hard.png", "lib.csv", "link.png"]
+
+
+def test_outputs_that_are_not_regular_files_are_refused(tessera_bin, work, library):
+    """Renaming over a FIFO, a directory or a device would replace it: refused, link or not."""
+    out = work / "out"
+    os.mkfifo(out / "pipe.png")
+    os.mkfifo(out / "pipe.csv")
+    os.symlink("pipe.png", out / "to-pipe.tsr")
+    os.symlink("nowhere/lib.tsr", out / "dangling.tsr")
+    m = out / "m.png"
+    fifo = "is a named pipe (FIFO), not a regular file"
+    cases = [
+        (["build", work / "a.png", "-o", out / "pipe.png"], f"{out / 'pipe.png'}: {fifo}"),
+        (["build", work / "a.png", "-o", out / "to-pipe.tsr"],
+         f"{out / 'to-pipe.tsr'} (a symbolic link to {out / 'pipe.png'}): {fifo}"),
+        (["mosaic", library, work / "a.png", "-o", out / "pipe.png"], f"{out / 'pipe.png'}: {fifo}"),
+        (["mosaic", library, work / "a.png", "-o", m, "--matches", out / "pipe.csv"],
+         f"{out / 'pipe.csv'}: {fifo}"),
+        (["build", work / "a.png", "-o", out / "dangling.tsr"],
+         f"(a symbolic link to {out / 'nowhere/lib.tsr'}): the directory {out / 'nowhere'} "
+         "does not exist"),
+    ]
+    for args, message in cases:
+        assert_failed(run(tessera_bin, *args), message)  # a write to a FIFO would hang: timeout
+    for name in ("pipe.png", "pipe.csv"):
+        assert stat.S_ISFIFO(os.lstat(out / name).st_mode)
+    assert sorted(os.listdir(out)) == ["dangling.tsr", "pipe.csv", "pipe.png", "to-pipe.tsr"]
+
+
+def test_outputs_through_symbolic_links_are_written_through(tessera_bin, work, library):
+    """The file a link names is replaced or created, and the link stays a link."""
+    out = work / "out"
+    (out / "libs").mkdir()
+    (out / "libs" / "v1.tsr").write_bytes(b"old")
+    os.symlink("libs/v1.tsr", out / "current.tsr")
+    os.symlink("current.tsr", out / "chain.tsr")
+    os.symlink("libs/m.png", out / "m.png")  # not there yet
+    os.symlink(out / "libs" / "m.csv", out / "m.csv")
+    result = run(tessera_bin, "build", work / "a.png", "-o", out / "chain.tsr", "--tile", "8", "-q")
+    assert result.returncode == 0, result.stderr
+    assert run(tessera_bin, "info", out / "libs" / "v1.tsr").returncode == 0
+    result = run(tessera_bin, "mosaic", out / "current.tsr", work / "a.png", "-o", out / "m.png",
+                 "--matches", out / "m.csv", "-q")
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out / "libs" / "m.png").size == (64, 48)
+    assert (out / "libs" / "m.csv").read_text().startswith("row,col,")
+    links = {"chain.tsr": "current.tsr", "current.tsr": "libs/v1.tsr", "m.png": "libs/m.png",
+             "m.csv": str(out / "libs" / "m.csv")}
+    assert {name: os.readlink(out / name) for name in links} == links
+    assert sorted(os.listdir(out)) == ["chain.tsr", "current.tsr", "libs", "m.csv", "m.png"]
+    assert sorted(os.listdir(out / "libs")) == ["m.csv", "m.png", "v1.tsr"]
 
 
 def read_only_directory(path):

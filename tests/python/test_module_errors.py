@@ -1,6 +1,8 @@
 """Bad arguments raise the documented exceptions, with messages that say what was expected."""
 
+import os
 import pickle
+import stat
 import warnings
 
 import numpy as np
@@ -151,3 +153,29 @@ def test_provenance_ids(lib):
 def test_library_cannot_be_made_directly():
     with pytest.raises(TypeError, match="Library.build"):
         tessera.Library()
+
+
+def test_save_refuses_what_is_not_a_regular_file_and_writes_through_links(tmp_path):
+    lib = tessera.Library.build([(np.arange(32 * 32) % 251).astype(np.uint8).reshape(32, 32)],
+                                tile=8, mode="gray")
+    os.mkfifo(tmp_path / "pipe.tsr")
+    os.symlink("pipe.tsr", tmp_path / "to-pipe.tsr")
+    for name in ("pipe.tsr", "to-pipe.tsr"):  # renaming over the FIFO would replace it
+        with pytest.raises(tessera.Error, match=r"is a named pipe \(FIFO\), not a regular file"):
+            lib.save(tmp_path / name)
+    with pytest.raises(tessera.Error, match="is a directory, not a regular file"):
+        lib.save(tmp_path)
+    os.symlink("missing/v1.tsr", tmp_path / "dangling.tsr")
+    with pytest.raises(tessera.Error, match="missing does not exist; create it first"):
+        lib.save(tmp_path / "dangling.tsr")
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "pipe.tsr").st_mode)
+    assert lib.path is None
+    # A link is written through: the file it names is created, the link stays a link.
+    (tmp_path / "libs").mkdir()
+    os.symlink("libs/v1.tsr", tmp_path / "current.tsr")
+    lib.save(tmp_path / "current.tsr")
+    assert os.readlink(tmp_path / "current.tsr") == "libs/v1.tsr"
+    assert len(tessera.Library.open(tmp_path / "libs" / "v1.tsr")) == len(lib)
+    assert sorted(os.listdir(tmp_path)) == ["current.tsr", "dangling.tsr", "libs", "pipe.tsr",
+                                            "to-pipe.tsr"]
+    assert os.listdir(tmp_path / "libs") == ["v1.tsr"]
