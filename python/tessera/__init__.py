@@ -11,6 +11,10 @@ ties to the lowest patch id), all cores, deterministic: the results are the ``te
     >>> dist, ids = lib.search(tiles, k=5)      # int64 (n, 5) each, nearest first
     >>> lib.provenance(ids).path                # the source image of every id
 
+Paths may be str, bytes or os.PathLike; like Python's ``os`` functions, tessera passes file names
+to the system as ``os.fsencode`` gives them and returns them as ``os.fsdecode`` does (str, with
+undecodable bytes as surrogate escapes), so any file name works.
+
 Images (``images`` of :meth:`Library.build`, ``target`` of :meth:`Library.mosaic`) may be file
 paths (decoded by libvips exactly as the CLI decodes them), PIL images, or numpy uint8 arrays
 (H, W) gray or (H, W, 3) RGB; they are converted to the library's mode as the CLI does (gray is
@@ -37,13 +41,15 @@ from ._tessera import Error
 __all__ = ["Library", "MosaicResult", "Provenance", "Source", "Error", "__version__"]
 __version__: str = _tessera.__version__
 
-ImageLike = Union[str, "os.PathLike[str]", np.ndarray, Any]  # Any: a PIL.Image.Image
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+ImageLike = Union[PathLike, np.ndarray, Any]  # Any: a PIL.Image.Image
 SizeLike = Union[int, Tuple[int, int]]
 
 
 class Source(NamedTuple):
-    """One source image of a library: its path (or name, for images given as arrays or PIL
-    images), size in pixels, and the size and XXH3-64 hash of its bytes."""
+    """One source image of a library: its path as given to build (``os.fsdecode``d; or a name,
+    for images given as arrays or PIL images), size in pixels, and the size and XXH3-64 hash of
+    its bytes."""
 
     path: str
     width: int
@@ -176,30 +182,28 @@ class Library:
         builder = _tessera.Builder(tile_hw, stride_hw, _mode(mode), rotations, flips)
         inputs = [
             (_existing_path(item), None)
-            if isinstance(item, (str, os.PathLike))
-            else (_default_name(item, index), _pixels(item, f"images[{index}]"))
+            if isinstance(item, _PATH_TYPES)
+            else (os.fsencode(_default_name(item, index)), _pixels(item, f"images[{index}]"))
             for index, item in enumerate(_image_items(images))
         ]
         builder.add(inputs, _flag(strict, "strict"), _max_pixels(max_pixels), _threads(threads))
         return cls._wrap(builder.finish(), None)
 
     @classmethod
-    def open(cls, path: Union[str, "os.PathLike[str]"]) -> "Library":
+    def open(cls, path: PathLike) -> "Library":
         """Memory-map a library file written by :meth:`save` or ``tessera build``. Nothing is
         copied: pages are read on demand and shared by every process that opens the file.
         Raises FileNotFoundError, or tessera.Error if the file is not a valid library."""
         path = os.path.abspath(_existing_path(path))
-        return cls._wrap(_tessera.CoreLibrary.open(path), path)
+        return cls._wrap(_tessera.CoreLibrary.open(path), os.fsdecode(path))
 
-    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+    def save(self, path: PathLike) -> None:
         """Write the library to ``path`` (the CLI's format), atomically: a temporary file in the
         same directory is renamed over ``path`` when complete. Afterwards this Library pickles
         as that file."""
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-        path = os.path.abspath(os.fspath(path))
-        self._core.save(path)
-        self._path = path
+        raw = os.path.abspath(_path_bytes(path))
+        self._core.save(raw)
+        self._path = os.fsdecode(raw)
 
     # ---- using ----
 
@@ -310,7 +314,7 @@ class Library:
     @property
     def sources(self) -> Tuple[Source, ...]:
         """The source images that gave patches, in build order."""
-        return tuple(Source(*s) for s in self._core.sources)
+        return tuple(Source(os.fsdecode(path), *rest) for path, *rest in self._core.sources)
 
     @property
     def path(self) -> Optional[str]:
@@ -352,7 +356,7 @@ class Library:
     # ---- input checking ----
 
     def _target(self, target: ImageLike, max_pixels: int) -> np.ndarray:
-        if isinstance(target, (str, os.PathLike)):
+        if isinstance(target, _PATH_TYPES):
             return _tessera.load_image(_existing_path(target), self.mode, max_pixels)
         return _pixels(target, "target")
 
@@ -436,12 +440,20 @@ def _threads(threads: Any) -> int:
     return int(threads)
 
 
-def _existing_path(path: Union[str, "os.PathLike[str]"]) -> str:
-    path = os.fspath(path)
-    if not isinstance(path, str):
-        raise TypeError(f"paths must be str or os.PathLike[str], got {path!r}")
+_PATH_TYPES = (str, bytes, os.PathLike)
+
+
+def _path_bytes(path: Any) -> bytes:
+    """The file name as the system takes it (the core's paths are bytes)."""
+    if not isinstance(path, _PATH_TYPES):
+        raise TypeError(f"a path must be str, bytes or os.PathLike, got {type(path).__name__}")
+    return os.fsencode(path)
+
+
+def _existing_path(path: Any) -> bytes:
+    path = _path_bytes(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(2, "No such file or directory", path)
+        raise FileNotFoundError(2, "No such file or directory", os.fsdecode(path))
     return path
 
 
@@ -451,7 +463,7 @@ def _is_pil(obj: Any) -> bool:
 
 
 def _image_items(images: Any) -> Iterable[Any]:
-    if isinstance(images, (str, os.PathLike)) or _is_pil(images):
+    if isinstance(images, _PATH_TYPES) or _is_pil(images):
         return [images]
     if isinstance(images, np.ndarray):
         raise TypeError("images must be a list of images (paths, PIL images or arrays); "
