@@ -199,9 +199,22 @@ class Library:
 
     def save(self, path: PathLike) -> None:
         """Write the library to ``path`` (the CLI's format), atomically: a temporary file in the
-        same directory is renamed over ``path`` when complete. Afterwards this Library pickles
-        as that file."""
-        raw = os.path.abspath(_path_bytes(path))
+        same directory is renamed over ``path`` when complete, so a Library memory-mapped from
+        the old file keeps working (saving it onto its own file is safe). Refuses (tessera.Error)
+        a path that is one of the library's source files, as ``tessera build`` does. Afterwards
+        this Library pickles as that file."""
+        raw = _path_bytes(path)
+        for source in self.sources:
+            try:
+                same = os.path.samefile(source.path, raw)
+            except OSError:  # either file missing (or a source given as an array)
+                continue
+            if same:
+                raise Error(
+                    f"{os.fsdecode(raw)}: would overwrite the input {source.path}; "
+                    "choose another output"
+                )
+        raw = os.path.abspath(raw)
         self._core.save(raw)
         self._path = os.fsdecode(raw)
 

@@ -1,6 +1,8 @@
 """Bad arguments raise the documented exceptions, with messages that say what was expected."""
 
+import os
 import pickle
+import re
 import warnings
 
 import numpy as np
@@ -148,6 +150,45 @@ def test_provenance_ids(lib):
         lib.provenance(-1)
     with pytest.raises(TypeError, match="integers"):
         lib.provenance([0.5])
+
+
+def test_save_refuses_to_overwrite_a_source(tmp_path, monkeypatch):
+    victim = tmp_path / "victim.png"
+    Image.fromarray(np.arange(256, dtype=np.uint8).reshape(16, 16)).save(victim)
+    before = victim.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    lib = tessera.Library.build(["victim.png"], tile=8)
+    (tmp_path / "soft.png").symlink_to(victim)
+    os.link(victim, tmp_path / "hard.png")
+    for target in ("victim.png", victim, tmp_path / "soft.png", "hard.png"):
+        message = f"{target}: would overwrite the input victim.png; choose another output"
+        with pytest.raises(tessera.Error, match=re.escape(message)):
+            lib.save(target)
+    assert victim.read_bytes() == before and lib.path is None
+    lib.save("lib.tsr")
+    opened = tessera.Library.open("lib.tsr")
+    with pytest.raises(tessera.Error, match="would overwrite the input victim.png"):
+        opened.save(victim)
+    assert victim.read_bytes() == before
+
+
+def test_save_over_the_mapped_file_leaves_the_mapping_intact(tmp_path):
+    """save() writes a new file and renames it over the old one, so a Library memory-mapped from
+    that file keeps its pages: saving it onto itself, or another library over it, is safe."""
+    ramp = (np.arange(64 * 64) % 256).astype(np.uint8).reshape(64, 64)
+    path = tmp_path / "lib.tsr"
+    tessera.Library.build([ramp], tile=8, mode="gray").save(path)
+    opened = tessera.Library.open(path)
+    before = path.read_bytes()
+    expected = opened.mosaic(ramp[::-1])
+    opened.save(path)
+    assert path.read_bytes() == before and (opened.mosaic(ramp[::-1]) == expected).all()
+    other = tessera.Library.build([ramp[::-1].copy()], tile=8, mode="gray")
+    other.save(path)
+    assert (opened.mosaic(ramp[::-1]) == expected).all() and not (expected == ramp[::-1]).all()
+    assert (tessera.Library.open(path).mosaic(ramp[::-1]) == ramp[::-1]).all()
+    with pytest.raises(tessera.Error, match="holds another library"):
+        pickle.loads(pickle.dumps(opened))
 
 
 def test_library_cannot_be_made_directly():
