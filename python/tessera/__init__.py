@@ -179,6 +179,9 @@ class Library:
             raise TypeError(f"rotations must be a sequence of ints like (0, 90), got {rotations!r}")
         flips = _flag(flips, "flips")
         rotations = [int(r) for r in rotations]
+        for r in rotations:  # before the core's int: the core says the same
+            if r not in (0, 90, 180, 270):
+                raise Error(f"invalid rotation {r}: rotations are 0, 90, 180 or 270 degrees")
         builder = _tessera.Builder(tile_hw, stride_hw, _mode(mode), rotations, flips)
         inputs = [
             (_existing_path(item), None)
@@ -273,22 +276,27 @@ class Library:
         """
         if not _is_int(k):
             raise TypeError(f"k must be an int, got {k!r}")
+        if not 1 <= k <= len(self):  # before the core's int: the core says the same
+            raise Error(f"k = {k} is out of range: the library has {len(self)} patches")
         return self._core.search(self._tiles(tiles), int(k), _threads(threads))
 
     def provenance(self, ids: Any) -> Provenance:
         """Source path, source index, window position (x, y) and transform of each patch id.
 
         ``ids``: an int or an int array of any shape (e.g. the ids from :meth:`search`); every
-        field of the returned :class:`Provenance` has that shape. Raises IndexError for an id
-        out of range.
+        field of the returned :class:`Provenance` has that shape (an empty list gives empty
+        fields). Raises IndexError for an id out of range.
         """
         ids = np.asarray(ids)
-        if ids.dtype.kind not in "iu":
+        # np.asarray([]) is float64; ints beyond int64 and uint64 are kept as Python objects.
+        ints = ids.dtype.kind in "iu" or all(_is_int(i) for i in ids.flat)
+        if not ints:
             raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
             raise IndexError(
                 f"patch ids must be 0 to {len(self) - 1}; got {ids.min()} to {ids.max()}"
             )
+        ids = ids.astype(np.int64)
         origins = self._core.origins[ids].astype(np.int64)
         paths = np.array([s.path for s in self.sources])
         fields = (
