@@ -102,6 +102,13 @@ py::array image_array(Image&& image) {
     return py::array_t<uint8_t>(shape, owned->pixels.data(), base);
 }
 
+// File names are bytes to the system and to the core; Python shows them as os.fsdecode does
+// (undecodable bytes as surrogate escapes). Messages name files, so they are decoded the same way.
+py::object fs_str(const std::string& bytes) {
+    return py::reinterpret_steal<py::object>(
+        PyUnicode_DecodeFSDefaultAndSize(bytes.data(), py::ssize_t(bytes.size())));
+}
+
 // A read-only numpy view of library memory (a memory map or the builder's buffers), which the
 // view keeps alive through its own copy of the Library.
 template <typename T>
@@ -215,10 +222,9 @@ class Builder {
         }
         const auto warn = [](const std::string& message) {
             py::gil_scoped_acquire gil;
-            // stacklevel 2: the caller of Library.build
-            if (PyErr_WarnEx(PyExc_UserWarning, message.c_str(), 2) != 0) {
-                throw py::error_already_set();  // warnings turned into errors
-            }
+            // stacklevel 2: the caller of Library.build. Raises if warnings are turned into errors.
+            py::module_::import("warnings")
+                .attr("warn")(fs_str(message), py::handle(PyExc_UserWarning), 2);
         };
         py::gil_scoped_release release;
         if (files) start_vips();
@@ -262,7 +268,14 @@ PYBIND11_MODULE(_tessera, m) {
     for (int t = 0; t < kTransformCount; ++t)
         transform_names.emplace_back(transform_name(Transform(t)));
     m.attr("TRANSFORM_NAMES") = transform_names;
-    py::register_exception<Error>(m, "Error", PyExc_ValueError);
+    static py::exception<Error> error_type(m, "Error", PyExc_ValueError);
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const Error& e) {
+            PyErr_SetObject(error_type.ptr(), fs_str(e.what()).ptr());
+        }
+    });
     PYBIND11_NUMPY_DTYPE(MatchRecord, row, col, x, y, width, height, patch, distance);
 
     m.def(
@@ -314,16 +327,18 @@ PYBIND11_MODULE(_tessera, m) {
                                    }
                                    return names;
                                })
-        .def_property_readonly("sources",
-                               [](const CoreLibrary& c) {
-                                   py::list out;
-                                   for (const SourceInfo& s : c.library().sources()) {
-                                       out.append(py::make_tuple(s.path, s.width, s.height,
-                                                                 s.file_bytes, s.content_hash));
-                                   }
-                                   return out;
-                               })
-        .def_property_readonly("path", [](const CoreLibrary& c) { return c.library().path(); })
+        .def_property_readonly(
+            "sources",
+            [](const CoreLibrary& c) {
+                py::list out;
+                for (const SourceInfo& s : c.library().sources()) {
+                    out.append(py::make_tuple(py::bytes(s.path), s.width, s.height, s.file_bytes,
+                                              s.content_hash));
+                }
+                return out;
+            })
+        .def_property_readonly("path",
+                               [](const CoreLibrary& c) { return py::bytes(c.library().path()); })
         .def_property_readonly("file_bytes",
                                [](const CoreLibrary& c) { return c.library().file_bytes(); })
         .def_property_readonly("checksum",

@@ -11,6 +11,10 @@ ties to the lowest patch id), all cores, deterministic: the results are the ``te
     >>> dist, ids = lib.search(tiles, k=5)      # int64 (n, 5) each, nearest first
     >>> lib.provenance(ids).path                # the source image of every id
 
+Paths may be str, bytes or os.PathLike; like Python's ``os`` functions, tessera passes file names
+to the system as ``os.fsencode`` gives them and returns them as ``os.fsdecode`` does (str, with
+undecodable bytes as surrogate escapes), so any file name works.
+
 Images (``images`` of :meth:`Library.build`, ``target`` of :meth:`Library.mosaic`) may be file
 paths (decoded by libvips exactly as the CLI decodes them), PIL images, or numpy uint8 arrays
 (H, W) gray or (H, W, 3) RGB; they are converted to the library's mode as the CLI does (gray is
@@ -37,13 +41,15 @@ from ._tessera import Error
 __all__ = ["Library", "MosaicResult", "Provenance", "Source", "Error", "__version__"]
 __version__: str = _tessera.__version__
 
-ImageLike = Union[str, "os.PathLike[str]", np.ndarray, Any]  # Any: a PIL.Image.Image
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+ImageLike = Union[PathLike, np.ndarray, Any]  # Any: a PIL.Image.Image
 SizeLike = Union[int, Tuple[int, int]]
 
 
 class Source(NamedTuple):
-    """One source image of a library: its path (or name, for images given as arrays or PIL
-    images), size in pixels, and the size and XXH3-64 hash of its bytes."""
+    """One source image of a library: its path as given to build (``os.fsdecode``d; or a name,
+    for images given as arrays or PIL images), size in pixels, and the size and XXH3-64 hash of
+    its bytes."""
 
     path: str
     width: int
@@ -173,35 +179,49 @@ class Library:
             raise TypeError(f"rotations must be a sequence of ints like (0, 90), got {rotations!r}")
         flips = _flag(flips, "flips")
         rotations = [int(r) for r in rotations]
+        for r in rotations:  # before the core's int: the core says the same
+            if r not in (0, 90, 180, 270):
+                raise Error(f"invalid rotation {r}: rotations are 0, 90, 180 or 270 degrees")
         builder = _tessera.Builder(tile_hw, stride_hw, _mode(mode), rotations, flips)
         inputs = [
             (_existing_path(item), None)
-            if isinstance(item, (str, os.PathLike))
-            else (_default_name(item, index), _pixels(item, f"images[{index}]"))
+            if isinstance(item, _PATH_TYPES)
+            else (os.fsencode(_default_name(item, index)), _pixels(item, f"images[{index}]"))
             for index, item in enumerate(_image_items(images))
         ]
         builder.add(inputs, _flag(strict, "strict"), _max_pixels(max_pixels), _threads(threads))
         return cls._wrap(builder.finish(), None)
 
     @classmethod
-    def open(cls, path: Union[str, "os.PathLike[str]"]) -> "Library":
+    def open(cls, path: PathLike) -> "Library":
         """Memory-map a library file written by :meth:`save` or ``tessera build``. Nothing is
         copied: pages are read on demand and shared by every process that opens the file.
         Raises FileNotFoundError, or tessera.Error if the file is not a valid library."""
         path = os.path.abspath(_existing_path(path))
-        return cls._wrap(_tessera.CoreLibrary.open(path), path)
+        return cls._wrap(_tessera.CoreLibrary.open(path), os.fsdecode(path))
 
-    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
+    def save(self, path: PathLike) -> None:
         """Write the library to ``path`` (the CLI's format), atomically: a temporary file in the
-        same directory is renamed over ``path`` when complete. A symbolic link is written
-        through (the file it names is replaced, the link stays); a ``path`` that exists and is
-        not a regular file (a directory, FIFO, device) raises tessera.Error. Afterwards this
+        same directory is renamed over ``path`` when complete, so a Library memory-mapped from
+        the old file keeps working (saving it onto its own file is safe). A symbolic link is
+        written through (the file it names is replaced, the link stays). Refuses (tessera.Error)
+        a path that exists and is not a regular file (a directory, FIFO, device), and one that
+        is one of the library's source files, as ``tessera build`` does. Afterwards this
         Library pickles as that file."""
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-        path = os.path.abspath(os.fspath(path))
-        self._core.save(path)
-        self._path = path
+        raw = _path_bytes(path)
+        for source in self.sources:
+            try:
+                same = os.path.samefile(source.path, raw)
+            except OSError:  # either file missing (or a source given as an array)
+                continue
+            if same:
+                raise Error(
+                    f"{os.fsdecode(raw)}: would overwrite the input {source.path}; "
+                    "choose another output"
+                )
+        raw = os.path.abspath(raw)
+        self._core.save(raw)
+        self._path = os.fsdecode(raw)
 
     # ---- using ----
 
@@ -258,22 +278,27 @@ class Library:
         """
         if not _is_int(k):
             raise TypeError(f"k must be an int, got {k!r}")
+        if not 1 <= k <= len(self):  # before the core's int: the core says the same
+            raise Error(f"k = {k} is out of range: the library has {len(self)} patches")
         return self._core.search(self._tiles(tiles), int(k), _threads(threads))
 
     def provenance(self, ids: Any) -> Provenance:
         """Source path, source index, window position (x, y) and transform of each patch id.
 
         ``ids``: an int or an int array of any shape (e.g. the ids from :meth:`search`); every
-        field of the returned :class:`Provenance` has that shape. Raises IndexError for an id
-        out of range.
+        field of the returned :class:`Provenance` has that shape (an empty list gives empty
+        fields). Raises IndexError for an id out of range.
         """
         ids = np.asarray(ids)
-        if ids.dtype.kind not in "iu":
+        # np.asarray([]) is float64; ints beyond int64 and uint64 are kept as Python objects.
+        ints = ids.dtype.kind in "iu" or all(_is_int(i) for i in ids.flat)
+        if not ints:
             raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
         if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
             raise IndexError(
                 f"patch ids must be 0 to {len(self) - 1}; got {ids.min()} to {ids.max()}"
             )
+        ids = ids.astype(np.int64)
         origins = self._core.origins[ids].astype(np.int64)
         paths = np.array([s.path for s in self.sources])
         fields = (
@@ -312,7 +337,7 @@ class Library:
     @property
     def sources(self) -> Tuple[Source, ...]:
         """The source images that gave patches, in build order."""
-        return tuple(Source(*s) for s in self._core.sources)
+        return tuple(Source(os.fsdecode(path), *rest) for path, *rest in self._core.sources)
 
     @property
     def path(self) -> Optional[str]:
@@ -354,7 +379,7 @@ class Library:
     # ---- input checking ----
 
     def _target(self, target: ImageLike, max_pixels: int) -> np.ndarray:
-        if isinstance(target, (str, os.PathLike)):
+        if isinstance(target, _PATH_TYPES):
             return _tessera.load_image(_existing_path(target), self.mode, max_pixels)
         return _pixels(target, "target")
 
@@ -438,12 +463,20 @@ def _threads(threads: Any) -> int:
     return int(threads)
 
 
-def _existing_path(path: Union[str, "os.PathLike[str]"]) -> str:
-    path = os.fspath(path)
-    if not isinstance(path, str):
-        raise TypeError(f"paths must be str or os.PathLike[str], got {path!r}")
+_PATH_TYPES = (str, bytes, os.PathLike)
+
+
+def _path_bytes(path: Any) -> bytes:
+    """The file name as the system takes it (the core's paths are bytes)."""
+    if not isinstance(path, _PATH_TYPES):
+        raise TypeError(f"a path must be str, bytes or os.PathLike, got {type(path).__name__}")
+    return os.fsencode(path)
+
+
+def _existing_path(path: Any) -> bytes:
+    path = _path_bytes(path)
     if not os.path.exists(path):
-        raise FileNotFoundError(2, "No such file or directory", path)
+        raise FileNotFoundError(2, "No such file or directory", os.fsdecode(path))
     return path
 
 
@@ -453,7 +486,7 @@ def _is_pil(obj: Any) -> bool:
 
 
 def _image_items(images: Any) -> Iterable[Any]:
-    if isinstance(images, (str, os.PathLike)) or _is_pil(images):
+    if isinstance(images, _PATH_TYPES) or _is_pil(images):
         return [images]
     if isinstance(images, np.ndarray):
         raise TypeError("images must be a list of images (paths, PIL images or arrays); "

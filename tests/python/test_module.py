@@ -3,6 +3,8 @@ multiprocessing, input kinds). CLI parity is in test_module_cli.py, bad argument
 test_module_errors.py."""
 
 import multiprocessing
+import os
+import pathlib
 import pickle
 
 import numpy as np
@@ -246,3 +248,39 @@ def test_concurrent_calls_from_threads(opened, data_dir):
     for dist, ids in results:
         np.testing.assert_array_equal(dist, expected[0])
         np.testing.assert_array_equal(ids, expected[1])
+
+
+def test_paths_that_are_not_utf8_round_trip_as_python_does(tmp_path):
+    """File names are bytes: they go in as str (surrogate escapes), bytes or PathLike, and come
+    back as os.fsdecode gives them, everywhere a path crosses into the C++ core."""
+    ramp = (np.arange(64 * 64) % 256).astype(np.uint8).reshape(64, 64)
+    folder = os.path.join(os.fsencode(tmp_path), b"caf\xe9")
+    os.mkdir(folder)
+    image = os.path.join(folder, b"caf\xe9.png")
+    Image.fromarray(ramp).save(tmp_path / "ramp.png")
+    os.rename(tmp_path / "ramp.png", image)
+    name = os.fsdecode(image)  # '...caf\udce9.png'
+    for images in ([name], [image], [pathlib.Path(name)], os.fsdecode(folder), folder):
+        lib = tessera.Library.build(images, tile=8, mode="gray")
+        assert [s.path for s in lib.sources] == [name]
+        assert lib.provenance(0).path == name and list(lib.provenance([0, 1]).path) == [name] * 2
+        assert "64 gray patches" in repr(lib)
+    assert (lib.mosaic(name) == lib.mosaic(ramp)).all() and (lib.mosaic(image) == ramp).all()
+
+    out = os.path.join(folder, b"lib\xff.tsr")
+    for where in (out, os.fsdecode(out), pathlib.Path(os.fsdecode(out))):
+        lib.save(where)
+        assert lib.path == os.fsdecode(out) and repr(os.fsdecode(out)) in repr(lib)
+        opened = tessera.Library.open(where)
+        assert opened.path == os.fsdecode(out) and opened.sources == lib.sources
+    again = pickle.loads(pickle.dumps(opened))
+    assert again.path == opened.path and again.sources == lib.sources
+
+    # Warnings and errors name such a file as os.fsdecode does.
+    bad = os.path.join(folder, b"bad\xe9.png")
+    with open(bad, "wb") as f:
+        f.write(b"not an image")
+    with pytest.warns(UserWarning, match="bad\udce9.png: not a supported image format"):
+        tessera.Library.build(folder, tile=8)
+    with pytest.raises(tessera.Error, match="bad\udce9.png: not a supported image format"):
+        tessera.Library.build([bad], tile=8)

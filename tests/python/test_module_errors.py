@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import re
 import stat
 import warnings
 
@@ -38,6 +39,8 @@ def lib():
         (dict(images=[U8], stride=-1), ValueError, "stride"),
         (dict(images=[U8], rotations=90), TypeError, "sequence of ints"),
         (dict(images=[U8], rotations=(45,)), tessera.Error, "0, 90, 180 or 270"),
+        (dict(images=[U8], rotations=(2**40,)), tessera.Error, "invalid rotation 1099511627776"),
+        (dict(images=[U8], rotations=(-(2**63),)), tessera.Error, "0, 90, 180 or 270"),
         (dict(images=[U8], rotations=()), tessera.Error, "at least one rotation"),
         (dict(images=[U8], tile=(8, 16), rotations=(90,)), tessera.Error, "square tile"),
         (dict(images=[U8], flips="yes"), TypeError, "True or False"),
@@ -47,6 +50,8 @@ def lib():
         (dict(images=[U8], max_pixels=1e9), TypeError, "max_pixels must be an int"),
         (dict(images=[U8], threads=0), ValueError, "threads must be 1 to 4096"),
         (dict(images=[U8], threads=4097), ValueError, "threads must be 1 to 4096"),
+        (dict(images=[U8], threads=-(2**70)), ValueError, "threads must be 1 to 4096"),
+        (dict(images=[U8], tile=(8, 2**40)), ValueError, "each side must be 1 to 128"),
         (dict(images=[U8], mode="grey"), ValueError, "'gray' or 'rgb'"),
     ],
 )
@@ -120,6 +125,9 @@ def test_search_k_and_threads(lib):
         lib.search(tiles, k=len(lib) + 1)
     with pytest.raises(tessera.Error, match="out of range"):
         lib.search(tiles, k=0)
+    for k in (2**31, 2**64, -(2**31) - 1):
+        with pytest.raises(tessera.Error, match=f"k = {k} is out of range: the library has 64"):
+            lib.search(tiles, k=k)
     with pytest.raises(ValueError, match="1 to 4096"):
         lib.search(tiles, threads=0)
     with pytest.raises(TypeError, match="threads must be an int"):
@@ -148,6 +156,52 @@ def test_provenance_ids(lib):
         lib.provenance(-1)
     with pytest.raises(TypeError, match="integers"):
         lib.provenance([0.5])
+    for ids in (2**70, [0, -(2**70)], np.uint64(2**64 - 1)):
+        with pytest.raises(IndexError, match=f"0 to {len(lib) - 1}"):
+            lib.provenance(ids)
+    assert list(lib.provenance(np.array([3, 1], object)).x) == [24, 8]
+    for ids in ([], np.zeros((2, 0), np.int32), [[]]):
+        info = lib.provenance(ids)
+        assert all(f.shape == np.shape(ids) for f in info) and info.x.dtype == np.int64
+
+
+def test_save_refuses_to_overwrite_a_source(tmp_path, monkeypatch):
+    victim = tmp_path / "victim.png"
+    Image.fromarray(np.arange(256, dtype=np.uint8).reshape(16, 16)).save(victim)
+    before = victim.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    lib = tessera.Library.build(["victim.png"], tile=8)
+    (tmp_path / "soft.png").symlink_to(victim)
+    os.link(victim, tmp_path / "hard.png")
+    for target in ("victim.png", victim, tmp_path / "soft.png", "hard.png"):
+        message = f"{target}: would overwrite the input victim.png; choose another output"
+        with pytest.raises(tessera.Error, match=re.escape(message)):
+            lib.save(target)
+    assert victim.read_bytes() == before and lib.path is None
+    lib.save("lib.tsr")
+    opened = tessera.Library.open("lib.tsr")
+    with pytest.raises(tessera.Error, match="would overwrite the input victim.png"):
+        opened.save(victim)
+    assert victim.read_bytes() == before
+
+
+def test_save_over_the_mapped_file_leaves_the_mapping_intact(tmp_path):
+    """save() writes a new file and renames it over the old one, so a Library memory-mapped from
+    that file keeps its pages: saving it onto itself, or another library over it, is safe."""
+    ramp = (np.arange(64 * 64) % 256).astype(np.uint8).reshape(64, 64)
+    path = tmp_path / "lib.tsr"
+    tessera.Library.build([ramp], tile=8, mode="gray").save(path)
+    opened = tessera.Library.open(path)
+    before = path.read_bytes()
+    expected = opened.mosaic(ramp[::-1])
+    opened.save(path)
+    assert path.read_bytes() == before and (opened.mosaic(ramp[::-1]) == expected).all()
+    other = tessera.Library.build([ramp[::-1].copy()], tile=8, mode="gray")
+    other.save(path)
+    assert (opened.mosaic(ramp[::-1]) == expected).all() and not (expected == ramp[::-1]).all()
+    assert (tessera.Library.open(path).mosaic(ramp[::-1]) == ramp[::-1]).all()
+    with pytest.raises(tessera.Error, match="holds another library"):
+        pickle.loads(pickle.dumps(opened))
 
 
 def test_library_cannot_be_made_directly():
