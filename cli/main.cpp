@@ -53,16 +53,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-std::string human_bytes(uint64_t bytes) {
-    const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-    double v = double(bytes);
-    int u = 0;
-    while (v >= 1000 && u < 4) v /= 1000, ++u;
-    char text[32];
-    std::snprintf(text, sizeof text, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-    return text;
-}
-
 // A bad option value found after parsing (a zero tile, a quarter turn of a non-square tile):
 // reported like CLI11's own usage errors, with exit status 2.
 struct UsageError : Error {
@@ -156,7 +146,7 @@ int run_build(const BuildArgs& args, const Console& console) {
                      "tessera build: %zu sources used, %zu skipped (unreadable), %zu too small; "
                      "%zu patches, %s, %.2f s -> %s\n",
                      used, summary.skipped, summary.too_small, library.size(),
-                     human_bytes(library.file_bytes()).c_str(), seconds_since(start),
+                     bytes_text(library.file_bytes()).c_str(), seconds_since(start),
                      args.output.c_str());
     }
     return 0;
@@ -263,7 +253,7 @@ int run_info(const std::string& path, bool verify, bool list_sources) {
     std::printf("patches     %zu\n", library.size());
     std::printf("sources     %zu\n", library.sources().size());
     std::printf("bytes       %llu (%s)\n", static_cast<unsigned long long>(library.file_bytes()),
-                human_bytes(library.file_bytes()).c_str());
+                bytes_text(library.file_bytes()).c_str());
     std::printf("simd        %s\n", simd.c_str());
     if (verify) {
         library.verify();

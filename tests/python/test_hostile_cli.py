@@ -338,6 +338,19 @@ def test_file_size_limit_leaves_nothing(tessera_bin, work):
     assert os.listdir(work / "out") == []
 
 
+def test_a_library_too_big_for_memory_says_how_big_and_what_to_change(tessera_bin, work, data_dir):
+    """58 GB of patches under a 4 GB address space: the one allocation is refused at once (nothing
+    is touched), and the message gives the size and the options that make it smaller."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+    result = run(tessera_bin, "build", data_dir / "astronaut.png", "-o", work / "out" / "lib.tsr",
+                 "--tile", "128", "--stride", "1", "--rotations", "0,90,180,270", "--flips",
+                 "--threads", "1", "-q", preexec_fn=limit)
+    assert_failed(result, "astronaut.png: out of memory: a library of 1185800 patches of 128x128 rgb "
+                  "needs about 58.3 GB; use a larger stride, fewer rotations or flips, or a smaller tile")
+    assert os.listdir(work / "out") == []
+
+
 # ---- Concurrent readers ----
 
 def test_many_processes_reading_one_library_agree(tessera_bin, work, library):
