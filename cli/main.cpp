@@ -205,7 +205,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     const auto start = std::chrono::steady_clock::now();
     const Library library = Library::open(args.library);
     check_output(args.output, {args.library, args.target});
-    io::check_output_format(args.output);
+    io::check_output_format(args.output, library.params().mode);
     if (!args.matches.empty()) {
         const std::string ext = fs::path(args.matches).extension().string();
         if (ext != ".csv" && ext != ".json") {

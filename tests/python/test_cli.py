@@ -543,3 +543,21 @@ def test_matches_quote_awkward_source_names(tessera_bin, data_dir, tmp_path):
     rows = read_matches_csv(tmp_path / "m.csv")
     assert {r["source"] for r in rows} == {str(name)}
     assert json.loads((tmp_path / "m.json").read_text()) == rows
+
+
+@pytest.mark.parametrize("mode, wrong, right", [("rgb", ".pgm", ".ppm"), ("gray", ".PPM", ".pgm")])
+def test_pnm_output_extension_must_match_the_library_mode(tessera_bin, data_dir, tmp_path, mode,
+                                                          wrong, right):
+    """The output has the library's mode: an extension that would convert it is refused before
+    any work; .pnm takes either."""
+    lib = tmp_path / "lib.tsr"
+    run(tessera_bin, "build", "-q", "-o", lib, "--tile", 16, "--mode", mode, data_dir / "coins.png")
+    before = files_in(tmp_path)
+    assert_failed(run(tessera_bin, "mosaic", lib, data_dir / "coins.png", "-o", tmp_path / ("o" + wrong),
+                      "--matches", tmp_path / "m.csv", check=False),
+                  "o" + wrong, f"the image is {mode}; use {right} (or .pnm)")
+    assert files_in(tmp_path) == before
+    for ext in (right, ".pnm"):
+        run(tessera_bin, "mosaic", "-q", lib, data_dir / "coins.png", "-o", tmp_path / ("o" + ext))
+        with Image.open(tmp_path / ("o" + ext)) as im:
+            assert im.mode == ("RGB" if mode == "rgb" else "L")
