@@ -123,7 +123,16 @@ int run_build(const BuildArgs& args, const Console& console) {
     }
     LibraryBuilder builder(params);
     std::vector<io::SourceInput> inputs;
-    for (const std::string& input : args.inputs) inputs.push_back({input, {}});
+    for (const std::string& input : args.inputs) {
+        std::error_code ec;
+        if (!fs::exists(input, ec) &&
+            (input == "0" || input == "90" || input == "180" || input == "270")) {
+            throw UsageError(input +
+                             ": no such file or directory; --rotations takes one list, "
+                             "comma-separated: --rotations 0,90");
+        }
+        inputs.push_back({input, {}});
+    }
     const std::vector<io::Source> sources = io::expand_inputs(inputs);
     // Checked against every file found, so an output inside an input folder cannot replace one.
     std::vector<std::string> input_files;
@@ -326,8 +335,12 @@ int main(int argc, char** argv) {
         ->check(size_check("stride"));
     build_cmd
         ->add_option("--rotations", build.rotations,
-                     "Rotations to store, in degrees counter-clockwise: any of 0,90,180,270")
+                     "Rotations to store, in degrees counter-clockwise: a comma-separated list "
+                     "of any of 0,90,180,270 (repeating the option adds to it)")
         ->delimiter(',')
+        // One value per --rotations, so the inputs after it stay inputs.
+        ->allow_extra_args(false)
+        ->type_name("LIST")
         ->check(usage_check([](const std::string& text) {
             // Text that is not an integer is left to CLI11's own conversion error.
             int degrees = 0;

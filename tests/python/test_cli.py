@@ -545,6 +545,33 @@ def test_matches_quote_awkward_source_names(tessera_bin, data_dir, tmp_path):
     assert json.loads((tmp_path / "m.json").read_text()) == rows
 
 
+def info_lines(tessera_bin, library):
+    return dict(line.split(None, 1) for line in run(tessera_bin, "info", library).stdout.splitlines())
+
+
+def test_rotations_take_one_comma_separated_list(tessera_bin, data_dir, tmp_path):
+    """--rotations takes the one argument after it: the inputs that follow stay inputs, even
+    one named like an angle; repeating the option adds to the list."""
+    coins, horse = data_dir / "coins.png", data_dir / "horse.png"
+    run(tessera_bin, "build", "-q", "-o", tmp_path / "a.tsr", "--rotations", "0,90", coins, horse)
+    info = info_lines(tessera_bin, tmp_path / "a.tsr")
+    assert (info["transforms"], info["sources"]) == ("rot0 rot90", "2")
+    (tmp_path / "180").mkdir()  # a directory named like an angle is an input, not an angle
+    shutil.copy(coins, tmp_path / "180" / "coins.png")
+    run(tessera_bin, "build", "-q", "-o", "b.tsr", "--rotations", "0", "180", horse, cwd=tmp_path)
+    info = info_lines(tessera_bin, tmp_path / "b.tsr")
+    assert (info["transforms"], info["sources"]) == ("rot0", "2")
+    run(tessera_bin, "build", "-q", "-o", tmp_path / "c.tsr", "--rotations", "0", "--rotations",
+        "90,180", horse)
+    assert info_lines(tessera_bin, tmp_path / "c.tsr")["transforms"] == "rot0 rot90 rot180"
+    # Space-separated angles are not a list: the second is an input, which does not exist.
+    before = files_in(tmp_path)
+    assert_failed(run(tessera_bin, "build", "-o", "d.tsr", "--rotations", "0", "90", horse,
+                      cwd=tmp_path, check=False),
+                  "90: no such file or directory", "--rotations 0,90", code=2)
+    assert files_in(tmp_path) == before
+
+
 @pytest.mark.parametrize("mode, wrong, right", [("rgb", ".pgm", ".ppm"), ("gray", ".PPM", ".pgm")])
 def test_pnm_output_extension_must_match_the_library_mode(tessera_bin, data_dir, tmp_path, mode,
                                                           wrong, right):
