@@ -2,6 +2,7 @@
 error giving one clear line, a non-zero exit and no output file."""
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -534,7 +535,7 @@ def test_usage_errors_exit_2(tessera_bin, workdir, args):
 
 
 def test_matches_quote_awkward_source_names(tessera_bin, data_dir, tmp_path):
-    name = tmp_path / 'a "quoted", name.png'
+    name = tmp_path / 'a "quoted", name\non two lines\r.png'
     shutil.copy(data_dir / "coins.png", name)
     lib = tmp_path / "lib.tsr"
     run(tessera_bin, "build", "-q", "-o", lib, "--tile", 32, "--mode", "gray", name)
@@ -543,6 +544,44 @@ def test_matches_quote_awkward_source_names(tessera_bin, data_dir, tmp_path):
     rows = read_matches_csv(tmp_path / "m.csv")
     assert {r["source"] for r in rows} == {str(name)}
     assert json.loads((tmp_path / "m.json").read_text()) == rows
+
+
+def test_matches_of_a_source_name_that_is_not_utf8(tessera_bin, data_dir, tmp_path):
+    """File names are bytes: the CSV keeps them; JSON, which is UTF-8, gets U+FFFD for each bad
+    byte instead of failing (after writing the image) with a message naming no file."""
+    (tmp_path / "src").mkdir()
+    shutil.copy(data_dir / "coins.png", tmp_path / "src" / os.fsdecode(b"caf\xe9.png"))
+    lib = tmp_path / "lib.tsr"
+    run(tessera_bin, "build", "-q", "-o", lib, "--tile", 32, "--mode", "gray", tmp_path / "src")
+    run(tessera_bin, "mosaic", "-q", lib, data_dir / "coins.png", "-o", tmp_path / "o.png",
+        "--matches", tmp_path / "m.json")
+    rows = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    assert {r["source"] for r in rows} == {str(tmp_path / "src" / "caf\ufffd.png")}
+    run(tessera_bin, "mosaic", "-q", lib, data_dir / "coins.png", "-o", tmp_path / "o.png",
+        "--matches", tmp_path / "m.csv")
+    assert b'"' + os.fsencode(tmp_path / "src") + b'/caf\xe9.png"' in (tmp_path / "m.csv").read_bytes()
+
+
+def test_matches_extension_in_any_case(tessera_bin, small_library, workdir):
+    for name in ("M.CSV", "M.Json"):
+        run(tessera_bin, "mosaic", "-q", small_library, workdir / "target.png", "-o",
+            workdir / "o.PNG", "--matches", workdir / name)
+    assert read_matches_csv(workdir / "M.CSV") == json.loads((workdir / "M.Json").read_text())
+
+
+@pytest.mark.parametrize("args", [
+    ["build", "-o", "", "target.png"],
+    ["build", "-o", "x.tsr", ""],
+    ["mosaic", "lib.tsr", "target.png", "-o", ""],
+    ["mosaic", "lib.tsr", "target.png", "-o", "o.png", "--matches", ""],
+    ["mosaic", "", "target.png", "-o", "o.png"],
+    ["mosaic", "lib.tsr", "", "-o", "o.png"],
+    ["info", ""],
+])
+def test_empty_paths_are_usage_errors(tessera_bin, small_library, workdir, args):
+    before = files_in(workdir)
+    assert_failed(run(tessera_bin, *args, check=False, cwd=workdir), "an empty path", code=2)
+    assert files_in(workdir) == before
 
 
 def info_lines(tessera_bin, library):
