@@ -60,24 +60,23 @@ struct UsageError : Error {
 };
 
 // Refuses, before any work, an output that cannot be written or that would replace an input.
+// What is not a regular file and a missing directory are refused by output_target, the rule
+// AtomicFile applies when writing; the rest is checked where the file will really go: the end of
+// a chain of symbolic links.
 void check_output(const std::string& output, const std::vector<std::string>& inputs) {
-    fs::path dir = fs::path(output).parent_path();
+    const fs::path target = output_target(output);
+    fs::path dir = target.parent_path();
     if (dir.empty()) dir = ".";
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) {
-        throw Error(output + ": the directory " + dir.string() +
-                    " does not exist; create it first");
-    }
     if (::access(dir.c_str(), W_OK) != 0) {
         throw Error(output + ": cannot write in " + dir.string() + " (permission denied)");
     }
-    if (fs::is_directory(output, ec)) throw Error(output + ": is a directory; give a file name");
-    if (fs::path(output).filename().string().size() > NAME_MAX) {
+    if (target.filename().string().size() > NAME_MAX) {
         throw Error(output + ": the file name is longer than " + std::to_string(NAME_MAX) +
                     " bytes; choose a shorter one");
     }
+    std::error_code ec;
     for (const std::string& input : inputs) {
-        if (fs::exists(input, ec) && fs::equivalent(input, output, ec)) {
+        if (fs::exists(input, ec) && fs::equivalent(input, target, ec)) {
             throw Error(output + ": would overwrite the input " + input +
                         "; choose another output");
         }

@@ -23,6 +23,16 @@ std::string errno_text() {
     return std::strerror(errno);
 }
 
+// What an output that is not a regular file is, for refusing it.
+const char* kind_of(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a named pipe (FIFO)";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "an unknown kind of file";
+}
+
 // Temporaries a signal handler may have to remove. A fixed array of lock-free atomics, because
 // the handler may only use async-signal-safe operations: it reads the flags and calls unlink.
 struct LiveTemporary {
@@ -85,15 +95,45 @@ void remove_temporaries_on_interrupt(const char* program) {
     ::signal(SIGXFSZ, SIG_IGN);
 }
 
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)) {
-    std::filesystem::path target(path_);
-    std::error_code ec;
-    if (std::filesystem::is_directory(target, ec)) {
-        throw Error(path_ + ": is a directory; give a file name");
+std::string output_target(const std::string& path) {
+    if (path.empty()) throw Error("the output file name is empty; give a file name");
+    // Linux's own limit on links followed in one lookup.
+    constexpr int kMaxLinks = 40;
+    std::string target = path;
+    const auto name = [&] {
+        return target == path ? path : path + " (a symbolic link to " + target + ")";
+    };
+    for (int links = 0;; ++links) {
+        struct stat st {};
+        if (::lstat(target.c_str(), &st) != 0) {
+            if (errno != ENOENT && errno != ENOTDIR) return target;  // creating it will say why
+            std::filesystem::path dir = std::filesystem::path(target).parent_path();
+            if (dir.empty()) dir = ".";
+            if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+                throw Error(name() + ": the directory " + dir.string() +
+                            " does not exist; create it first");
+            }
+            return target;
+        }
+        if (S_ISREG(st.st_mode)) return target;
+        if (!S_ISLNK(st.st_mode)) {
+            throw Error(name() + ": is " + kind_of(st.st_mode) +
+                        ", not a regular file; give a file name");
+        }
+        if (links == kMaxLinks) throw Error(path + ": too many levels of symbolic links");
+        std::error_code ec;
+        const std::filesystem::path link = std::filesystem::read_symlink(target, ec);
+        if (ec) throw Error(name() + ": cannot read the symbolic link: " + ec.message());
+        // A relative link is relative to its own directory; an absolute one replaces the path.
+        target = (std::filesystem::path(target).parent_path() / link).string();
     }
-    // The temporary lives in the destination directory so the final rename is atomic. Its name
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), target_(output_target(path_)) {
+    // The temporary lives in the target's directory so the final rename is atomic. Its name
     // (process id, then a counter) is registered before the file is created, so an interrupt at
     // any moment finds it; a name left by a killed process is skipped.
+    const std::filesystem::path target(target_);
     static std::atomic<uint64_t> counter{0};
     std::string prefix(1, '.');
     prefix += target.filename().string().substr(0, 200);  // the temporary's name must fit too
@@ -164,7 +204,7 @@ void AtomicFile::commit() {
         remove_temporary();
         throw Error(message);
     }
-    if (::rename(temp_path_.c_str(), path_.c_str()) != 0) {
+    if (::rename(temp_path_.c_str(), target_.c_str()) != 0) {
         std::string message =
             path_ + ": cannot rename the finished file into place: " + errno_text();
         remove_temporary();

@@ -22,30 +22,37 @@ namespace {
 
 using u128 = unsigned __int128;
 
-// The k best neighbours seen so far, sorted by (distance, id). Candidates arrive in any order and
-// the same patch may be offered twice (a seed, then the scan), so insertion compares ids too.
+// The k best neighbours seen so far: a max-heap on (distance, id) in the output slots, O(log k)
+// a candidate, until sort() puts them in order. Before the heap is full, worst() is held to a
+// ceiling known in advance (from seed()); only candidates within both are taken, so a value that
+// the early-stopping kernel returned past the limit never enters. The scan offers each patch once.
 class TopK {
   public:
     TopK(Neighbor* out, int k) : best_(out), k_(k) {
         std::fill(best_, best_ + k_, Neighbor{UINT64_MAX, UINT32_MAX});
     }
-    uint64_t worst() const { return best_[k_ - 1].distance; }
+    uint64_t worst() const { return std::min(best_[0].distance, ceiling_); }
+    // `distance` is at least the k-th best: it is the largest of k patches' distances.
+    void set_ceiling(uint64_t distance) { ceiling_ = distance; }
     // Returns true when the candidate entered the top k.
     bool offer(uint64_t distance, uint32_t id) {
         const Neighbor n{distance, id};
-        if (!(n < best_[k_ - 1])) return false;
-        for (int i = 0; i < k_; ++i) {
-            if (best_[i].id == id) return false;
-        }
-        int i = k_ - 1;
-        for (; i > 0 && n < best_[i - 1]; --i) best_[i] = best_[i - 1];
-        best_[i] = n;
+        if (distance > ceiling_ || !(n < best_[0])) return false;
+        std::pop_heap(best_, best_ + k_);
+        best_[k_ - 1] = n;
+        std::push_heap(best_, best_ + k_);
         return true;
+    }
+    void sort() {
+        // At least k patches are within the ceiling, and the scan offers every one that can be.
+        TESSERA_ASSERT(best_[0].id != UINT32_MAX);
+        std::sort_heap(best_, best_ + k_);
     }
 
   private:
     Neighbor* best_;
     int k_;
+    uint64_t ceiling_ = UINT64_MAX;
 };
 
 // Positions per step of the scan: the limits tighten between steps.
@@ -96,6 +103,7 @@ class ExactSearcher final : public Searcher {
                 } else {
                     search_window(query, queries.window, *window, top);
                 }
+                top.sort();
                 previous = out + q * size_t(k);
             }
         }
@@ -115,11 +123,14 @@ class ExactSearcher final : public Searcher {
         return d;
     }
 
-    // The previous query's answers give a k-th best distance before the scan starts.
+    // The previous query's answers, k distinct patches, bound the k-th best distance before the
+    // scan starts; the scan then meets them again like any other patch.
     void seed(const uint8_t* query, Size window, const Neighbor* previous, int k, TopK& top) const {
+        uint64_t ceiling = 0;
         for (int i = 0; i < k; ++i) {
-            top.offer(distance(query, window, previous[i].id), previous[i].id);
+            ceiling = std::max(ceiling, distance(query, window, previous[i].id));
         }
+        top.set_ceiling(ceiling);
     }
 
     // A query's block sums, alone and in pairs.

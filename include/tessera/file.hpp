@@ -7,12 +7,21 @@
 
 namespace tessera {
 
-// Writes to a temporary file beside `path` and renames it over `path` on commit(), so a reader
-// never sees a half-written file. Destroyed without commit (an error, an exception), it removes
-// the temporary.
+// The file that writing `path` replaces: `path` itself or, when it is a symbolic link or a chain
+// of them, the file the chain ends at (existing or not), so that the link stays a link. Throws
+// Error naming `path` when that exists and is not a regular file (a directory, FIFO, socket or
+// device, which a rename would replace), when its directory does not exist, or on a link loop.
+// Only looks: creates nothing.
+std::string output_target(const std::string& path);
+
+// Writes to a temporary file beside output_target(path) and renames it over that on commit(), so
+// a reader never sees a half-written file. Destroyed without commit (an error, an exception), it
+// removes the temporary.
 class AtomicFile {
   public:
-    explicit AtomicFile(std::string path);  // throws Error if the temporary cannot be created
+    // Throws Error, before creating anything, if output_target(path) does, and if the temporary
+    // cannot be created.
+    explicit AtomicFile(std::string path);
     ~AtomicFile();
     AtomicFile(const AtomicFile&) = delete;
     AtomicFile& operator=(const AtomicFile&) = delete;
@@ -24,7 +33,8 @@ class AtomicFile {
     void fail(const std::string& what);
     void discard();           // closes and removes the temporary
     void remove_temporary();  // unlinks it and forgets it
-    std::string path_;
+    std::string path_;        // as given, for messages
+    std::string target_;      // what commit() replaces
     std::string temp_path_;
     int fd_ = -1;
     int slot_ = -1;  // where the temporary is registered for removal on a signal

@@ -193,8 +193,10 @@ class Library:
 
     def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
         """Write the library to ``path`` (the CLI's format), atomically: a temporary file in the
-        same directory is renamed over ``path`` when complete. Afterwards this Library pickles
-        as that file."""
+        same directory is renamed over ``path`` when complete. A symbolic link is written
+        through (the file it names is replaced, the link stays); a ``path`` that exists and is
+        not a regular file (a directory, FIFO, device) raises tessera.Error. Afterwards this
+        Library pickles as that file."""
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
         path = os.path.abspath(os.fspath(path))

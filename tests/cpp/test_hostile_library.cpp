@@ -1,12 +1,13 @@
-// Hostile library files and failing writes: every damaged file is refused with a message naming
-// it (or, for data bytes, by verify()), opening never reads out of bounds, and an interrupted or
-// failed write leaves neither the final file nor a temporary.
+// Hostile library files and failing writes: every damaged or foreign file is refused with one
+// line naming it and the problem (or, for data bytes, by verify()), opening never reads out of
+// bounds, and an interrupted or failed write leaves neither the final file nor a temporary.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -33,6 +34,7 @@ Image noise_image(int width, int height, int channels, uint32_t seed) {
     return tessera::testing::random_image(width, height, channels, rng);
 }
 
+// RGB, tile and stride 4x4 by default, Rot0 and Rot180, sources a.png (24x20) and b.png (9x13).
 Library small_library(Size tile = {4, 4}) {
     LibraryParams params;
     params.tile = tile;
@@ -46,9 +48,32 @@ Library small_library(Size tile = {4, 4}) {
     return builder.finish();
 }
 
-// Header fields the tests rewrite (the layout is in src/library.cpp).
-constexpr size_t kVersionAt = 8, kTileWidthAt = 16, kStrideXAt = 24, kChannelsAt = 32,
-                 kTransformMaskAt = 36, kPatchCountAt = 40;
+// Header fields the tests read or rewrite (the layout is in src/library.cpp): the fields up to
+// byte 64 are at fixed places, then (offset, bytes) pairs for the sections, in file order
+// sources, names, origins, pixels, ...; the header's last 8 bytes are its checksum.
+constexpr size_t kMagicBytes = 8, kVersionAt = 8, kTileWidthAt = 16, kStrideXAt = 24,
+                 kChannelsAt = 32, kTransformMaskAt = 36, kPatchCountAt = 40, kSourceCountAt = 48,
+                 kSectionsAt = 64;
+enum Section { kSources, kNames, kOrigins, kPixels };
+constexpr size_t section_offset_at(Section s) {
+    return kSectionsAt + 16 * size_t(s);
+}
+constexpr size_t section_bytes_at(Section s) {
+    return section_offset_at(s) + 8;
+}
+
+uint64_t read_u64(const std::vector<uint8_t>& bytes, size_t at) {
+    uint64_t value = 0;
+    std::memcpy(&value, bytes.data() + at, sizeof value);
+    return value;
+}
+
+// Expects `error` to be one line that starts with `file`: and holds every one of `parts`.
+void expect_message(const std::string& error, const std::string& file,
+                    const std::vector<std::string>& parts) {
+    EXPECT_EQ(error.rfind(file + ": ", 0), 0u) << error;
+    tessera::testing::expect_message(error, parts);
+}
 
 class HostileLibrary : public ::testing::Test {
   protected:
@@ -59,6 +84,8 @@ class HostileLibrary : public ::testing::Test {
         GTEST_FLAG_SET(death_test_style, "fast");
         small_library().save(good_.string());
         bytes_ = read_file(good_);
+        header_bytes_ = tessera::testing::header_bytes(bytes_);
+        ASSERT_LT(header_bytes_, bytes_.size());
     }
 
     // Writes `bytes` as bad.tsr and returns the error opening (and verifying) it gives.
@@ -70,10 +97,18 @@ class HostileLibrary : public ::testing::Test {
         });
     }
 
+    // Expects opening (and verifying) `bytes` to fail with one line naming bad.tsr and holding
+    // every one of `parts`.
+    void expect_refused(const std::vector<uint8_t>& bytes, const std::vector<std::string>& parts,
+                        bool verify = false) {
+        expect_message(open_error(bytes, verify), bad_.string(), parts);
+    }
+
     // Thousands of small files are written: in memory (tmpfs) where there is one.
     const tessera::testing::TempDir temp_{true};
     const fs::path dir_ = temp_.path(), good_ = dir_ / "good.tsr", bad_ = dir_ / "bad.tsr";
     std::vector<uint8_t> bytes_;
+    size_t header_bytes_ = 0;
 };
 
 }  // namespace
@@ -83,76 +118,99 @@ TEST_F(HostileLibrary, GoodFileOpensAndVerifies) {
     EXPECT_EQ(Library::open(bad_.string()).size(), small_library().size());
 }
 
-TEST_F(HostileLibrary, EmptyFile) {
-    EXPECT_EQ(open_error({}), bad_.string() + ": is empty, not a tessera library");
-}
-
 TEST_F(HostileLibrary, MissingFileAndDirectory) {
-    EXPECT_NE(error_of([&] {
-                  Library::open((dir_ / "none.tsr").string());
-              }).find("none.tsr: cannot open"),
-              std::string::npos);
-    EXPECT_NE(error_of([&] { Library::open(dir_.string()); }).find("not a regular file"),
-              std::string::npos);
+    const std::string none = (dir_ / "none.tsr").string();
+    expect_message(error_of([&] { Library::open(none); }), none, {"cannot open", "No such file"});
+    expect_message(error_of([&] { Library::open(dir_.string()); }), dir_.string(),
+                   {"not a regular file"});
 }
 
+// Every shorter file is refused, with the message for where it ends; so are longer ones.
 TEST_F(HostileLibrary, EveryTruncationIsRefused) {
+    const std::string size = std::to_string(bytes_.size());
     for (size_t n = 0; n < bytes_.size(); ++n) {
-        std::vector<uint8_t> cut(bytes_.begin(), bytes_.begin() + ptrdiff_t(n));
-        const std::string error = open_error(cut);
-        ASSERT_EQ(error.rfind(bad_.string() + ": ", 0), 0u) << "length " << n << ": " << error;
-        if (n >= 160) {
-            EXPECT_NE(error.find("is truncated"), std::string::npos) << error;
+        SCOPED_TRACE("length " + std::to_string(n));
+        const std::vector<uint8_t> cut(bytes_.begin(), bytes_.begin() + ptrdiff_t(n));
+        const std::string length = std::to_string(n);
+        if (n == 0) {
+            EXPECT_EQ(open_error(cut), bad_.string() + ": is empty, not a tessera library");
+        } else if (n < kMagicBytes) {
+            expect_refused(cut, {"is not a tessera library"});
+        } else if (n < header_bytes_) {
+            expect_refused(cut, {"is truncated (" + length + " bytes, shorter than the header)"});
+        } else {
+            expect_refused(cut, {"is truncated (" + length + " of " + size + " bytes)"});
         }
     }
-    std::vector<uint8_t> longer = bytes_;
-    longer.push_back(0);
-    EXPECT_NE(open_error(longer).find("1 unexpected bytes at the end"), std::string::npos);
+    for (size_t extra : {1, 3}) {
+        std::vector<uint8_t> longer = bytes_;
+        longer.insert(longer.end(), extra, 0);
+        expect_refused(longer, {"has " + std::to_string(extra) + " unexpected bytes at the end"});
+    }
 }
 
-// Header bytes are caught by open(), data bytes by open()'s provenance check or by verify():
-// no single flipped bit goes unnoticed, and none crashes or reads out of bounds.
+// No single flipped bit goes unnoticed, and none crashes or reads out of bounds. Header bytes
+// are caught by open() (the magic, the version, then the header checksum); data bytes by open()'s
+// checks of the sections that index others, or by verify(). open() does not read the pixels.
 TEST_F(HostileLibrary, EveryFlippedByteIsDetected) {
-    size_t on_open = 0, on_verify = 0;
+    const uint64_t pixels_at = read_u64(bytes_, section_offset_at(kPixels));
+    const uint64_t pixels_end = pixels_at + read_u64(bytes_, section_bytes_at(kPixels));
+    ASSERT_GT(pixels_at, header_bytes_);
+    ASSERT_LE(pixels_end, bytes_.size());
     for (size_t i = 0; i < bytes_.size(); ++i) {
         for (uint8_t mask : {uint8_t(0x01), uint8_t(0x80)}) {
+            SCOPED_TRACE("byte " + std::to_string(i) + " mask " + std::to_string(mask));
             std::vector<uint8_t> bad = bytes_;
             bad[i] ^= mask;
-            write_file(bad_, bad);
-            std::string error = error_of([&] { Library::open(bad_.string()); });
-            if (!error.empty()) {
-                ++on_open;
+            if (i < kMagicBytes) {
+                expect_refused(bad, {"is not a tessera library"});
+            } else if (i < kVersionAt + 4) {
+                expect_refused(bad, {"library format", "this tessera reads format " +
+                                                           std::to_string(kLibraryFormatVersion)});
+            } else if (i < header_bytes_) {
+                expect_refused(bad, {"header is corrupt (checksum mismatch)"});
+            } else if (i < pixels_at || i >= pixels_end) {
+                const std::string error = open_error(bad);
+                if (error.empty()) {
+                    expect_refused(bad, {"data is corrupt (checksum mismatch)", "rebuild"}, true);
+                } else {
+                    expect_message(error, bad_.string(), {});
+                }
             } else {
-                error = open_error(bad, true);
-                ASSERT_NE(error.find("data is corrupt (checksum mismatch)"), std::string::npos)
-                    << "byte " << i << " undetected";
-                ++on_verify;
+                ASSERT_EQ(open_error(bad), "") << "open() read the pixels";
+                expect_refused(bad, {"data is corrupt (checksum mismatch)", "rebuild"}, true);
             }
-            ASSERT_EQ(error.rfind(bad_.string() + ": ", 0), 0u) << error;
         }
     }
-    EXPECT_GT(on_open, 2 * 160u);  // every header byte at least
-    EXPECT_GT(on_verify, 0u);
 }
 
 TEST_F(HostileLibrary, ForeignFiles) {
     const std::string not_library = "is not a tessera library";
-    EXPECT_NE(open_error({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}).find(not_library),
-              std::string::npos);
-    std::vector<uint8_t> text(4096, 'a');
-    EXPECT_NE(open_error(text).find(not_library), std::string::npos);
-    std::vector<uint8_t> zeros(bytes_.size(), 0);
-    EXPECT_NE(open_error(zeros).find(not_library), std::string::npos);
+    expect_refused({0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'}, {not_library});
+    expect_refused(read_file(tessera::testing::data_path("horse.png")), {not_library});
+    expect_refused(std::vector<uint8_t>(10, 'x'), {not_library});
+    expect_refused(std::vector<uint8_t>(4096, 'a'), {not_library});
+    expect_refused(std::vector<uint8_t>(bytes_.size(), 0), {not_library});
 }
 
-TEST_F(HostileLibrary, NewerFormatVersion) {
+// Every older format (1 was before the search index, 2 before the colour channel section) asks
+// for a rebuild, a newer one for an upgrade; the version alone decides, before the checksum.
+TEST_F(HostileLibrary, OtherFormatVersions) {
+    const std::string ours = "this tessera reads format " + std::to_string(kLibraryFormatVersion);
+    for (uint32_t version = 0; version < kLibraryFormatVersion; ++version) {
+        std::vector<uint8_t> old = bytes_;
+        std::memcpy(old.data() + kVersionAt, &version, sizeof version);
+        expect_refused(old, {"has library format " + std::to_string(version), ours,
+                             "rebuild it with tessera build"});
+    }
     std::vector<uint8_t> bad = bytes_;
     set_sealed<uint32_t>(bad, kVersionAt, kLibraryFormatVersion + 1);
-    const std::string error = open_error(bad);
-    EXPECT_NE(error.find("written by a newer tessera"), std::string::npos) << error;
-    EXPECT_NE(error.find("upgrade tessera"), std::string::npos) << error;
-    set_sealed<uint32_t>(bad, kVersionAt, 0);
-    EXPECT_NE(open_error(bad).find(bad_.string() + ": "), std::string::npos);
+    const std::string newer =
+        "written by a newer tessera (library format " + std::to_string(kLibraryFormatVersion + 1);
+    expect_refused(bad, {newer, ours, "upgrade tessera"});
+    // Whatever else a newer format changed, the version alone decides the message.
+    bad[100] ^= 0x55;
+    expect_refused(bad, {newer, "upgrade tessera"});
 }
 
 // Headers with a valid checksum whose parameters contradict the sizes: hand-made, or written by
@@ -177,35 +235,66 @@ TEST_F(HostileLibrary, ParametersContradictingSizes) {
         {kPatchCountAt, 1, 8, "sections do not match the counts"},
         {kPatchCountAt, uint64_t(1) << 61, 8, "invalid counts"},
         {kPatchCountAt, ~uint64_t(0), 8, "invalid counts"},
-        {kPatchCountAt + 8, 0, 8, "invalid counts"},  // source count
-        {kPatchCountAt + 8, uint64_t(1) << 59, 8, "invalid counts"},
+        {kSourceCountAt, 0, 8, "invalid counts"},
+        {kSourceCountAt, uint64_t(1) << 59, 8, "invalid counts"},
+        // A section moved by a cache line, and names longer than the file.
+        {section_offset_at(kSources), read_u64(bytes_, section_offset_at(kSources)) + 64, 8,
+         "sections do not match the counts"},
+        {section_bytes_at(kNames), ~uint64_t(0), 8, "invalid counts"},
     };
     for (const Case& c : cases) {
+        SCOPED_TRACE("field at " + std::to_string(c.at) + " = " + std::to_string(c.value));
         std::vector<uint8_t> bad = bytes_;
         if (c.bytes == 4) {
             set_sealed(bad, c.at, uint32_t(c.value));
         } else {
             set_sealed(bad, c.at, c.value);
         }
-        const std::string error = open_error(bad);
-        EXPECT_NE(error.find(c.expected), std::string::npos)
-            << "field at " << c.at << " = " << c.value << ": " << error;
-        EXPECT_EQ(error.rfind(bad_.string() + ": ", 0), 0u) << error;
+        expect_refused(bad, {c.expected});
     }
 }
 
-// A library whose tile turns 90 degrees must be square.
+// A library whose tile turns 90 degrees must be square (LibraryBuilder refuses it too: see
+// test_library.cpp).
 TEST_F(HostileLibrary, RotationsOfANonSquareTile) {
-    LibraryParams params;
-    params.tile = {4, 2};
-    params.transforms = {Transform::Rot0, Transform::Rot90};
-    EXPECT_NE(error_of([&] { LibraryBuilder builder(params); }).find("need a square tile"),
-              std::string::npos);
     Library lib = small_library({4, 2});
     lib.save(good_.string());
     std::vector<uint8_t> bad = read_file(good_);
     set_sealed<uint32_t>(bad, kTransformMaskAt, 0x3);
-    EXPECT_NE(open_error(bad).find("need a square tile"), std::string::npos);
+    expect_refused(bad, {"need a square tile", "4x2"});
+}
+
+// Sections that the data checksum would catch, but that open() must refuse before use because
+// they index other sections (renderers and reports index sources with the provenance).
+TEST_F(HostileLibrary, CorruptProvenanceAndNames) {
+    // The second patch comes from a.png (24x20) at (4, 0), unturned.
+    const size_t second_origin = read_u64(bytes_, section_offset_at(kOrigins)) + 16;
+    const size_t sources_at = read_u64(bytes_, section_offset_at(kSources));
+    struct Case {
+        size_t at;
+        uint32_t value;
+        const char* expected;
+    };
+    const Case cases[] = {
+        {second_origin + 0, 2, "patch provenance is corrupt"},         // source 2 of 2
+        {second_origin + 4, 21, "patch provenance is corrupt"},        // x + 4 > width 24
+        {second_origin + 8, 17, "patch provenance is corrupt"},        // y + 4 > height 20
+        {second_origin + 12, 1, "patch provenance is corrupt"},        // a transform not selected
+        {second_origin + 12, 9, "patch provenance is corrupt"},        // no such transform
+        {sources_at + 32 + 28, 1000, "source 1 has an invalid name"},  // b.png's name length
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE("field at " + std::to_string(c.at) + " = " + std::to_string(c.value));
+        std::vector<uint8_t> bad = bytes_;
+        std::memcpy(bad.data() + c.at, &c.value, sizeof c.value);
+        expect_refused(bad, {c.expected});
+    }
+    // The largest values that fit are accepted: the bounds are not off by one.
+    std::vector<uint8_t> edge = bytes_;
+    const uint32_t x = 20, y = 16;
+    std::memcpy(edge.data() + second_origin + 4, &x, 4);
+    std::memcpy(edge.data() + second_origin + 8, &y, 4);
+    EXPECT_EQ(open_error(edge), "");
 }
 
 // Many threads opening and searching one file at once see the same results as one thread.

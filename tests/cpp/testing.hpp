@@ -146,6 +146,16 @@ std::string error_of(Fn&& fn) {
     return "";
 }
 
+// Expects `error` (an Error's message, as error_of gives it) to be one line holding every one of
+// `parts`.
+inline void expect_message(const std::string& error, const std::vector<std::string>& parts) {
+    ASSERT_NE(error, "") << "no error thrown";
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+    for (const std::string& part : parts) {
+        EXPECT_NE(error.find(part), std::string::npos) << "'" << part << "' not in: " << error;
+    }
+}
+
 // A library file's header size (a field at byte 12; the layout is in src/library.cpp).
 inline uint32_t header_bytes(const std::vector<uint8_t>& library) {
     uint32_t n = 0;

@@ -1,5 +1,6 @@
-"""The tessera command end to end: every command and option, checked against numpy, and every
-error giving one clear line, a non-zero exit and no output file."""
+"""The tessera command end to end: every command and option, checked against numpy, and errors
+in the images given giving one clear line, a non-zero exit and no output file. Bad arguments,
+unusable outputs and damaged libraries are in test_hostile_cli.py."""
 
 import json
 import os
@@ -372,16 +373,6 @@ def small_library(tessera_bin, workdir, sources):
     return lib
 
 
-def test_error_missing_inputs(tessera_bin, workdir, small_library):
-    expect_failure(tessera_bin, workdir, ["build", "-o", workdir / "x.tsr", workdir / "nope.png"],
-                   "nope.png", "no such file")
-    expect_failure(tessera_bin, workdir, ["mosaic", workdir / "nope.tsr", workdir / "target.png", "-o",
-                                          workdir / "o.png"], "nope.tsr", "No such file")
-    expect_failure(tessera_bin, workdir, ["mosaic", small_library, workdir / "nope.png", "-o",
-                                          workdir / "o.png"], "nope.png")
-    expect_failure(tessera_bin, workdir, ["info", workdir / "nope.tsr"], "nope.tsr")
-
-
 @pytest.fixture
 def corrupt_images(tmp_path, data_dir):
     """A directory with one good image and two that cannot be decoded."""
@@ -432,106 +423,6 @@ def test_error_tile_larger_than_every_source(tessera_bin, workdir, data_dir):
     assert files_in(workdir) == before
     expect_failure(tessera_bin, workdir, ["build", "--strict", "-o", workdir / "y.tsr", "--tile", 64, small],
                    "small.png", "smaller than the tile 64x64")
-
-
-def test_error_non_square_tile_with_quarter_turns(tessera_bin, workdir):
-    """Options that parse but do not go together: exit 1, or 2 where tessera reports them as
-    usage errors; the first line says what is wrong either way."""
-    for rotations in ("0,90", "270"):
-        before = files_in(workdir)
-        proc = run(tessera_bin, "build", "-o", workdir / "x.tsr", "--tile", "16x8", "--rotations",
-                   rotations, workdir / "target.png", check=False)
-        assert proc.returncode in (1, 2), proc.stderr
-        first = proc.stderr.splitlines()[0]
-        assert first.startswith("tessera: ") and "square tile" in first and "16x8" in first
-        assert files_in(workdir) == before
-
-
-def damaged_libraries(lib_bytes):
-    header_flip = bytearray(lib_bytes)
-    header_flip[20] ^= 1
-    data_flip = bytearray(lib_bytes)
-    data_flip[-100] ^= 0x40
-    return {
-        "empty": (b"", "is empty"),
-        "truncated": (lib_bytes[:-10], "is truncated"),
-        "truncated-header": (lib_bytes[:100], "is truncated"),
-        "header-corrupt": (bytes(header_flip), "header is corrupt"),
-        "trailing": (lib_bytes + b"\0", "unexpected bytes at the end"),
-        "foreign": (b"\x89PNG\r\n\x1a\n" + bytes(300), "not a tessera library"),
-        "data-corrupt": (bytes(data_flip), None),  # opens; only --verify reads the data
-    }
-
-
-@pytest.mark.parametrize("kind", ["empty", "truncated", "truncated-header", "header-corrupt",
-                                  "trailing", "foreign"])
-def test_error_damaged_library(tessera_bin, workdir, small_library, kind):
-    content, message = damaged_libraries(small_library.read_bytes())[kind]
-    bad = workdir / "bad.tsr"
-    bad.write_bytes(content)
-    expect_failure(tessera_bin, workdir, ["info", bad], str(bad), message)
-    expect_failure(tessera_bin, workdir, ["mosaic", bad, workdir / "target.png", "-o", workdir / "o.png",
-                                          "--matches", workdir / "m.csv"], str(bad), message)
-
-
-def test_error_data_corruption_found_by_verify(tessera_bin, workdir, small_library):
-    content, _ = damaged_libraries(small_library.read_bytes())["data-corrupt"]
-    bad = workdir / "bad.tsr"
-    bad.write_bytes(content)
-    assert run(tessera_bin, "info", bad).returncode == 0
-    expect_failure(tessera_bin, workdir, ["info", "--verify", bad], "checksum mismatch")
-    assert run(tessera_bin, "info", "--verify", small_library).returncode == 0
-
-
-def test_error_unwritable_output(tessera_bin, workdir, small_library):
-    target = workdir / "target.png"
-    for out in (workdir / "missing" / "o.png", workdir / "target.png" / "o.png"):
-        expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", out], str(out))
-        expect_failure(tessera_bin, workdir, ["build", "-o", out.with_suffix(".tsr"), target],
-                       str(out.with_suffix(".tsr")))
-        # Matches that cannot be written stop the run before the image is written.
-        expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir / "o.png",
-                                              "--matches", out.with_suffix(".csv")])
-    expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir],
-                   "is a directory")
-    # An output that would replace an input.
-    expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", target], "overwrite")
-    expect_failure(tessera_bin, workdir, ["build", "-o", target, target], "overwrite")
-    expect_failure(tessera_bin, workdir, ["build", "-o", target, workdir], "overwrite", "target.png")
-    assert load(target).shape == (303, 384)
-
-
-def test_error_bad_extensions(tessera_bin, workdir, small_library):
-    target = workdir / "target.png"
-    expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir / "o.xyz"],
-                   "o.xyz", "extension")
-    expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir / "noext"],
-                   "noext")
-    expect_failure(tessera_bin, workdir, ["mosaic", small_library, target, "-o", workdir / "o.png",
-                                          "--matches", workdir / "m.txt"], "m.txt", ".csv or .json")
-
-
-@pytest.mark.parametrize("args", [
-    [],
-    ["frobnicate"],
-    ["build"],
-    ["build", "x.png"],  # no -o
-    ["build", "-o", "x.tsr", "--mode", "grey", "x.png"],
-    ["build", "-o", "x.tsr", "--rotations", "ninety", "x.png"],
-    ["build", "-o", "x.tsr", "--tile", "abc", "x.png"],
-    ["build", "-o", "x.tsr", "--stride", "0", "x.png"],
-    ["build", "-o", "x.tsr", "--rotations", "45", "x.png"],
-    ["build", "-o", "x.tsr", "--no-such-flag", "x.png"],
-    ["mosaic", "lib.tsr", "t.png"],  # no -o
-    ["mosaic", "lib.tsr", "t.png", "-o", "o.png", "--threads", "-1"],
-    ["mosaic", "lib.tsr", "t.png", "-o", "o.png", "--threads", "many"],
-    ["info"],
-])
-def test_usage_errors_exit_2(tessera_bin, workdir, args):
-    proc = run(tessera_bin, *args, check=False, cwd=workdir)
-    assert_failed(proc, code=2)
-    assert proc.stdout == ""
-    assert files_in(workdir) == ["target.png"]
 
 
 def test_matches_quote_awkward_source_names(tessera_bin, data_dir, tmp_path):

@@ -6,6 +6,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 
 import numpy as np
@@ -71,6 +72,8 @@ BAD_BUILD_ARGUMENTS = [(args.split(), message) for args, message in (line.split(
 --max-pixels 1e9 -> --max-pixels
 --max-pixels 123456789012345678901234 -> --max-pixels
 --mode cmyk -> --mode
+--rotations ninety -> --rotations
+--no-such-flag -> --no-such-flag
 """.strip().splitlines())]
 
 
@@ -78,46 +81,68 @@ BAD_BUILD_ARGUMENTS = [(args.split(), message) for args, message in (line.split(
 def test_bad_build_arguments_are_usage_errors(tessera_bin, work, args, message):
     result = run(tessera_bin, "build", work / "a.png", "-o", work / "out" / "lib.tsr", *args)
     assert_failed(result, message, code=2)
+    assert result.stdout == ""
     assert os.listdir(work / "out") == []
 
 
 def test_bad_mosaic_arguments_are_usage_errors(tessera_bin, work, library):
     out = work / "out" / "m.png"
-    for args in (["--threads", "-1"], ["--threads", "100000"], ["--max-pixels", "0"], []):
+    for args in (["--threads", "-1"], ["--threads", "100000"], ["--threads", "many"],
+                 ["--max-pixels", "0"], []):
         result = run(tessera_bin, "mosaic", library, work / "a.png", *args, *([] if not args else ["-o", out]))
         assert_failed(result, code=2)
+        assert result.stdout == ""
     assert os.listdir(work / "out") == []
 
 
-@pytest.mark.parametrize("command", [[], ["frobnicate"], ["build"], ["mosaic", "x.tsr"], ["info"],
-                                     ["build", "a.png", "-o"], ["info", "a", "b"]])
+@pytest.mark.parametrize("command", [[], ["frobnicate"], ["build"], ["build", "a.png"],
+                                     ["mosaic", "x.tsr"], ["info"], ["build", "a.png", "-o"],
+                                     ["info", "a", "b"]])
 def test_malformed_command_lines_are_usage_errors(tessera_bin, work, command):
-    assert_failed(run(tessera_bin, *command, cwd=work), code=2)
+    before = sorted(os.listdir(work))
+    result = run(tessera_bin, *command, cwd=work)
+    assert_failed(result, code=2)
+    assert result.stdout == ""
+    assert sorted(os.listdir(work)) == before
 
 
 def test_missing_and_unusable_outputs(tessera_bin, work, library):
-    a = work / "a.png"
+    a, out, nowhere = work / "a.png", work / "out", work / "nowhere"
+    missing_dir = "does not exist; create it first"
+    # One case a line: the arguments, then what the message must hold.
     cases = [
-        (["build", a, "-o", work / "nowhere" / "lib.tsr"], "does not exist; create it first"),
-        (["build", a, "-o", work / "a.png" / "lib.tsr"], "does not exist"),
-        (["build", a, "-o", work / "out"], "is a directory"),
-        (["build", a, "-o", a], "would overwrite the input"),
-        (["build", work, "-o", a], "would overwrite the input"),  # a file inside an input folder
-        (["build", a, work / "missing.png", "-o", work / "out" / "x.tsr"], "missing.png: no such file"),
-        (["mosaic", library, a, "-o", a], "would overwrite the input"),
-        (["mosaic", library, a, "-o", work / "out" / "m.png", "--matches", work / "out" / "m.png"],
-         "matches are written as .csv or .json"),
-        (["mosaic", library, a, "-o", work / "out" / "m.txt"], "cannot tell the image format"),
-        (["mosaic", library, a, "-o", work / "nowhere" / "m.png"], "does not exist"),
-        (["mosaic", work / "missing.tsr", a, "-o", work / "out" / "m.png"], "missing.tsr: cannot open"),
-        (["mosaic", library, work / "missing.png", "-o", work / "out" / "m.png"], "missing.png"),
+        (["build", a, "-o", nowhere / "lib.tsr"], f"{nowhere / 'lib.tsr'}: ", missing_dir),
+        (["build", a, "-o", a / "lib.tsr"], f"{a / 'lib.tsr'}: ", missing_dir),  # a file, not a folder
+        (["build", a, "-o", out], f"{out}: is a directory"),
+        (["build", a, "-o", a], str(a), "would overwrite the input"),
+        (["build", work, "-o", a], str(a), "would overwrite the input"),  # a file inside an input folder
+        (["build", a, work / "missing.png", "-o", out / "x.tsr"], "missing.png: no such file"),
+        (["mosaic", library, a, "-o", a], str(a), "would overwrite the input"),
+        (["mosaic", library, a, "-o", out / "m.png", "--matches", out / "m.png"],
+         f"{out / 'm.png'}: matches are written as .csv or .json"),
+        (["mosaic", library, a, "-o", out / "m.txt"], f"{out / 'm.txt'}: cannot tell the image format"),
+        (["mosaic", library, a, "-o", out / "noext"], f"{out / 'noext'}: cannot tell the image format"),
+        (["mosaic", library, a, "-o", nowhere / "m.png"], f"{nowhere / 'm.png'}: ", missing_dir),
+        (["mosaic", library, a, "-o", a / "m.png"], f"{a / 'm.png'}: ", missing_dir),
+        (["mosaic", library, a, "-o", out], f"{out}: is a directory"),
+        # Matches that cannot be written stop the run before the image is written.
+        (["mosaic", library, a, "-o", out / "m.png", "--matches", nowhere / "m.csv"],
+         f"{nowhere / 'm.csv'}: ", missing_dir),
+        (["mosaic", library, a, "-o", out / "m.png", "--matches", a / "m.csv"],
+         f"{a / 'm.csv'}: ", missing_dir),
+        (["mosaic", work / "missing.tsr", a, "-o", out / "m.png"],
+         "missing.tsr: cannot open: No such file"),
+        (["info", work / "missing.tsr"], "missing.tsr: cannot open: No such file"),
+        (["mosaic", library, work / "missing.png", "-o", out / "m.png"], "missing.png"),
     ]
     before = sorted(os.listdir(work))
-    for args, message in cases:
+    image = a.read_bytes()
+    for args, *fragments in cases:
         result = run(tessera_bin, *args)
-        assert_failed(result, message)
+        assert_failed(result, *fragments)
     assert sorted(os.listdir(work)) == before
-    assert os.listdir(work / "out") == []
+    assert os.listdir(out) == []
+    assert a.read_bytes() == image
 
 
 def test_long_output_names(tessera_bin, work, library):
@@ -145,6 +170,57 @@ def test_output_through_a_link_to_an_input_is_refused(tessera_bin, work, library
     assert_failed(result, "would overwrite the input")
     assert (work / "a.png").read_bytes() == (work / "out" / "hard.png").read_bytes()
     assert sorted(os.listdir(work / "out")) == ["hard.png", "lib.csv", "link.png"]
+
+
+def test_outputs_that_are_not_regular_files_are_refused(tessera_bin, work, library):
+    """Renaming over a FIFO, a directory or a device would replace it: refused, link or not."""
+    out = work / "out"
+    os.mkfifo(out / "pipe.png")
+    os.mkfifo(out / "pipe.csv")
+    os.symlink("pipe.png", out / "to-pipe.tsr")
+    os.symlink("nowhere/lib.tsr", out / "dangling.tsr")
+    m = out / "m.png"
+    fifo = "is a named pipe (FIFO), not a regular file"
+    cases = [
+        (["build", work / "a.png", "-o", out / "pipe.png"], f"{out / 'pipe.png'}: {fifo}"),
+        (["build", work / "a.png", "-o", out / "to-pipe.tsr"],
+         f"{out / 'to-pipe.tsr'} (a symbolic link to {out / 'pipe.png'}): {fifo}"),
+        (["mosaic", library, work / "a.png", "-o", out / "pipe.png"], f"{out / 'pipe.png'}: {fifo}"),
+        (["mosaic", library, work / "a.png", "-o", m, "--matches", out / "pipe.csv"],
+         f"{out / 'pipe.csv'}: {fifo}"),
+        (["build", work / "a.png", "-o", out / "dangling.tsr"],
+         f"(a symbolic link to {out / 'nowhere/lib.tsr'}): the directory {out / 'nowhere'} "
+         "does not exist"),
+    ]
+    for args, message in cases:
+        assert_failed(run(tessera_bin, *args), message)  # a write to a FIFO would hang: timeout
+    for name in ("pipe.png", "pipe.csv"):
+        assert stat.S_ISFIFO(os.lstat(out / name).st_mode)
+    assert sorted(os.listdir(out)) == ["dangling.tsr", "pipe.csv", "pipe.png", "to-pipe.tsr"]
+
+
+def test_outputs_through_symbolic_links_are_written_through(tessera_bin, work, library):
+    """The file a link names is replaced or created, and the link stays a link."""
+    out = work / "out"
+    (out / "libs").mkdir()
+    (out / "libs" / "v1.tsr").write_bytes(b"old")
+    os.symlink("libs/v1.tsr", out / "current.tsr")
+    os.symlink("current.tsr", out / "chain.tsr")
+    os.symlink("libs/m.png", out / "m.png")  # not there yet
+    os.symlink(out / "libs" / "m.csv", out / "m.csv")
+    result = run(tessera_bin, "build", work / "a.png", "-o", out / "chain.tsr", "--tile", "8", "-q")
+    assert result.returncode == 0, result.stderr
+    assert run(tessera_bin, "info", out / "libs" / "v1.tsr").returncode == 0
+    result = run(tessera_bin, "mosaic", out / "current.tsr", work / "a.png", "-o", out / "m.png",
+                 "--matches", out / "m.csv", "-q")
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out / "libs" / "m.png").size == (64, 48)
+    assert (out / "libs" / "m.csv").read_text().startswith("row,col,")
+    links = {"chain.tsr": "current.tsr", "current.tsr": "libs/v1.tsr", "m.png": "libs/m.png",
+             "m.csv": str(out / "libs" / "m.csv")}
+    assert {name: os.readlink(out / name) for name in links} == links
+    assert sorted(os.listdir(out)) == ["chain.tsr", "current.tsr", "libs", "m.csv", "m.png"]
+    assert sorted(os.listdir(out / "libs")) == ["m.csv", "m.png", "v1.tsr"]
 
 
 def read_only_directory(path):
@@ -187,23 +263,29 @@ def damaged(library, tmp_path, name, change):
 
 def test_damaged_libraries_are_refused_by_name(tessera_bin, work, library):
     size = library.stat().st_size
+    image = (work / "a.png").read_bytes()
     cases = {
         "empty.tsr": (lambda d: d.clear(), "is empty, not a tessera library"),
-        "foreign.tsr": (lambda d: d.__setitem__(slice(0, 8), b"\x89PNG\r\n\x1a\n"), "is not a tessera library"),
-        "truncated.tsr": (lambda d: d.__delitem__(slice(size // 2, None)), "is truncated"),
+        "foreign.tsr": (lambda d: d.__setitem__(slice(None), image), "is not a tessera library"),
+        "truncated.tsr": (lambda d: d.__delitem__(slice(size // 2, None)),
+                          f"is truncated ({size // 2} of {size} bytes)"),
+        "truncated-header.tsr": (lambda d: d.__delitem__(slice(100, None)),
+                                 "is truncated (100 bytes, shorter than the header)"),
         "header.tsr": (lambda d: d.__setitem__(20, d[20] ^ 1), "header is corrupt"),
         "longer.tsr": (lambda d: d.extend(b"\0" * 10), "has 10 unexpected bytes at the end"),
     }
     for name, (change, message) in cases.items():
         path = damaged(library, work, name, change)
         assert_failed(run(tessera_bin, "info", path), str(path) + ": " + message)
-        result = run(tessera_bin, "mosaic", path, work / "a.png", "-o", work / "out" / "m.png")
+        result = run(tessera_bin, "mosaic", path, work / "a.png", "-o", work / "out" / "m.png",
+                     "--matches", work / "out" / "m.csv")
         assert_failed(result, str(path) + ": " + message)
     assert os.listdir(work / "out") == []
 
 
 def test_flipped_data_byte_is_caught_by_verify_and_mosaic(tessera_bin, work, library):
-    # The last byte belongs to the patch norms: open() cannot see it, the checksum can.
+    # The last byte is in the search index, past what open() checks (info succeeds); the checksum
+    # covers it.
     path = damaged(library, work, "flipped.tsr", lambda d: d.__setitem__(-1, d[-1] ^ 0x10))
     assert run(tessera_bin, "info", path).returncode == 0
     assert_failed(run(tessera_bin, "info", "--verify", path), "data is corrupt (checksum mismatch)")
@@ -225,8 +307,8 @@ def test_devices_and_fifos_are_refused_without_blocking(tessera_bin, work, libra
     assert os.listdir(work / "out") == []
 
 
-def test_a_library_is_not_an_image_and_an_image_is_not_a_library(tessera_bin, work, library):
-    assert_failed(run(tessera_bin, "info", work / "a.png"), "is not a tessera library")
+# (An image given as a library is the foreign case of test_damaged_libraries_are_refused_by_name.)
+def test_a_library_is_not_an_image(tessera_bin, work, library):
     result = run(tessera_bin, "build", library, "-o", work / "out" / "x.tsr")
     assert_failed(result, "lib.tsr: not a supported image format")
     assert os.listdir(work / "out") == []

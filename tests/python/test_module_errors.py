@@ -1,6 +1,8 @@
 """Bad arguments raise the documented exceptions, with messages that say what was expected."""
 
+import os
 import pickle
+import stat
 import warnings
 
 import numpy as np
@@ -73,10 +75,14 @@ def test_no_patches():
 
 def test_too_small_array_warns_in_width_x_height_or_fails_when_strict():
     small = np.zeros((6, 12), np.uint8)  # 12 wide, 6 high
+    low = np.zeros((4, 40), np.uint8)  # wide enough, not high enough
     message = "<array 0>: 12x6 is smaller than the tile 16x8"
     with pytest.warns(UserWarning) as caught:
-        tessera.Library.build([small, U8], tile=(8, 16), mode="gray")
-    assert [str(w.message) for w in caught] == [message + "; no patches from it"]
+        lib = tessera.Library.build([small, low, U8], tile=(8, 16), mode="gray")
+    assert [str(w.message) for w in caught] == [
+        message + "; no patches from it",
+        "<array 1>: 40x4 is smaller than the tile 16x8; no patches from it"]
+    assert len(lib.sources) == 1
     with pytest.raises(tessera.Error) as e:
         tessera.Library.build([small, U8], tile=(8, 16), strict=True)
     assert str(e.value) == message
@@ -88,12 +94,6 @@ def test_warnings_turned_into_errors_stop_the_build(tmp_path):
         warnings.simplefilter("error")
         with pytest.raises(UserWarning, match="bad.png: not a supported image format"):
             tessera.Library.build(tmp_path)
-
-
-def test_too_small_image_warns():
-    with pytest.warns(UserWarning, match="smaller than the tile"):
-        lib = tessera.Library.build([np.zeros((4, 40), np.uint8), U8], tile=8, mode="gray")
-    assert len(lib.sources) == 1
 
 
 @pytest.mark.parametrize(
@@ -153,3 +153,29 @@ def test_provenance_ids(lib):
 def test_library_cannot_be_made_directly():
     with pytest.raises(TypeError, match="Library.build"):
         tessera.Library()
+
+
+def test_save_refuses_what_is_not_a_regular_file_and_writes_through_links(tmp_path):
+    lib = tessera.Library.build([(np.arange(32 * 32) % 251).astype(np.uint8).reshape(32, 32)],
+                                tile=8, mode="gray")
+    os.mkfifo(tmp_path / "pipe.tsr")
+    os.symlink("pipe.tsr", tmp_path / "to-pipe.tsr")
+    for name in ("pipe.tsr", "to-pipe.tsr"):  # renaming over the FIFO would replace it
+        with pytest.raises(tessera.Error, match=r"is a named pipe \(FIFO\), not a regular file"):
+            lib.save(tmp_path / name)
+    with pytest.raises(tessera.Error, match="is a directory, not a regular file"):
+        lib.save(tmp_path)
+    os.symlink("missing/v1.tsr", tmp_path / "dangling.tsr")
+    with pytest.raises(tessera.Error, match="missing does not exist; create it first"):
+        lib.save(tmp_path / "dangling.tsr")
+    assert stat.S_ISFIFO(os.lstat(tmp_path / "pipe.tsr").st_mode)
+    assert lib.path is None
+    # A link is written through: the file it names is created, the link stays a link.
+    (tmp_path / "libs").mkdir()
+    os.symlink("libs/v1.tsr", tmp_path / "current.tsr")
+    lib.save(tmp_path / "current.tsr")
+    assert os.readlink(tmp_path / "current.tsr") == "libs/v1.tsr"
+    assert len(tessera.Library.open(tmp_path / "libs" / "v1.tsr")) == len(lib)
+    assert sorted(os.listdir(tmp_path)) == ["current.tsr", "dangling.tsr", "libs", "pipe.tsr",
+                                            "to-pipe.tsr"]
+    assert os.listdir(tmp_path / "libs") == ["v1.tsr"]
