@@ -460,21 +460,6 @@ def test_matches_extension_in_any_case(tessera_bin, small_library, workdir):
     assert read_matches_csv(workdir / "M.CSV") == json.loads((workdir / "M.Json").read_text())
 
 
-@pytest.mark.parametrize("args", [
-    ["build", "-o", "", "target.png"],
-    ["build", "-o", "x.tsr", ""],
-    ["mosaic", "lib.tsr", "target.png", "-o", ""],
-    ["mosaic", "lib.tsr", "target.png", "-o", "o.png", "--matches", ""],
-    ["mosaic", "", "target.png", "-o", "o.png"],
-    ["mosaic", "lib.tsr", "", "-o", "o.png"],
-    ["info", ""],
-])
-def test_empty_paths_are_usage_errors(tessera_bin, small_library, workdir, args):
-    before = files_in(workdir)
-    assert_failed(run(tessera_bin, *args, check=False, cwd=workdir), "an empty path", code=2)
-    assert files_in(workdir) == before
-
-
 def info_lines(tessera_bin, library):
     return dict(line.split(None, 1) for line in run(tessera_bin, "info", library).stdout.splitlines())
 

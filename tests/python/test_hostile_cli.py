@@ -106,6 +106,24 @@ def test_malformed_command_lines_are_usage_errors(tessera_bin, work, command):
     assert sorted(os.listdir(work)) == before
 
 
+@pytest.mark.parametrize("command", [
+    ["build", "-o", "", "a.png"],
+    ["build", "-o", "out/x.tsr", ""],
+    ["mosaic", "lib.tsr", "a.png", "-o", ""],
+    ["mosaic", "lib.tsr", "a.png", "-o", "out/o.png", "--matches", ""],
+    ["mosaic", "", "a.png", "-o", "out/o.png"],
+    ["mosaic", "lib.tsr", "", "-o", "out/o.png"],
+    ["info", ""],
+])
+def test_empty_paths_are_usage_errors(tessera_bin, work, library, command):
+    """Refused when parsed, naming the option, instead of failing late naming nothing (-o '') or
+    being ignored (--matches '')."""
+    before = sorted(os.listdir(work))
+    result = run(tessera_bin, *command, cwd=work)
+    assert_failed(result, "an empty path; give a file name", code=2)
+    assert sorted(os.listdir(work)) == before and os.listdir(work / "out") == []
+
+
 def test_missing_and_unusable_outputs(tessera_bin, work, library):
     a, out, nowhere = work / "a.png", work / "out", work / "nowhere"
     missing_dir = "does not exist; create it first"
