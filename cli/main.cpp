@@ -53,16 +53,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-std::string human_bytes(uint64_t bytes) {
-    const char* units[] = {"B", "KB", "MB", "GB", "TB"};
-    double v = double(bytes);
-    int u = 0;
-    while (v >= 1000 && u < 4) v /= 1000, ++u;
-    char text[32];
-    std::snprintf(text, sizeof text, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-    return text;
-}
-
 // A bad option value found after parsing (a zero tile, a quarter turn of a non-square tile):
 // reported like CLI11's own usage errors, with exit status 2.
 struct UsageError : Error {
@@ -103,6 +93,13 @@ const CLI::Validator kPositiveCount(
     },
     "N");
 
+// Wherever a path is expected: "" would otherwise fail late with a message naming nothing.
+const CLI::Validator kPath(
+    [](std::string& text) {
+        return text.empty() ? std::string("an empty path; give a file name") : std::string();
+    },
+    "");
+
 // ---- build ----
 
 struct BuildArgs {
@@ -132,7 +129,16 @@ int run_build(const BuildArgs& args, const Console& console) {
     }
     LibraryBuilder builder(params);
     std::vector<io::SourceInput> inputs;
-    for (const std::string& input : args.inputs) inputs.push_back({input, {}});
+    for (const std::string& input : args.inputs) {
+        std::error_code ec;
+        if (!fs::exists(input, ec) &&
+            (input == "0" || input == "90" || input == "180" || input == "270")) {
+            throw UsageError(input +
+                             ": no such file or directory; --rotations takes one list, "
+                             "comma-separated: --rotations 0,90");
+        }
+        inputs.push_back({input, {}});
+    }
     const std::vector<io::Source> sources = io::expand_inputs(inputs);
     // Checked against every file found, so an output inside an input folder cannot replace one.
     std::vector<std::string> input_files;
@@ -155,7 +161,7 @@ int run_build(const BuildArgs& args, const Console& console) {
                      "tessera build: %zu sources used, %zu skipped (unreadable), %zu too small; "
                      "%zu patches, %s, %.2f s -> %s\n",
                      used, summary.skipped, summary.too_small, library.size(),
-                     human_bytes(library.file_bytes()).c_str(), seconds_since(start),
+                     bytes_text(library.file_bytes()).c_str(), seconds_since(start),
                      args.output.c_str());
     }
     return 0;
@@ -172,9 +178,11 @@ struct MosaicArgs {
     uint64_t max_pixels = io::kDefaultMaxPixels;
 };
 
-void write_matches(const std::string& path, const Library& library,
-                   const std::vector<TileMatch>& matches) {
-    const bool json = fs::path(path).extension() == ".json";
+// The --matches file's text, made before any output is written so that nothing here can fail
+// after the image is on disk.
+std::string matches_text(const std::string& path, const Library& library,
+                         const std::vector<TileMatch>& matches) {
+    const bool json = io::extension_of(path) == ".json";
     std::ostringstream out;
     if (json) {
         nlohmann::json rows = nlohmann::json::array();
@@ -191,7 +199,9 @@ void write_matches(const std::string& path, const Library& library,
                             {"transform", transform_name(Transform(o.transform))},
                             {"distance", m.distance}});
         }
-        out << rows.dump(1) << "\n";
+        // JSON strings are UTF-8: a source name that is not (file names are bytes) has each bad
+        // byte replaced by U+FFFD. The CSV keeps the bytes.
+        out << rows.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
         out << "row,col,x,y,patch,source,source_x,source_y,transform,distance\n";
         for (const TileMatch& m : matches) {
@@ -206,17 +216,16 @@ void write_matches(const std::string& path, const Library& library,
                 << transform_name(Transform(o.transform)) << ',' << m.distance << '\n';
         }
     }
-    const std::string text = out.str();
-    write_file_atomically(path, text.data(), text.size());
+    return out.str();
 }
 
 int run_mosaic(const MosaicArgs& args, const Console& console) {
     const auto start = std::chrono::steady_clock::now();
     const Library library = Library::open(args.library);
     check_output(args.output, {args.library, args.target});
-    io::check_output_format(args.output);
+    io::check_output_format(args.output, library.params().mode);
     if (!args.matches.empty()) {
-        const std::string ext = fs::path(args.matches).extension().string();
+        const std::string ext = io::extension_of(args.matches);
         if (ext != ".csv" && ext != ".json") {
             throw Error(args.matches + ": matches are written as .csv or .json; use one of those");
         }
@@ -233,8 +242,10 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         [&](size_t done, size_t total) { console.status("mosaic: %zu/%zu tiles", done, total); });
     console.end_status();
     const Image out = render(library, matches, target.image.size());
+    const std::string rows =
+        args.matches.empty() ? "" : matches_text(args.matches, library, matches);
     io::save_image(args.output, out.view());
-    if (!args.matches.empty()) write_matches(args.matches, library, matches);
+    if (!args.matches.empty()) write_file_atomically(args.matches, rows.data(), rows.size());
     if (!console.quiet) {
         std::fprintf(stderr, "tessera mosaic: %zu %s of %s, %.3f s, PSNR %.2f dB -> %s\n",
                      matches.size(), matches.size() == 1 ? "tile" : "tiles",
@@ -262,7 +273,7 @@ int run_info(const std::string& path, bool verify, bool list_sources) {
     std::printf("patches     %zu\n", library.size());
     std::printf("sources     %zu\n", library.sources().size());
     std::printf("bytes       %llu (%s)\n", static_cast<unsigned long long>(library.file_bytes()),
-                human_bytes(library.file_bytes()).c_str());
+                bytes_text(library.file_bytes()).c_str());
     std::printf("simd        %s\n", simd.c_str());
     if (verify) {
         library.verify();
@@ -323,9 +334,11 @@ int main(int argc, char** argv) {
     build_cmd
         ->add_option("inputs", build.inputs,
                      "Image files and directories (searched recursively; see below)")
-        ->required();
+        ->required()
+        ->check(kPath);
     build_cmd->add_option("-o,--output", build.output, "Library file to write (e.g. lib.tsr)")
-        ->required();
+        ->required()
+        ->check(kPath);
     build_cmd->add_option("--tile", build.tile, "Patch size: 16 or WxH like 16x8")
         ->check(size_check("tile"))
         ->capture_default_str();
@@ -335,8 +348,12 @@ int main(int argc, char** argv) {
         ->check(size_check("stride"));
     build_cmd
         ->add_option("--rotations", build.rotations,
-                     "Rotations to store, in degrees counter-clockwise: any of 0,90,180,270")
+                     "Rotations to store, in degrees counter-clockwise: a comma-separated list "
+                     "of any of 0,90,180,270 (repeating the option adds to it)")
         ->delimiter(',')
+        // One value per --rotations, so the inputs after it stay inputs.
+        ->allow_extra_args(false)
+        ->type_name("LIST")
         ->check(usage_check([](const std::string& text) {
             // Text that is not an integer is left to CLI11's own conversion error.
             int degrees = 0;
@@ -366,16 +383,21 @@ int main(int argc, char** argv) {
     CLI::App* mosaic_cmd = app.add_subcommand(
         "mosaic", "Rebuild a target image from the library's patches, tile by tile.");
     mosaic_cmd->add_option("library", mosaic.library, "Library file from tessera build")
-        ->required();
-    mosaic_cmd->add_option("target", mosaic.target, "Image to rebuild")->required();
+        ->required()
+        ->check(kPath);
+    mosaic_cmd->add_option("target", mosaic.target, "Image to rebuild")->required()->check(kPath);
     mosaic_cmd
         ->add_option(
             "-o,--output", mosaic.output,
-            "Output image; the format follows the extension (.png, .jpg, .tif, .webp, .pgm, .ppm)")
-        ->required();
-    mosaic_cmd->add_option("--matches", mosaic.matches,
-                           "Also write one row per tile (.csv or .json): tile position, patch id, "
-                           "source, source position, transform, distance");
+            "Output image; the format follows the extension (.png, .jpg, .tif, .webp; .ppm for "
+            "an rgb library, .pgm for a gray one, .pnm for either)")
+        ->required()
+        ->check(kPath);
+    mosaic_cmd
+        ->add_option("--matches", mosaic.matches,
+                     "Also write one row per tile (.csv or .json): tile position, patch id, "
+                     "source, source position, transform, distance")
+        ->check(kPath);
     mosaic_cmd->add_option("--threads", mosaic.threads, "Worker threads, 0 = all cores")
         ->check(CLI::Range(0, 4096))
         ->capture_default_str();
@@ -389,7 +411,7 @@ int main(int argc, char** argv) {
     std::string info_path;
     bool verify = false, list_sources = false;
     CLI::App* info_cmd = app.add_subcommand("info", "Describe a library file.");
-    info_cmd->add_option("library", info_path, "Library file")->required();
+    info_cmd->add_option("library", info_path, "Library file")->required()->check(kPath);
     info_cmd->add_flag("--verify", verify, "Also check the data checksum (reads the whole file)");
     info_cmd->add_flag("--sources", list_sources, "List the source images");
 

@@ -133,13 +133,6 @@ std::string pixel_limit_message(const std::string& path, uint64_t width, uint64_
     return message;
 }
 
-std::string extension_of(const std::string& path) {
-    std::string ext = fs::path(path).extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    return ext;
-}
-
 // Set by initialize(): libvips started without its modules, which load_module() opens on demand.
 bool modules_deferred = false;
 
@@ -159,6 +152,13 @@ void load_module(const char* file, std::once_flag& once) {
 std::once_flag magick_loaded, heif_loaded;
 
 }  // namespace
+
+std::string extension_of(const std::string& path) {
+    std::string ext = fs::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    return ext;
+}
 
 std::string supported_formats() {
     std::string names;
@@ -274,7 +274,7 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
     return loaded;
 }
 
-void check_output_format(const std::string& path) {
+void check_output_format(const std::string& path, Mode mode) {
     // The formats the message names; libvips also saves CSV and matrix files, which are not images.
     static const std::vector<std::string> known = {".png",  ".jpg", ".jpeg", ".tif", ".tiff",
                                                    ".webp", ".pgm", ".ppm",  ".pnm"};
@@ -286,10 +286,17 @@ void check_output_format(const std::string& path) {
         throw Error(path + ": cannot tell the image format from the extension '" + ext +
                     "': use .png, .jpg, .tif, .webp or .pgm/.ppm");
     }
+    // libvips would convert: RGB into a .pgm loses its colour, gray into a .ppm triples it.
+    const char* pnm = mode == Mode::Gray ? ".pgm" : ".ppm";
+    if ((ext == ".pgm" || ext == ".ppm") && ext != pnm) {
+        throw Error(path + ": a " + ext + " file is " + (mode == Mode::Gray ? "rgb" : "gray") +
+                    " but the image is " + std::string(mode_name(mode)) + "; use " + pnm +
+                    " (or .pnm)");
+    }
 }
 
 void save_image(const std::string& path, ImageView image) {
-    check_output_format(path);
+    check_output_format(path, mode_of_channels(image.channels));
     Image packed(image.width, image.height, image.channels);
     for (int y = 0; y < image.height; ++y) {
         std::memcpy(packed.row(y), image.row(y), size_t(packed.stride()));

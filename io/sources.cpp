@@ -28,7 +28,15 @@ std::vector<Source> expand_inputs(std::span<const SourceInput> inputs) {
             throw Error(input.path + ": " + (ec ? ec.message() : "no such file or directory"));
         }
     }
-    if (sources.empty()) throw Error("no image files found in the inputs given");
+    if (inputs.empty()) throw Error("no images given");
+    if (sources.empty()) {
+        // Only directories can stand for nothing: name them and what was looked for.
+        std::string names;
+        for (const SourceInput& input : inputs) names += (names.empty() ? "" : ", ") + input.path;
+        throw Error("no image files found in " + names +
+                    ": directories are searched recursively for the extensions " +
+                    image_extensions() + " (any case; hidden files and directories skipped)");
+    }
     return sources;
 }
 
@@ -104,6 +112,14 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
             if (!used) ++summary.too_small;
             loaded[j] = {};  // release the decoded pixels as soon as they are cut
         }
+    }
+    if (builder.patch_count() == 0) {
+        // Every source was skipped with a warning: say why, once, for all of them.
+        throw Error("no patches: " + std::to_string(summary.skipped) +
+                    (summary.skipped == 1 ? " file" : " files") + " could not be decoded and " +
+                    std::to_string(summary.too_small) +
+                    (summary.too_small == 1 ? " image was" : " images were") +
+                    " smaller than the tile " + size_text(builder.params().tile));
     }
     return summary;
 }

@@ -5,7 +5,9 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <cstdio>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "search_index.hpp"
@@ -277,7 +279,30 @@ SearchIndex index_view(const LibraryParams& params, size_t n, const SectionData&
         u32(data[kChannels], padded / detail::kGroup * detail::channel_lanes(params.channels()))};
 }
 
+// The builder holds the whole library in memory, about the size of its file: the message says
+// how big that is and which parameters make it smaller.
+[[noreturn]] void throw_out_of_memory(const std::string& what, const LibraryParams& params,
+                                      uint64_t patch_count) {
+    const Layout layout(0, 0, patch_count, params.patch_bytes(), detail::block_grid(params).pairs(),
+                        params.channels());
+    throw Error(what + ": out of memory: a library of " + std::to_string(patch_count) +
+                " patches of " + size_text(params.tile) + " " +
+                std::string(mode_name(params.mode)) + " needs about " +
+                bytes_text(layout.file_bytes) +
+                "; use a larger stride, fewer rotations or flips, or a smaller tile");
+}
+
 }  // namespace
+
+std::string bytes_text(uint64_t bytes) {
+    const char* units[] = {"B", "KB", "MB", "GB", "TB"};
+    double v = double(bytes);
+    int u = 0;
+    while (v >= 1000 && u < 4) v /= 1000, ++u;
+    char text[32];
+    std::snprintf(text, sizeof text, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+    return text;
+}
 
 struct LibraryBuilder::Buffers {
     std::vector<SourceInfo> sources;
@@ -311,15 +336,20 @@ size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
         throw Error(source.path + ": the library would pass " + std::to_string(UINT32_MAX) +
                     " patches, the most a library holds; use a larger stride or fewer sources");
     }
+    const size_t patch_bytes = params_.patch_bytes();
+    size_t at = b.pixels.size();
+    try {
+        b.pixels.resize(at + added * patch_bytes);
+        b.origins.reserve(b.origins.size() + added);
+        b.sources.reserve(b.sources.size() + 1);
+    } catch (const std::bad_alloc&) {
+        b.pixels.resize(at);  // as before this source: no patch from it
+        throw_out_of_memory(source.path, params_, b.origins.size() + added);
+    }
     const auto source_id = uint32_t(b.sources.size());
     source.width = uint32_t(image.width);
     source.height = uint32_t(image.height);
     b.sources.push_back(std::move(source));
-
-    const size_t patch_bytes = params_.patch_bytes();
-    size_t at = b.pixels.size();
-    b.pixels.resize(at + added * patch_bytes);
-    b.origins.reserve(b.origins.size() + added);
     for (Transform t : params_.transforms) {
         for (Point p : windows) {
             uint8_t* dst = b.pixels.data() + at;
@@ -344,7 +374,11 @@ Library LibraryBuilder::finish() {
     lib.sources_ = std::shared_ptr<const std::vector<SourceInfo>>(buffers_, &buffers_->sources);
     lib.origins_ = buffers_->origins.data();
     lib.pixels_ = buffers_->pixels.data();
-    buffers_->index = build_index(params_, buffers_->pixels.data(), lib.patch_count_);
+    try {
+        buffers_->index = build_index(params_, buffers_->pixels.data(), lib.patch_count_);
+    } catch (const std::bad_alloc&) {
+        throw_out_of_memory("the search index", params_, lib.patch_count_);
+    }
     lib.norms_ = buffers_->index.norms.data();
     const IndexBuffers& b = buffers_->index;
     lib.index_ = index_view(params_, lib.patch_count_,

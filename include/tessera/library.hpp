@@ -118,14 +118,16 @@ class LibraryBuilder {
     explicit LibraryBuilder(LibraryParams params);  // validates params
 
     // Cuts every window of `image` (in the library's mode) under each transform. Returns the
-    // number of patches added, 0 when the image is smaller than a tile.
+    // number of patches added, 0 when the image is smaller than a tile. Throws Error, saying how
+    // much memory the library needs and how to make it smaller, when the patches do not fit.
     size_t add_source(SourceInfo source, ImageView image);
 
     const LibraryParams& params() const { return params_; }
     size_t patch_count() const;
     size_t source_count() const;
 
-    // Finishes the library; the builder is left empty. Throws Error if no patch was added.
+    // Finishes the library; the builder is left empty. Throws Error if no patch was added, or
+    // (as add_source) when the search index does not fit in memory.
     Library finish();
 
   private:
@@ -136,5 +138,8 @@ class LibraryBuilder {
 
 // XXH3-64 of a byte range: the content hash of sources and the library's data checksum.
 uint64_t hash_bytes(const void* data, size_t size);
+
+// A byte count as messages print it: "512 B", "58.3 GB" (powers of 1000).
+std::string bytes_text(uint64_t bytes);
 
 }  // namespace tessera

@@ -16,6 +16,7 @@ namespace tessera {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::error_of;
 using testing::TempDir;
 
 class Sources : public ::testing::Test {
@@ -80,8 +81,47 @@ TEST_F(Sources, MissingPathOrNothingFoundIsAnError) {
         },
         Error);
     garbage("empty/notes.txt");
-    const std::vector<io::SourceInput> empty = {{dir_.file("empty"), {}}};
-    EXPECT_THROW(io::expand_inputs(empty), Error);
+    garbage("other/.hidden.png");
+    const std::vector<io::SourceInput> empty = {{dir_.file("empty"), {}}, {dir_.file("other"), {}}};
+    EXPECT_EQ(error_of([&] { io::expand_inputs(empty); }),
+              "no image files found in " + dir_.file("empty") + ", " + dir_.file("other") +
+                  ": directories are searched recursively for the extensions " +
+                  io::image_extensions() + " (any case; hidden files and directories skipped)");
+    EXPECT_EQ(error_of([] { io::expand_inputs({}); }), "no images given");
+}
+
+// When nothing gave a patch, the error counts what was skipped and why, instead of the builder's
+// "every source is smaller than the tile" when none was.
+TEST_F(Sources, NoPatchesSaysWhy) {
+    garbage("d/a.png");
+    garbage("d/b.png");
+    const std::vector<io::SourceInput> bad = {{dir_.file("d"), {}}};
+    LibraryBuilder builder(params({8, 4}));
+    const auto quiet = [](const std::string&) {};
+    EXPECT_EQ(error_of([&] { io::add_sources(builder, io::expand_inputs(bad), {}, quiet); }),
+              "no patches: 2 files could not be decoded and 0 images were smaller than the tile "
+              "8x4");
+    png("d/c.png", 6, 10);
+    EXPECT_EQ(error_of([&] { io::add_sources(builder, io::expand_inputs(bad), {}, quiet); }),
+              "no patches: 2 files could not be decoded and 1 image was smaller than the tile 8x4");
+}
+
+// A PNM extension has its own mode: libvips would convert an image saved under the other.
+TEST_F(Sources, PnmOutputExtensionMustMatchTheMode) {
+    EXPECT_EQ(error_of([] { io::check_output_format("o.pgm", Mode::Rgb); }),
+              "o.pgm: a .pgm file is gray but the image is rgb; use .ppm (or .pnm)");
+    EXPECT_EQ(error_of([] { io::check_output_format("o.PPM", Mode::Gray); }),
+              "o.PPM: a .ppm file is rgb but the image is gray; use .pgm (or .pnm)");
+    const Image rgb = testing::random_image(4, 4, 3, rng_);
+    EXPECT_NE(error_of([&] { io::save_image(dir_.file("o.pgm"), rgb.view()); }).find("use .ppm"),
+              std::string::npos);
+    EXPECT_FALSE(fs::exists(dir_.file("o.pgm")));
+    for (Mode mode : {Mode::Gray, Mode::Rgb}) {
+        EXPECT_NO_THROW(io::check_output_format("o.pnm", mode));
+        EXPECT_NO_THROW(io::check_output_format("o.png", mode));
+    }
+    EXPECT_NO_THROW(io::check_output_format("o.Pgm", Mode::Gray));
+    EXPECT_NO_THROW(io::check_output_format("o.ppm", Mode::Rgb));
 }
 
 // What each failure becomes: a named file that cannot be decoded is fatal, one found in a

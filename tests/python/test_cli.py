@@ -3,6 +3,7 @@ in the images given giving one clear line, a non-zero exit and no output file. B
 unusable outputs and damaged libraries are in test_hostile_cli.py."""
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -425,7 +426,7 @@ def test_error_tile_larger_than_every_source(tessera_bin, workdir, data_dir):
 
 
 def test_matches_quote_awkward_source_names(tessera_bin, data_dir, tmp_path):
-    name = tmp_path / 'a "quoted", name.png'
+    name = tmp_path / 'a "quoted", name\non two lines\r.png'
     shutil.copy(data_dir / "coins.png", name)
     lib = tmp_path / "lib.tsr"
     run(tessera_bin, "build", "-q", "-o", lib, "--tile", 32, "--mode", "gray", name)
@@ -434,3 +435,71 @@ def test_matches_quote_awkward_source_names(tessera_bin, data_dir, tmp_path):
     rows = read_matches_csv(tmp_path / "m.csv")
     assert {r["source"] for r in rows} == {str(name)}
     assert json.loads((tmp_path / "m.json").read_text()) == rows
+
+
+def test_matches_of_a_source_name_that_is_not_utf8(tessera_bin, data_dir, tmp_path):
+    """File names are bytes: the CSV keeps them; JSON, which is UTF-8, gets U+FFFD for each bad
+    byte instead of failing (after writing the image) with a message naming no file."""
+    (tmp_path / "src").mkdir()
+    shutil.copy(data_dir / "coins.png", tmp_path / "src" / os.fsdecode(b"caf\xe9.png"))
+    lib = tmp_path / "lib.tsr"
+    run(tessera_bin, "build", "-q", "-o", lib, "--tile", 32, "--mode", "gray", tmp_path / "src")
+    run(tessera_bin, "mosaic", "-q", lib, data_dir / "coins.png", "-o", tmp_path / "o.png",
+        "--matches", tmp_path / "m.json")
+    rows = json.loads((tmp_path / "m.json").read_text(encoding="utf-8"))
+    assert {r["source"] for r in rows} == {str(tmp_path / "src" / "caf\ufffd.png")}
+    run(tessera_bin, "mosaic", "-q", lib, data_dir / "coins.png", "-o", tmp_path / "o.png",
+        "--matches", tmp_path / "m.csv")
+    assert b'"' + os.fsencode(tmp_path / "src") + b'/caf\xe9.png"' in (tmp_path / "m.csv").read_bytes()
+
+
+def test_matches_extension_in_any_case(tessera_bin, small_library, workdir):
+    for name in ("M.CSV", "M.Json"):
+        run(tessera_bin, "mosaic", "-q", small_library, workdir / "target.png", "-o",
+            workdir / "o.PNG", "--matches", workdir / name)
+    assert read_matches_csv(workdir / "M.CSV") == json.loads((workdir / "M.Json").read_text())
+
+
+def info_lines(tessera_bin, library):
+    return dict(line.split(None, 1) for line in run(tessera_bin, "info", library).stdout.splitlines())
+
+
+def test_rotations_take_one_comma_separated_list(tessera_bin, data_dir, tmp_path):
+    """--rotations takes the one argument after it: the inputs that follow stay inputs, even
+    one named like an angle; repeating the option adds to the list."""
+    coins, horse = data_dir / "coins.png", data_dir / "horse.png"
+    run(tessera_bin, "build", "-q", "-o", tmp_path / "a.tsr", "--rotations", "0,90", coins, horse)
+    info = info_lines(tessera_bin, tmp_path / "a.tsr")
+    assert (info["transforms"], info["sources"]) == ("rot0 rot90", "2")
+    (tmp_path / "180").mkdir()  # a directory named like an angle is an input, not an angle
+    shutil.copy(coins, tmp_path / "180" / "coins.png")
+    run(tessera_bin, "build", "-q", "-o", "b.tsr", "--rotations", "0", "180", horse, cwd=tmp_path)
+    info = info_lines(tessera_bin, tmp_path / "b.tsr")
+    assert (info["transforms"], info["sources"]) == ("rot0", "2")
+    run(tessera_bin, "build", "-q", "-o", tmp_path / "c.tsr", "--rotations", "0", "--rotations",
+        "90,180", horse)
+    assert info_lines(tessera_bin, tmp_path / "c.tsr")["transforms"] == "rot0 rot90 rot180"
+    # Space-separated angles are not a list: the second is an input, which does not exist.
+    before = files_in(tmp_path)
+    assert_failed(run(tessera_bin, "build", "-o", "d.tsr", "--rotations", "0", "90", horse,
+                      cwd=tmp_path, check=False),
+                  "90: no such file or directory", "--rotations 0,90", code=2)
+    assert files_in(tmp_path) == before
+
+
+@pytest.mark.parametrize("mode, wrong, right", [("rgb", ".pgm", ".ppm"), ("gray", ".PPM", ".pgm")])
+def test_pnm_output_extension_must_match_the_library_mode(tessera_bin, data_dir, tmp_path, mode,
+                                                          wrong, right):
+    """The output has the library's mode: an extension that would convert it is refused before
+    any work; .pnm takes either."""
+    lib = tmp_path / "lib.tsr"
+    run(tessera_bin, "build", "-q", "-o", lib, "--tile", 16, "--mode", mode, data_dir / "coins.png")
+    before = files_in(tmp_path)
+    assert_failed(run(tessera_bin, "mosaic", lib, data_dir / "coins.png", "-o", tmp_path / ("o" + wrong),
+                      "--matches", tmp_path / "m.csv", check=False),
+                  "o" + wrong, f"the image is {mode}; use {right} (or .pnm)")
+    assert files_in(tmp_path) == before
+    for ext in (right, ".pnm"):
+        run(tessera_bin, "mosaic", "-q", lib, data_dir / "coins.png", "-o", tmp_path / ("o" + ext))
+        with Image.open(tmp_path / ("o" + ext)) as im:
+            assert im.mode == ("RGB" if mode == "rgb" else "L")

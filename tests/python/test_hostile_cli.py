@@ -106,6 +106,24 @@ def test_malformed_command_lines_are_usage_errors(tessera_bin, work, command):
     assert sorted(os.listdir(work)) == before
 
 
+@pytest.mark.parametrize("command", [
+    ["build", "-o", "", "a.png"],
+    ["build", "-o", "out/x.tsr", ""],
+    ["mosaic", "lib.tsr", "a.png", "-o", ""],
+    ["mosaic", "lib.tsr", "a.png", "-o", "out/o.png", "--matches", ""],
+    ["mosaic", "", "a.png", "-o", "out/o.png"],
+    ["mosaic", "lib.tsr", "", "-o", "out/o.png"],
+    ["info", ""],
+])
+def test_empty_paths_are_usage_errors(tessera_bin, work, library, command):
+    """Refused when parsed, naming the option, instead of failing late naming nothing (-o '') or
+    being ignored (--matches '')."""
+    before = sorted(os.listdir(work))
+    result = run(tessera_bin, *command, cwd=work)
+    assert_failed(result, "an empty path; give a file name", code=2)
+    assert sorted(os.listdir(work)) == before and os.listdir(work / "out") == []
+
+
 def test_missing_and_unusable_outputs(tessera_bin, work, library):
     a, out, nowhere = work / "a.png", work / "out", work / "nowhere"
     missing_dir = "does not exist; create it first"
@@ -417,6 +435,19 @@ def test_file_size_limit_leaves_nothing(tessera_bin, work):
     result = run(tessera_bin, "build", work / "a.png", "-o", work / "out" / "lib.tsr", "--tile", "4",
                  "--stride", "1", preexec_fn=limit)
     assert_failed(result, "lib.tsr: write failed: File too large")
+    assert os.listdir(work / "out") == []
+
+
+def test_a_library_too_big_for_memory_says_how_big_and_what_to_change(tessera_bin, work, data_dir):
+    """58 GB of patches under a 4 GB address space: the one allocation is refused at once (nothing
+    is touched), and the message gives the size and the options that make it smaller."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+    result = run(tessera_bin, "build", data_dir / "astronaut.png", "-o", work / "out" / "lib.tsr",
+                 "--tile", "128", "--stride", "1", "--rotations", "0,90,180,270", "--flips",
+                 "--threads", "1", "-q", preexec_fn=limit)
+    assert_failed(result, "astronaut.png: out of memory: a library of 1185800 patches of 128x128 rgb "
+                  "needs about 58.3 GB; use a larger stride, fewer rotations or flips, or a smaller tile")
     assert os.listdir(work / "out") == []
 
 

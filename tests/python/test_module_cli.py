@@ -173,3 +173,23 @@ def test_pixel_limit_names_each_front_ends_option(tessera_bin, data_dir, tmp_pat
     with pytest.raises(tessera.Error) as e:
         tessera.Library.open(tmp_path / "lib.tsr").mosaic(image, max_pixels=1000)
     assert str(e.value) == expected.format("max_pixels=")
+
+
+def test_nothing_to_build_from_is_one_message_in_both(tessera_bin, mixed_directory, tmp_path):
+    """When no image gives a patch the error counts why (not 'every source is smaller than the
+    tile' when none was); a directory without images is named with the extensions searched."""
+    (mixed_directory / "a.png").unlink()
+    cli = cli_messages(tessera_bin, "build", "-o", tmp_path / "cli.tsr", "--tile", "16x8",
+                       mixed_directory)
+    py = module_messages(lambda: tessera.Library.build(mixed_directory, tile=(8, 16)))
+    assert py[1] == cli[1] == ["no patches: 1 file could not be decoded and 1 image was smaller "
+                               "than the tile 16x8"]
+    empty = tmp_path / "empty"
+    (empty / "sub").mkdir(parents=True)
+    (empty / "notes.txt").write_text("not an image")
+    cli = cli_messages(tessera_bin, "build", "-o", tmp_path / "cli.tsr", empty)
+    py = module_messages(lambda: tessera.Library.build(empty))
+    assert py[1] == cli[1]
+    assert cli[1][0].startswith(f"no image files found in {empty}: directories are searched "
+                                "recursively for the extensions .png .jpg")
+    assert not (tmp_path / "cli.tsr").exists()

@@ -48,11 +48,15 @@ std::string supported_formats();
 // The extensions find_images looks for: ".png .jpg ... .avif".
 std::string image_extensions();
 
+// The extension of the file name in `path`, in lower case: "a/B.PNG" -> ".png".
+std::string extension_of(const std::string& path);
+
 // Encodes `image` in the format named by the extension of `path` and writes it atomically.
 void save_image(const std::string& path, ImageView image);
 
-// Throws Error unless the extension of `path` names a format that save_image can write.
-void check_output_format(const std::string& path);
+// Throws Error unless the extension of `path` names a format that save_image can write for an
+// image in `mode`: the PNM extensions have their own mode (.pgm gray, .ppm RGB; .pnm either).
+void check_output_format(const std::string& path, Mode mode);
 
 // The image files below `directory`, recursively, by the extensions of the supported formats
 // (hidden files and directories skipped), sorted by path so that patch ids do not depend on the

@@ -29,7 +29,8 @@ struct Source {
 };
 
 // The inputs in order, each directory replaced by the images find_images finds in it. Throws
-// Error for a path that does not exist, or when there is no image at all.
+// Error for a path that does not exist, or when there is no image at all (naming the directories
+// and the extensions looked for).
 std::vector<Source> expand_inputs(std::span<const SourceInput> inputs);
 
 struct AddOptions {
@@ -45,7 +46,8 @@ struct AddSummary {
 
 // Decodes the files `threads` at a time and adds every source to `builder` in order, so patch
 // ids do not depend on the thread count. A named file that cannot be decoded, or under `strict`
-// any failure, throws Error; otherwise `warn` gets a message and the source is left out.
+// any failure, throws Error; otherwise `warn` gets a message and the source is left out. Throws
+// Error, counting what was left out and why, when the builder is still without patches at the end.
 // `progress` is called before each group of files with the sources added so far.
 AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
                        const AddOptions& options,
