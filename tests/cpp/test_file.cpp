@@ -91,7 +91,9 @@ TEST(AtomicFile, RefusesWhatIsNotARegularFile) {
         {dir.file("folder"), dir.file("folder") + ": is a directory, not a regular file"},
         {dir.file("to-folder"), "(a symbolic link to " + dir.file("folder") + "): is a directory"},
     };
-    for (const auto& [path, message] : cases) {
+    for (const auto& c : cases) {
+        const std::string& path = c.first;  // clang 14 cannot capture a structured binding
+        const std::string& message = c.second;
         EXPECT_NE(error_of([&] { AtomicFile file(path); }).find(message), std::string::npos)
             << error_of([&] { AtomicFile file(path); });
         EXPECT_NE(error_of([&] { write_file_atomically(path, "x", 1); }).find(message),
