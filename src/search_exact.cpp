@@ -315,20 +315,18 @@ class ExactSearcher final : public Searcher {
         std::vector<uint32_t> ids, totals, sums, spreads;  // by position in that order
     };
 
-    // Sums of the window per channel, and its spread.
-    void window_features(const uint8_t* p, size_t row_stride, Size window, uint32_t* sums,
-                         uint32_t* spread) const {
-        const int channels = library_.params().channels();
-        const uint64_t dc = uint64_t(window.width) * window.height;
-        uint64_t s[3];
-        uint32_t norm;
-        detail::window_sums(p, row_stride, window, channels, s, &norm);
+    // The window's spread from its sums per channel and its squared norm; `total` gets the sum
+    // over the channels.
+    static uint32_t window_spread(const uint32_t* sums, int channels, Size window, uint32_t norm,
+                                  uint64_t* total) {
         uint64_t energy = 0;
+        *total = 0;
         for (int c = 0; c < channels; ++c) {
-            sums[c] = uint32_t(s[c]);
-            energy += s[c] * s[c];
+            *total += sums[c];
+            energy += uint64_t(sums[c]) * sums[c];
         }
-        *spread = uint32_t(detail::isqrt(dc * uint64_t(norm) - energy));
+        const uint64_t dc = uint64_t(window.width) * window.height;
+        return uint32_t(detail::isqrt(dc * norm - energy));
     }
 
     WindowIndex window_index(Size window) const {
@@ -337,13 +335,21 @@ class ExactSearcher final : public Searcher {
         const size_t n = library_.size();
         std::vector<uint32_t> sums(n * channels), spreads(n);
         std::vector<std::pair<uint32_t, uint32_t>> keys(n);  // (total, id)
+        const kernels::WindowShape shape{tile_row, size_t(window.width) * channels, window.height,
+                                         channels};
+        constexpr size_t kBatch = 1024;
 #pragma omp parallel for schedule(static) num_threads(threads_)
-        for (size_t id = 0; id < n; ++id) {
-            window_features(library_.patch(id), tile_row, window, &sums[id * channels],
-                            &spreads[id]);
-            uint32_t total = 0;
-            for (int c = 0; c < channels; ++c) total += sums[id * channels + c];
-            keys[id] = {total, uint32_t(id)};
+        for (size_t first = 0; first < n; first += kBatch) {
+            const size_t count = std::min(kBatch, n - first);
+            // The norms go into spreads, then each becomes its spread.
+            kernels_.window_sums(library_.patch(first), library_.patch_bytes(), count, shape,
+                                 &sums[first * channels], &spreads[first]);
+            for (size_t id = first; id < first + count; ++id) {
+                uint64_t total;
+                spreads[id] =
+                    window_spread(&sums[id * channels], channels, window, spreads[id], &total);
+                keys[id] = {uint32_t(total), uint32_t(id)};
+            }
         }
         std::sort(keys.begin(), keys.end());
         WindowIndex w;
@@ -379,13 +385,15 @@ class ExactSearcher final : public Searcher {
     void search_window(const uint8_t* query, Size window, const WindowIndex& w, TopK& top) const {
         const int channels = library_.params().channels();
         const uint64_t dc = uint64_t(window.width) * window.height;
-        uint32_t sums[3], spread;
-        window_features(query, size_t(window.width) * channels, window, sums, &spread);
+        const size_t row = size_t(window.width) * channels;
+        uint32_t sums[3], norm;
+        kernels_.window_sums(query, row * window.height, 1, {row, row, window.height, channels},
+                             sums, &norm);
+        uint64_t total;
+        const uint32_t spread = window_spread(sums, channels, window, norm, &total);
         // Every term fits 64 bits: sums and spreads are below 2^23 for the largest tile.
         auto limit_of = [dc](uint64_t tau) { return tau == UINT64_MAX ? UINT64_MAX : dc * tau; };
         uint64_t limit = limit_of(top.worst());
-        uint32_t total = 0;
-        for (int c = 0; c < channels; ++c) total += sums[c];
         auto open = [&](size_t i) {
             const uint64_t g = gap(w.totals[i], total);
             return u128(g) * g <= u128(channels) * limit;

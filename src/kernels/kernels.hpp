@@ -22,6 +22,14 @@ struct ChannelQuery {
     int64_t limit = 0;   // Dc times the k-th best distance, capped at INT64_MAX
 };
 
+// The top-left window of patches whose rows are row_stride bytes apart.
+struct WindowShape {
+    size_t row_stride = 0;  // the tile's bytes per row
+    size_t row = 0;         // the window's bytes per row (width times channels)
+    int height = 0;
+    int channels = 1;
+};
+
 struct Kernels {
     const char* name;
     // Squared L2 distance of two byte vectors of length n. Exact for n * 255^2 < 2^32, which
@@ -39,6 +47,10 @@ struct Kernels {
     // Sums are below 2^23 and spreads below 2^28 (kMaxTileSide), so the bound fits 63 bits.
     void (*channel_filter)(const ChannelQuery& q, const uint32_t* lanes, size_t groups,
                            uint8_t* masks);
+    // For `count` patches patch_bytes apart, the sums per channel of the window
+    // (sums[i * channels + c]) and its squared norm (norms[i]); both fit 32 bits (kMaxTileSide).
+    void (*window_sums)(const uint8_t* patches, size_t patch_bytes, size_t count,
+                        const WindowShape& w, uint32_t* sums, uint32_t* norms);
 };
 
 const Kernels& scalar_kernels();

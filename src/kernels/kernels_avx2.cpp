@@ -1,6 +1,8 @@
 // Compiled with -mavx2 (integer only, no FMA): only called after the CPU is known to support AVX2.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "kernels/distance.hpp"
 #include "kernels/kernels.hpp"
 
@@ -162,10 +164,59 @@ void channel_filter(const ChannelQuery& q, const uint32_t* lanes, size_t groups,
     channel_filter_n<0>(q, lanes, groups, masks);
 }
 
+// 16 bytes of every window row at a time, read inside the tile row (row_stride >= 16) and masked
+// to the window: 16-bit column sums (at most 128 rows of 255 each) and vpmaddwd squares per row,
+// then the columns of each channel summed once per patch. The masks depend on the window alone,
+// so each 16-byte column of the window is done for every patch before the next. Narrow edge
+// windows gain most: a loop over their few bytes a row runs scalar.
+void window_sums(const uint8_t* patches, size_t patch_bytes, size_t count, const WindowShape& w,
+                 uint32_t* sums, uint32_t* norms) {
+    if (w.row_stride < 16) {
+        return scalar_kernels().window_sums(patches, patch_bytes, count, w, sums, norms);
+    }
+    // kEdge[16 - lo + i] is 0xff for i >= lo; kEdge[32 - hi + i] is 0xff for i < hi.
+    alignas(16) static constexpr uint8_t kEdge[48] = {
+        0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,
+        0,    0,    0,    0,    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0,    0,    0,    0,
+        0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0,    0};
+    const int channels = w.channels;
+    std::fill(sums, sums + count * size_t(channels), 0u);
+    std::fill(norms, norms + count, 0u);
+    for (size_t start = 0; start < w.row; start += 16) {
+        const size_t base = std::min(start, w.row_stride - 16);
+        const size_t lo = start - base, hi = std::min<size_t>(w.row - base, 16);
+        const __m128i inside = _mm_and_si128(load16(kEdge + 16 - lo), load16(kEdge + 32 - hi));
+        // Per channel, 1 in the 16-bit lanes of its columns.
+        __m256i channel[3];
+        for (int c = 0; c < channels; ++c) {
+            alignas(32) int16_t m[16];
+            for (size_t i = 0; i < 16; ++i) m[i] = (base + i) % size_t(channels) == size_t(c);
+            channel[c] = load(reinterpret_cast<const uint8_t*>(m));
+        }
+        for (size_t p = 0; p < count; ++p) {
+            const uint8_t* patch = patches + p * patch_bytes + base;
+            __m256i columns = _mm256_setzero_si256(), squares = _mm256_setzero_si256();
+            for (int y = 0; y < w.height; ++y) {
+                const __m256i x = _mm256_cvtepu8_epi16(
+                    _mm_and_si128(load16(patch + size_t(y) * w.row_stride), inside));
+                columns = _mm256_add_epi16(columns, x);
+                squares = _mm256_add_epi32(squares, _mm256_madd_epi16(x, x));
+            }
+            for (int c = 0; c < channels; ++c) {
+                sums[p * size_t(channels) + c] +=
+                    hsum_epi32(_mm256_madd_epi16(columns, channel[c]));
+            }
+            norms[p] += hsum_epi32(squares);
+        }
+    }
+}
+
 }  // namespace
 
 const Kernels* avx2_kernels() {
-    static const Kernels k{"avx2", sqdist<Sums>, sqdist_within<Sums>, block_filter, channel_filter};
+    static const Kernels k{"avx2",       sqdist<Sums>,   sqdist_within<Sums>,
+                           block_filter, channel_filter, window_sums};
     return &k;
 }
 

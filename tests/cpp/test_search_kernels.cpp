@@ -49,6 +49,52 @@ TEST(SearchKernels, DistanceWithinLimitIsExactUpToTheLimit) {
     }
 }
 
+// Window sums of several patches at every level against the scalar reference: tile rows below
+// and above the 16 bytes the vector kernel reads, windows from one byte to the whole tile row
+// (several 16-byte steps, the last one overlapping), up to 128 rows of 255 (the 16-bit column
+// sums at their largest), gray and colour.
+TEST(SearchKernels, WindowSumsMatchScalar) {
+    std::mt19937 rng(3);
+    std::uniform_int_distribution<int> byte(0, 255);
+    const auto& scalar = kernels::scalar_kernels();
+    for (int channels : {1, 3}) {
+        for (int tile_width : {3, 5, 6, 16, 17, 40, 128}) {
+            for (int tile_height : {1, 7, 128}) {
+                const size_t row_stride = size_t(tile_width) * channels;
+                const size_t patch_bytes = row_stride * tile_height;
+                const size_t count = 5;
+                std::vector<uint8_t> patches(count * patch_bytes);
+                for (auto& v : patches) v = uint8_t(byte(rng));
+                std::fill(patches.begin(), patches.begin() + patch_bytes, 255);  // the largest
+                for (int width : {1, 2, tile_width / 2 + 1, tile_width - 1, tile_width}) {
+                    for (int height : {1, tile_height}) {
+                        if (width < 1 || width > tile_width) continue;
+                        const kernels::WindowShape shape{row_stride, size_t(width) * channels,
+                                                         height, channels};
+                        std::vector<uint32_t> want_sums(count * channels), want_norms(count);
+                        scalar.window_sums(patches.data(), patch_bytes, count, shape,
+                                           want_sums.data(), want_norms.data());
+                        ASSERT_EQ(want_norms[0], uint32_t(width) * height * channels * 65025);
+                        for (SimdLevel level : supported_levels()) {
+                            const auto& k = detail::kernels_for(level);
+                            SCOPED_TRACE(std::string(k.name) + " tile " +
+                                         std::to_string(tile_width) + "x" +
+                                         std::to_string(tile_height) + " window " +
+                                         std::to_string(width) + "x" + std::to_string(height) +
+                                         " channels " + std::to_string(channels));
+                            std::vector<uint32_t> sums(count * channels), norms(count);
+                            k.window_sums(patches.data(), patch_bytes, count, shape, sums.data(),
+                                          norms.data());
+                            EXPECT_EQ(sums, want_sums);
+                            EXPECT_EQ(norms, want_norms);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 TEST(SearchKernels, BlockFilterMatchesScalar) {
     std::mt19937 rng(2);
     const auto& scalar = kernels::scalar_kernels();
