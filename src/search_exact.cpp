@@ -111,14 +111,21 @@ class ExactSearcher final : public Searcher {
 
   private:
     // Distance over the top-left window of a patch (the whole patch when window is the tile).
-    uint64_t distance(const uint8_t* query, Size window, uint32_t id) const {
+    // Past `limit` it may stop early and return any value above it, as sqdist_u8_within does.
+    uint64_t distance(const uint8_t* query, Size window, uint32_t id,
+                      uint64_t limit = UINT64_MAX) const {
         const size_t tile_row = size_t(library_.params().tile.width) * library_.params().channels();
         const size_t row = size_t(window.width) * library_.params().channels();
         const uint8_t* patch = library_.patch(id);
-        if (row == tile_row) return kernels_.sqdist_u8(query, patch, row * window.height);
+        if (row == tile_row) {
+            // Distances fit 32 bits (kMaxTileSide).
+            return kernels_.sqdist_u8_within(query, patch, row * window.height,
+                                             uint32_t(std::min<uint64_t>(limit, UINT32_MAX)));
+        }
         uint64_t d = 0;
         for (int y = 0; y < window.height; ++y) {
             d += kernels_.sqdist_u8(query + y * row, patch + y * tile_row, row);
+            if (d > limit) break;
         }
         return d;
     }
@@ -418,7 +425,7 @@ class ExactSearcher final : public Searcher {
                 bound += ds * ds;
             }
             if (bound > limit) continue;
-            if (top.offer(distance(query, window, w.ids[i]), w.ids[i])) {
+            if (top.offer(distance(query, window, w.ids[i], top.worst()), w.ids[i])) {
                 limit = limit_of(top.worst());
             }
         }
