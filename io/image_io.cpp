@@ -217,7 +217,7 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
             VipsBlob* blob = vips_blob_new(nullptr, bytes.data(), bytes.size());
             std::unique_ptr<VipsArea, decltype(&vips_area_unref)> owned(VIPS_AREA(blob),
                                                                         vips_area_unref);
-            img = VImage::magickload_buffer(blob);
+            img = VImage::magickload_buffer(blob, VImage::option()->set("memory", true));
         } else {
             VSource source = VSource::new_from_memory(bytes.data(), bytes.size());
             const char* loader = vips_foreign_find_load_source(source.get_source());
@@ -232,10 +232,14 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
                 throw Error(path + ": not a supported image format (" + supported_formats() + ")");
             }
             // Opening reads only the header, so oversized images are refused before decoding.
+            // "memory": libvips would decode an image over 100 MB into a file in $TMPDIR, so a
+            // small or full $TMPDIR would fail it as undecodable; its pixels end up in memory
+            // anyway (`decoded` below).
             img = VImage::new_from_source(source, "",
                                           VImage::option()
                                               ->set("fail_on", VIPS_FAIL_ON_ERROR)
-                                              ->set("access", VIPS_ACCESS_RANDOM));
+                                              ->set("access", VIPS_ACCESS_RANDOM)
+                                              ->set("memory", true));
         }
         const uint64_t pixels = uint64_t(img.width()) * uint64_t(img.height());
         if (pixels > limit.max) {
@@ -297,14 +301,19 @@ void check_output_format(const std::string& path, Mode mode) {
 
 void save_image(const std::string& path, ImageView image) {
     check_output_format(path, mode_of_channels(image.channels));
-    Image packed(image.width, image.height, image.channels);
-    for (int y = 0; y < image.height; ++y) {
-        std::memcpy(packed.row(y), image.row(y), size_t(packed.stride()));
+    // libvips takes packed rows: a strided view is copied, a packed one (a whole mosaic) is not.
+    const size_t row = size_t(image.width) * image.channels;
+    Image packed;
+    if (size_t(image.stride) != row) {
+        packed = Image(image.width, image.height, image.channels);
+        for (int y = 0; y < image.height; ++y) std::memcpy(packed.row(y), image.row(y), row);
+        image = packed.view();
     }
     run_vips(path + ": cannot encode image: ", [&] {
+        // new_from_memory takes a non-const pointer; saving only reads it.
         VImage img =
-            VImage::new_from_memory(packed.pixels.data(), packed.pixels.size(), packed.width,
-                                    packed.height, packed.channels, VIPS_FORMAT_UCHAR);
+            VImage::new_from_memory(const_cast<uint8_t*>(image.data), row * image.height,
+                                    image.width, image.height, image.channels, VIPS_FORMAT_UCHAR);
         // A target, not a buffer: libvips saves PNM (.pgm/.ppm) only to targets.
         vips::VTarget target = vips::VTarget::new_to_memory();
         img.write_to_target(extension_of(path).c_str(), target);

@@ -323,3 +323,20 @@ def test_each_bad_file_gets_its_own_reason_for_every_thread_count(tessera_bin, t
     assert len({line.split(": ", 3)[3] for line in alone}) >= 4  # reasons that can be told apart
     for _ in range(3):
         assert warnings(2) == alone
+
+
+def test_large_images_decode_without_a_temporary_directory(tessera_bin, tmp_path, out_dir):
+    # libvips decodes an image over its disc threshold (100 MB unless VIPS_DISC_THRESHOLD says
+    # otherwise) into a file in $TMPDIR: with a small or full $TMPDIR such an image failed as
+    # "cannot decode image", and inside a directory it was skipped. Here the threshold is 1 kB and
+    # $TMPDIR does not exist.
+    source = tmp_path / "big.png"
+    Image.fromarray(noise(64, 80)).save(source)
+    env = {"VIPS_DISC_THRESHOLD": "1k", "TMPDIR": str(tmp_path / "missing")}
+    library = out_dir / "lib.tsr"
+    proc = tessera_testing.run(tessera_bin, "build", "-q", "--strict", "--tile", "8", "-o", library,
+                               source, env=env)
+    assert proc.stderr == ""
+    out = out_dir / "out.png"
+    tessera_testing.run(tessera_bin, "mosaic", "-q", library, source, "-o", out, env=env)
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(source)))
