@@ -438,6 +438,8 @@ def test_file_size_limit_leaves_nothing(tessera_bin, work):
     assert os.listdir(work / "out") == []
 
 
+@pytest.mark.skipif("TESSERA_SANITIZED" in os.environ,
+                    reason="AddressSanitizer reserves terabytes of address space: no ulimit -v")
 def test_a_library_too_big_for_memory_says_how_big_and_what_to_change(tessera_bin, work, data_dir):
     """58 GB of patches under a 4 GB address space: the one allocation is refused at once (nothing
     is touched), and the message gives the size and the options that make it smaller."""
