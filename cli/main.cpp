@@ -231,9 +231,8 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         }
         check_output(args.matches, {args.library, args.target, args.output});
     }
-    // One pass over the file (for a large library and a small target it can cost more than the
-    // search), so a library damaged on disk is refused
-    // instead of silently giving wrong matches.
+    // One pass over the file (with a large library and a small target it can cost more than the
+    // search), so a library damaged on disk is refused instead of silently giving wrong matches.
     library.verify();
     const io::LoadedImage target =
         io::load_image(args.target, library.params().mode, {args.max_pixels, "--max-pixels"});
