@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 namespace tessera {
@@ -17,6 +18,13 @@ std::string output_target(const std::string& path);
 // Writes to a temporary file beside output_target(path) and renames it over that on commit(), so
 // a reader never sees a half-written file. Destroyed without commit (an error, an exception), it
 // removes the temporary.
+class AtomicFile;
+
+// Flushes every file to disk, then renames them all into place with interrupts held back: files
+// that belong together (an image and its --matches) are replaced together or, on a failure or an
+// interrupt before the renames, not at all.
+void commit_together(std::initializer_list<AtomicFile*> files);
+
 class AtomicFile {
   public:
     // Throws Error, before creating anything, if output_target(path) does, and if the temporary
@@ -27,12 +35,19 @@ class AtomicFile {
     AtomicFile& operator=(const AtomicFile&) = delete;
 
     void write(const void* data, size_t size);
-    void commit();
+    void commit();  // commit_together({this})
+
+    const std::string& path() const { return path_; }
+    // The temporary, open for reading and writing, for an encoder that writes and seeks on its
+    // own (libtiff does both); flushing, closing and renaming stay commit()'s.
+    int descriptor() const { return fd_; }
 
   private:
+    friend void commit_together(std::initializer_list<AtomicFile*> files);
     void fail(const std::string& what);
-    void discard();           // closes and removes the temporary
-    void remove_temporary();  // unlinks it and forgets it
+    void flush();  // sets the permissions, syncs and closes
+    void rename_into_place();
+    void remove_temporary();  // closes, unlinks it and forgets it
     std::string path_;        // as given, for messages
     std::string target_;      // what commit() replaces
     std::string temp_path_;
