@@ -3,8 +3,10 @@
 #include <vips/vips8>
 
 #include <gmodule.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -299,7 +301,8 @@ void check_output_format(const std::string& path, Mode mode) {
     }
 }
 
-void save_image(const std::string& path, ImageView image) {
+void save_image(AtomicFile& file, ImageView image) {
+    const std::string& path = file.path();
     check_output_format(path, mode_of_channels(image.channels));
     // libvips takes packed rows: a strided view is copied, a packed one (a whole mosaic) is not.
     const size_t row = size_t(image.width) * image.channels;
@@ -310,21 +313,27 @@ void save_image(const std::string& path, ImageView image) {
         image = packed.view();
     }
     run_vips(path + ": cannot encode image: ", [&] {
+        // A failed first attempt may have written part of the file: start it again.
+        const int fd = file.descriptor();
+        if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0) {
+            throw Error(path + ": cannot write: " + std::strerror(errno));
+        }
         // new_from_memory takes a non-const pointer; saving only reads it.
         VImage img =
             VImage::new_from_memory(const_cast<uint8_t*>(image.data), row * image.height,
                                     image.width, image.height, image.channels, VIPS_FORMAT_UCHAR);
-        // A target, not a buffer: libvips saves PNM (.pgm/.ppm) only to targets.
-        vips::VTarget target = vips::VTarget::new_to_memory();
+        // A target, not a buffer (libvips saves PNM only to targets), on the temporary itself:
+        // an encoded file held in memory grows through GLib, which aborts when memory runs out.
+        vips::VTarget target = vips::VTarget::new_to_descriptor(fd);
         img.write_to_target(extension_of(path).c_str(), target);
-        VipsBlob* blob = nullptr;
-        g_object_get(target.get_target(), "blob", &blob, nullptr);
-        std::unique_ptr<VipsArea, decltype(&vips_area_unref)> owned(VIPS_AREA(blob),
-                                                                    vips_area_unref);
-        size_t size = 0;
-        const void* data = vips_blob_get(blob, &size);
-        write_file_atomically(path, data, size);
     });
+}
+
+void save_image(const std::string& path, ImageView image) {
+    check_output_format(path, mode_of_channels(image.channels));
+    AtomicFile file(path);
+    save_image(file, image);
+    file.commit();
 }
 
 std::vector<std::string> find_images(const std::string& directory) {
