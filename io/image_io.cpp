@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -301,6 +302,36 @@ void check_output_format(const std::string& path, Mode mode) {
     }
 }
 
+namespace {
+
+// A libvips target that writes through an AtomicFile, so that a failed write is reported as
+// AtomicFile reports it ("write failed: No space left on device"), not as libvips's "write
+// error". libtiff also reads and seeks, on the temporary's descriptor.
+struct FileTarget {
+    AtomicFile& file;
+    std::exception_ptr error;  // a write that failed (the temporary is gone): nothing more goes
+
+    static gint64 write(VipsTargetCustom*, const void* data, gint64 length, void* self) {
+        FileTarget& t = *static_cast<FileTarget*>(self);
+        if (t.error) return -1;
+        try {
+            t.file.write(data, size_t(length));
+            return length;
+        } catch (...) {  // not through libvips's C code
+            t.error = std::current_exception();
+            return -1;
+        }
+    }
+    static gint64 read(VipsTargetCustom*, void* data, gint64 length, void* self) {
+        return ::read(static_cast<FileTarget*>(self)->file.descriptor(), data, size_t(length));
+    }
+    static gint64 seek(VipsTargetCustom*, gint64 offset, int whence, void* self) {
+        return ::lseek(static_cast<FileTarget*>(self)->file.descriptor(), offset, whence);
+    }
+};
+
+}  // namespace
+
 void save_image(AtomicFile& file, ImageView image) {
     const std::string& path = file.path();
     check_output_format(path, mode_of_channels(image.channels));
@@ -322,10 +353,20 @@ void save_image(AtomicFile& file, ImageView image) {
         VImage img =
             VImage::new_from_memory(const_cast<uint8_t*>(image.data), row * image.height,
                                     image.width, image.height, image.channels, VIPS_FORMAT_UCHAR);
-        // A target, not a buffer (libvips saves PNM only to targets), on the temporary itself:
-        // an encoded file held in memory grows through GLib, which aborts when memory runs out.
-        vips::VTarget target = vips::VTarget::new_to_descriptor(fd);
-        img.write_to_target(extension_of(path).c_str(), target);
+        // A target, not a buffer (libvips saves PNM only to targets), writing to the temporary
+        // as it goes: an encoded file held in memory grows through GLib, which aborts the
+        // process when memory runs out.
+        FileTarget sink{file, nullptr};
+        vips::VTarget target(VIPS_TARGET(vips_target_custom_new()));
+        g_signal_connect(target.get_target(), "write", G_CALLBACK(FileTarget::write), &sink);
+        g_signal_connect(target.get_target(), "read", G_CALLBACK(FileTarget::read), &sink);
+        g_signal_connect(target.get_target(), "seek", G_CALLBACK(FileTarget::seek), &sink);
+        try {
+            img.write_to_target(extension_of(path).c_str(), target);
+        } catch (const VError&) {
+            if (sink.error) std::rethrow_exception(sink.error);
+            throw;
+        }
     });
 }
 

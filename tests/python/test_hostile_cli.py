@@ -461,6 +461,11 @@ def test_matches_that_cannot_be_written_leave_the_old_image_and_matches(tessera_
     result = mosaic_with_matches(tessera_bin, library, work / "flat.png", out, preexec_fn=limit)
     assert_failed(result, "m.json: write failed: File too large")
     assert snapshot(out) == before
+    # An image that fails while libvips encodes it is reported as any other write.
+    noise_png(work / "noise.png", 400, 400)
+    result = mosaic_with_matches(tessera_bin, library, work / "noise.png", out, preexec_fn=limit)
+    assert_failed(result, "m.png: write failed: File too large")
+    assert snapshot(out) == before
     # Without the limit, the same run replaces both.
     mosaic_with_matches(tessera_bin, library, work / "flat.png", out, check=True)
     assert (out / "m.png").stat().st_size < 100_000 < (out / "m.json").stat().st_size
