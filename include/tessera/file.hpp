@@ -18,13 +18,6 @@ std::string output_target(const std::string& path);
 // Writes to a temporary file beside output_target(path) and renames it over that on commit(), so
 // a reader never sees a half-written file. Destroyed without commit (an error, an exception), it
 // removes the temporary.
-class AtomicFile;
-
-// Flushes every file to disk, then renames them all into place with interrupts held back: files
-// that belong together (an image and its --matches) are replaced together or, on a failure or an
-// interrupt before the renames, not at all.
-void commit_together(std::initializer_list<AtomicFile*> files);
-
 class AtomicFile {
   public:
     // Throws Error, before creating anything, if output_target(path) does, and if the temporary
@@ -38,8 +31,8 @@ class AtomicFile {
     void commit();  // commit_together({this})
 
     const std::string& path() const { return path_; }
-    // The temporary, open for reading and writing, for an encoder that writes and seeks on its
-    // own (libtiff does both); flushing, closing and renaming stay commit()'s.
+    // The temporary, open for reading and writing, for an encoder that also reads and seeks
+    // (libtiff); flushing, closing and renaming stay commit()'s.
     int descriptor() const { return fd_; }
 
   private:
@@ -54,6 +47,12 @@ class AtomicFile {
     int fd_ = -1;
     int slot_ = -1;  // where the temporary is registered for removal on a signal
 };
+
+// Flushes every file to disk, then renames them all into place with interrupts held back: files
+// that belong together (an image and its --matches) are replaced together or, on a failure or an
+// interrupt before the renames, not at all. (A rename itself failing, after another succeeded,
+// would still leave that one replaced: the one case this cannot cover.)
+void commit_together(std::initializer_list<AtomicFile*> files);
 
 // For programs: on SIGINT, SIGTERM or SIGHUP, removes the temporaries of every live AtomicFile,
 // prints "<program>: interrupted by <signal>; unfinished output removed" and exits with status 1
