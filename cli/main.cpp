@@ -13,7 +13,6 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -178,45 +177,61 @@ struct MosaicArgs {
     uint64_t max_pixels = io::kDefaultMaxPixels;
 };
 
-// The --matches file's text, made before any output is written so that nothing here can fail
-// after the image is on disk.
-std::string matches_text(const std::string& path, const Library& library,
-                         const std::vector<TileMatch>& matches) {
-    const bool json = io::extension_of(path) == ".json";
-    std::ostringstream out;
-    if (json) {
-        nlohmann::json rows = nlohmann::json::array();
-        for (const TileMatch& m : matches) {
-            const PatchOrigin& o = library.origins()[m.patch];
-            rows.push_back({{"row", m.tile.row},
-                            {"col", m.tile.col},
-                            {"x", m.tile.x},
-                            {"y", m.tile.y},
-                            {"patch", m.patch},
-                            {"source", library.sources()[o.source].path},
-                            {"source_x", o.x},
-                            {"source_y", o.y},
-                            {"transform", transform_name(Transform(o.transform))},
-                            {"distance", m.distance}});
+// Writes the --matches file into `file` row by row, through a buffer: never the whole text in
+// memory.
+void write_matches(AtomicFile& file, const Library& library,
+                   const std::vector<TileMatch>& matches) {
+    const bool json = io::extension_of(file.path()) == ".json";
+    // Each source name quoted once. JSON strings are UTF-8: a name that is not (file names are
+    // bytes) has each bad byte replaced by U+FFFD. The CSV keeps the bytes, quoted as RFC 4180
+    // says: wrapped in quotes, the quotes inside doubled.
+    std::vector<std::string> names;
+    for (const SourceInfo& s : library.sources()) {
+        if (json) {
+            names.push_back(nlohmann::json(s.path).dump(-1, ' ', false,
+                                                        nlohmann::json::error_handler_t::replace));
+            continue;
         }
-        // JSON strings are UTF-8: a source name that is not (file names are bytes) has each bad
-        // byte replaced by U+FFFD. The CSV keeps the bytes.
-        out << rows.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    } else {
-        out << "row,col,x,y,patch,source,source_x,source_y,transform,distance\n";
-        for (const TileMatch& m : matches) {
-            const PatchOrigin& o = library.origins()[m.patch];
-            std::string source = library.sources()[o.source].path;
-            // CSV quoting (RFC 4180): wrap in quotes, double the quotes inside.
-            std::string quoted = "\"";
-            for (char c : source) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-            quoted += "\"";
-            out << m.tile.row << ',' << m.tile.col << ',' << m.tile.x << ',' << m.tile.y << ','
-                << m.patch << ',' << quoted << ',' << o.x << ',' << o.y << ','
-                << transform_name(Transform(o.transform)) << ',' << m.distance << '\n';
+        std::string quoted = "\"";
+        for (char c : s.path) {
+            if (c == '"') quoted += '"';
+            quoted += c;
+        }
+        names.push_back(quoted + '"');
+    }
+    std::string buffer;
+    const auto put = [&](const auto&... parts) {
+        ((buffer += parts), ...);
+        if (buffer.size() >= (size_t(1) << 16)) {
+            file.write(buffer.data(), buffer.size());
+            buffer.clear();
+        }
+    };
+    using std::to_string;
+    // The layout nlohmann::json's dump(1) gives an array of objects: keys in sorted order.
+    if (json) put(matches.empty() ? "[]" : "[\n");
+    if (!json) put("row,col,x,y,patch,source,source_x,source_y,transform,distance\n");
+    for (size_t i = 0; i < matches.size(); ++i) {
+        const TileMatch& m = matches[i];
+        const PatchOrigin& o = library.origins()[m.patch];
+        const std::string_view transform = transform_name(Transform(o.transform));
+        if (json) {
+            put(" {\n  \"col\": ", to_string(m.tile.col),
+                ",\n  \"distance\": ", to_string(m.distance),
+                ",\n  \"patch\": ", to_string(m.patch), ",\n  \"row\": ", to_string(m.tile.row),
+                ",\n  \"source\": ", names[o.source], ",\n  \"source_x\": ", to_string(o.x),
+                ",\n  \"source_y\": ", to_string(o.y), ",\n  \"transform\": \"", transform,
+                "\",\n  \"x\": ", to_string(m.tile.x), ",\n  \"y\": ", to_string(m.tile.y),
+                i + 1 < matches.size() ? "\n },\n" : "\n }\n]");
+        } else {
+            put(to_string(m.tile.row), ",", to_string(m.tile.col), ",", to_string(m.tile.x), ",",
+                to_string(m.tile.y), ",", to_string(m.patch), ",", names[o.source], ",",
+                to_string(o.x), ",", to_string(o.y), ",", transform, ",", to_string(m.distance),
+                "\n");
         }
     }
-    return out.str();
+    if (json) put("\n");
+    file.write(buffer.data(), buffer.size());
 }
 
 int run_mosaic(const MosaicArgs& args, const Console& console) {
@@ -242,10 +257,17 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         [&](size_t done, size_t total) { console.status("mosaic: %zu/%zu tiles", done, total); });
     console.end_status();
     const Image out = render(library, matches, target.image.size());
-    const std::string rows =
-        args.matches.empty() ? "" : matches_text(args.matches, library, matches);
-    io::save_image(args.output, out.view());
-    if (!args.matches.empty()) write_file_atomically(args.matches, rows.data(), rows.size());
+    // Both written in full before either replaces anything, so that an image and its matches
+    // always come from the same run.
+    AtomicFile image(args.output);
+    io::save_image(image, out.view());
+    if (args.matches.empty()) {
+        image.commit();
+    } else {
+        AtomicFile rows(args.matches);
+        write_matches(rows, library, matches);
+        commit_together({&image, &rows});
+    }
     if (!console.quiet) {
         std::fprintf(stderr, "tessera mosaic: %zu %s of %s, %.3f s, PSNR %.2f dB -> %s\n",
                      matches.size(), matches.size() == 1 ? "tile" : "tiles",

@@ -3,10 +3,13 @@
 #include <vips/vips8>
 
 #include <gmodule.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -299,7 +302,38 @@ void check_output_format(const std::string& path, Mode mode) {
     }
 }
 
-void save_image(const std::string& path, ImageView image) {
+namespace {
+
+// A libvips target that writes through an AtomicFile, so that a failed write is reported as
+// AtomicFile reports it ("write failed: No space left on device"), not as libvips's "write
+// error". libtiff also reads and seeks, on the temporary's descriptor.
+struct FileTarget {
+    AtomicFile& file;
+    std::exception_ptr error;  // a write that failed (the temporary is gone): nothing more goes
+
+    static gint64 write(VipsTargetCustom*, const void* data, gint64 length, void* self) {
+        FileTarget& t = *static_cast<FileTarget*>(self);
+        if (t.error) return -1;
+        try {
+            t.file.write(data, size_t(length));
+            return length;
+        } catch (...) {  // not through libvips's C code
+            t.error = std::current_exception();
+            return -1;
+        }
+    }
+    static gint64 read(VipsTargetCustom*, void* data, gint64 length, void* self) {
+        return ::read(static_cast<FileTarget*>(self)->file.descriptor(), data, size_t(length));
+    }
+    static gint64 seek(VipsTargetCustom*, gint64 offset, int whence, void* self) {
+        return ::lseek(static_cast<FileTarget*>(self)->file.descriptor(), offset, whence);
+    }
+};
+
+}  // namespace
+
+void save_image(AtomicFile& file, ImageView image) {
+    const std::string& path = file.path();
     check_output_format(path, mode_of_channels(image.channels));
     // libvips takes packed rows: a strided view is copied, a packed one (a whole mosaic) is not.
     const size_t row = size_t(image.width) * image.channels;
@@ -310,21 +344,37 @@ void save_image(const std::string& path, ImageView image) {
         image = packed.view();
     }
     run_vips(path + ": cannot encode image: ", [&] {
+        // A failed first attempt may have written part of the file: start it again.
+        const int fd = file.descriptor();
+        if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0) {
+            throw Error(path + ": cannot write: " + std::strerror(errno));
+        }
         // new_from_memory takes a non-const pointer; saving only reads it.
         VImage img =
             VImage::new_from_memory(const_cast<uint8_t*>(image.data), row * image.height,
                                     image.width, image.height, image.channels, VIPS_FORMAT_UCHAR);
-        // A target, not a buffer: libvips saves PNM (.pgm/.ppm) only to targets.
-        vips::VTarget target = vips::VTarget::new_to_memory();
-        img.write_to_target(extension_of(path).c_str(), target);
-        VipsBlob* blob = nullptr;
-        g_object_get(target.get_target(), "blob", &blob, nullptr);
-        std::unique_ptr<VipsArea, decltype(&vips_area_unref)> owned(VIPS_AREA(blob),
-                                                                    vips_area_unref);
-        size_t size = 0;
-        const void* data = vips_blob_get(blob, &size);
-        write_file_atomically(path, data, size);
+        // A target, not a buffer (libvips saves PNM only to targets), writing to the temporary
+        // as it goes: an encoded file held in memory grows through GLib, which aborts the
+        // process when memory runs out.
+        FileTarget sink{file, nullptr};
+        vips::VTarget target(VIPS_TARGET(vips_target_custom_new()));
+        g_signal_connect(target.get_target(), "write", G_CALLBACK(FileTarget::write), &sink);
+        g_signal_connect(target.get_target(), "read", G_CALLBACK(FileTarget::read), &sink);
+        g_signal_connect(target.get_target(), "seek", G_CALLBACK(FileTarget::seek), &sink);
+        try {
+            img.write_to_target(extension_of(path).c_str(), target);
+        } catch (const VError&) {
+            if (sink.error) std::rethrow_exception(sink.error);
+            throw;
+        }
     });
+}
+
+void save_image(const std::string& path, ImageView image) {
+    check_output_format(path, mode_of_channels(image.channels));
+    AtomicFile file(path);
+    save_image(file, image);
+    file.commit();
 }
 
 std::vector<std::string> find_images(const std::string& directory) {

@@ -141,7 +141,7 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), target_(outpu
     for (int attempt = 0; fd_ < 0; ++attempt) {
         temp_path_ = (target.parent_path() / (prefix + std::to_string(counter++))).string();
         slot_ = register_temporary(temp_path_);
-        fd_ = ::open(temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        fd_ = ::open(temp_path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd_ < 0) {
             const int error = errno;
             unregister_temporary(std::exchange(slot_, -1));
@@ -155,22 +155,20 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), target_(outpu
 }
 
 AtomicFile::~AtomicFile() {
-    if (fd_ >= 0) discard();
-}
-
-void AtomicFile::discard() {
-    ::close(std::exchange(fd_, -1));
     remove_temporary();
 }
 
 void AtomicFile::remove_temporary() {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+    if (temp_path_.empty()) return;
     ::unlink(temp_path_.c_str());
+    temp_path_.clear();
     unregister_temporary(std::exchange(slot_, -1));
 }
 
 void AtomicFile::fail(const std::string& what) {
     std::string message = path_ + ": " + what + ": " + errno_text();
-    discard();
+    remove_temporary();
     throw Error(message);
 }
 
@@ -187,7 +185,7 @@ void AtomicFile::write(const void* data, size_t size) {
     }
 }
 
-void AtomicFile::commit() {
+void AtomicFile::flush() {
     TESSERA_ASSERT(fd_ >= 0);
     // The temporary is created 0600; give the file the permissions an ordinary create would.
     // The umask is read once: reading it means setting it, which races with other threads.
@@ -198,19 +196,34 @@ void AtomicFile::commit() {
     }();
     if (::fchmod(fd_, 0666 & ~mask) != 0) fail("cannot set permissions");
     if (::fsync(fd_) != 0) fail("cannot flush to disk");
-    const int fd = std::exchange(fd_, -1);
-    if (::close(fd) != 0) {
-        std::string message = path_ + ": cannot close: " + errno_text();
-        remove_temporary();
-        throw Error(message);
-    }
+    if (::close(std::exchange(fd_, -1)) != 0) fail("cannot close");
+}
+
+void AtomicFile::rename_into_place() {
     if (::rename(temp_path_.c_str(), target_.c_str()) != 0) {
-        std::string message =
-            path_ + ": cannot rename the finished file into place: " + errno_text();
-        remove_temporary();
-        throw Error(message);
+        fail("cannot rename the finished file into place");
     }
+    temp_path_.clear();
     unregister_temporary(std::exchange(slot_, -1));
+}
+
+void AtomicFile::commit() {
+    commit_together({this});
+}
+
+void commit_together(std::initializer_list<AtomicFile*> files) {
+    for (AtomicFile* file : files) file->flush();
+    // Held back so that an interrupt cannot come between two renames, leaving one file new and
+    // removing the other; one that comes meanwhile is handled after.
+    sigset_t held, previous;
+    sigemptyset(&held);
+    for (int s : kHandled) sigaddset(&held, s);
+    ::pthread_sigmask(SIG_BLOCK, &held, &previous);
+    struct Restore {
+        const sigset_t& mask;
+        ~Restore() { ::pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
+    } restore{previous};
+    for (AtomicFile* file : files) file->rename_into_place();
 }
 
 void write_file_atomically(const std::string& path, const void* data, size_t size) {

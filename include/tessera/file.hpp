@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 namespace tessera {
@@ -27,18 +28,31 @@ class AtomicFile {
     AtomicFile& operator=(const AtomicFile&) = delete;
 
     void write(const void* data, size_t size);
-    void commit();
+    void commit();  // commit_together({this})
+
+    const std::string& path() const { return path_; }
+    // The temporary, open for reading and writing, for an encoder that also reads and seeks
+    // (libtiff); flushing, closing and renaming stay commit()'s.
+    int descriptor() const { return fd_; }
 
   private:
+    friend void commit_together(std::initializer_list<AtomicFile*> files);
     void fail(const std::string& what);
-    void discard();           // closes and removes the temporary
-    void remove_temporary();  // unlinks it and forgets it
+    void flush();  // sets the permissions, syncs and closes
+    void rename_into_place();
+    void remove_temporary();  // closes, unlinks it and forgets it
     std::string path_;        // as given, for messages
     std::string target_;      // what commit() replaces
     std::string temp_path_;
     int fd_ = -1;
     int slot_ = -1;  // where the temporary is registered for removal on a signal
 };
+
+// Flushes every file to disk, then renames them all into place with interrupts held back: files
+// that belong together (an image and its --matches) are replaced together or, on a failure or an
+// interrupt before the renames, not at all. (A rename itself failing, after another succeeded,
+// would still leave that one replaced: the one case this cannot cover.)
+void commit_together(std::initializer_list<AtomicFile*> files);
 
 // For programs: on SIGINT, SIGTERM or SIGHUP, removes the temporaries of every live AtomicFile,
 // prints "<program>: interrupted by <signal>; unfinished output removed" and exits with status 1

@@ -49,6 +49,28 @@ TEST(AtomicFile, AbandonedLeavesNothing) {
     EXPECT_EQ(contents(path), "kept");
 }
 
+TEST(AtomicFile, CommitTogetherReplacesEveryFile) {
+    TempDir dir;
+    const std::string image = dir.file("m.png"), matches = dir.file("m.json");
+    write_file_atomically(image, "old image", 9);
+    write_file_atomically(matches, "old rows", 8);
+    {
+        AtomicFile first(image), second(matches);
+        first.write("new image", 9);
+        // An error before the commit (here: leaving the scope) leaves both as they were.
+    }
+    EXPECT_EQ(contents(image), "old image");
+    EXPECT_EQ(contents(matches), "old rows");
+    AtomicFile first(image), second(matches);
+    first.write("new image", 9);
+    second.write("new rows", 8);
+    EXPECT_EQ(file_names(dir.path()).size(), 4u);
+    commit_together({&first, &second});
+    EXPECT_EQ(contents(image), "new image");
+    EXPECT_EQ(contents(matches), "new rows");
+    EXPECT_EQ(file_names(dir.path()), (std::vector<std::string>{"m.json", "m.png"}));
+}
+
 TEST(AtomicFile, MissingDirectoriesAndEmptyNames) {
     TempDir dir;
     write_file_atomically(dir.file("regular"), "x", 1);

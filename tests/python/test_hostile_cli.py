@@ -425,7 +425,7 @@ def test_full_disk_leaves_nothing(tessera_bin, work, library, tiny_disk):
     result = run(tessera_bin, "mosaic", library, work / "big.png", "-o", tiny_disk / "m.png",
                  "--matches", tiny_disk / "m.json")
     assert result.returncode == 1 and "No space left on device" in result.stderr, result.stderr
-    assert not (tiny_disk / "m.json").exists()
+    assert not (tiny_disk / "m.json").exists() and not (tiny_disk / "m.png").exists()
     assert [n for n in os.listdir(tiny_disk) if n.startswith(".")] == []
 
 
@@ -436,6 +436,77 @@ def test_file_size_limit_leaves_nothing(tessera_bin, work):
                  "--stride", "1", preexec_fn=limit)
     assert_failed(result, "lib.tsr: write failed: File too large")
     assert os.listdir(work / "out") == []
+
+
+def mosaic_with_matches(tessera_bin, library, target, out, **kwargs):
+    return run(tessera_bin, "mosaic", library, target, "-o", out / "m.png", "--matches",
+               out / "m.json", "-q", **kwargs)
+
+
+def snapshot(directory):
+    return {name: (directory / name).read_bytes() for name in sorted(os.listdir(directory))}
+
+
+def test_matches_that_cannot_be_written_leave_the_old_image_and_matches(tessera_bin, work,
+                                                                        library):
+    """The image is complete before the matches are written; it must wait for them."""
+    out = work / "out"
+    mosaic_with_matches(tessera_bin, library, work / "a.png", out, check=True)
+    before = snapshot(out)
+    # A flat target: a small image (the same patch everywhere) but 2,500 rows of matches.
+    Image.new("RGB", (400, 400), (128, 128, 128)).save(work / "flat.png")
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+    result = mosaic_with_matches(tessera_bin, library, work / "flat.png", out, preexec_fn=limit)
+    assert_failed(result, "m.json: write failed: File too large")
+    assert snapshot(out) == before
+    # An image that fails while libvips encodes it is reported as any other write.
+    noise_png(work / "noise.png", 400, 400)
+    result = mosaic_with_matches(tessera_bin, library, work / "noise.png", out, preexec_fn=limit)
+    assert_failed(result, "m.png: write failed: File too large")
+    assert snapshot(out) == before
+    # Without the limit, the same run replaces both.
+    mosaic_with_matches(tessera_bin, library, work / "flat.png", out, check=True)
+    assert (out / "m.png").stat().st_size < 100_000 < (out / "m.json").stat().st_size
+
+
+def test_interrupt_while_writing_matches_leaves_the_old_pair(tessera_bin, tmp_path, data_dir):
+    # A source with a long name makes every row long: about 25 MB of matches, written after the
+    # image is complete.
+    deep = tmp_path
+    for i in range(4):
+        deep = deep / (str(i) * 250)
+    deep.mkdir(parents=True)
+    shutil.copy(data_dir / "coins.png", deep / "c.png")
+    library = tmp_path / "lib.tsr"
+    run(tessera_bin, "build", deep / "c.png", "-o", library, "--tile", "4", "--mode", "gray",
+        "-q", check=True)
+    Image.fromarray(noise(600, 600, channels=1)).save(tmp_path / "t.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    mosaic_with_matches(tessera_bin, library, data_dir / "coins.png", out, check=True)
+    before = snapshot(out)
+    caught = 0
+    for attempt in range(3):
+        process = subprocess.Popen([tessera_bin, "mosaic", str(library), str(tmp_path / "t.png"),
+                                    "-o", str(out / "m.png"), "--matches", str(out / "m.json"),
+                                    "-q"], stderr=subprocess.PIPE, text=True)
+        # Interrupt once the matches' temporary exists: the image's is complete by then.
+        while process.poll() is None and not any(n.startswith(".m.json") for n in os.listdir(out)):
+            pass
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+        if process.returncode == 0:  # it finished between the check and the signal
+            mosaic_with_matches(tessera_bin, library, data_dir / "coins.png", out, check=True)
+            continue
+        assert process.returncode == 1, stderr
+        assert "interrupted by SIGINT" in stderr
+        assert snapshot(out) == before
+        caught += 1
+        break
+    assert caught > 0
 
 
 @pytest.mark.skipif("TESSERA_SANITIZED" in os.environ,

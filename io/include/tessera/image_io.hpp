@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tessera/file.hpp"
 #include "tessera/image.hpp"
 #include "tessera/library.hpp"
 
@@ -51,7 +52,12 @@ std::string image_extensions();
 // The extension of the file name in `path`, in lower case: "a/B.PNG" -> ".png".
 std::string extension_of(const std::string& path);
 
-// Encodes `image` in the format named by the extension of `path` and writes it atomically.
+// Encodes `image` in the format named by the extension of file.path() straight into `file` (no
+// copy of the encoded file in memory), which the caller commits, alone or with files that belong
+// with it.
+void save_image(AtomicFile& file, ImageView image);
+
+// The same for one file on its own: writes `path` atomically.
 void save_image(const std::string& path, ImageView image);
 
 // Throws Error unless the extension of `path` names a format that save_image can write for an
