@@ -203,6 +203,52 @@ TEST_F(Sources, OrderIsTheInputOrderForEveryThreadCount) {
     EXPECT_EQ(built[0], built[2]);
 }
 
+// Progress counts every source, from 0 to all of them, in order; warnings come in path order and
+// the first failure in order stops the build with nothing after it added, for every thread count.
+TEST_F(Sources, ProgressWarningsAndFailuresInPathOrderForEveryThreadCount) {
+    std::vector<std::string> bad;
+    for (int i = 0; i < 8; ++i) {
+        const std::string name = "d/" + std::to_string(i) + ".png";
+        if (i == 2 || i == 5) {
+            bad.push_back(garbage(name));
+        } else {
+            png(name, 8, 8);
+        }
+    }
+    const std::vector<io::SourceInput> dir = {{dir_.file("d"), {}}};
+    const std::vector<io::Source> sources = io::expand_inputs(dir);
+    const std::string reason = ": not a supported image format (" + io::supported_formats() + ")";
+    for (int threads : {1, 2, 4}) {
+        for (bool strict : {false, true}) {
+            std::vector<std::string> warnings;
+            std::vector<size_t> done;
+            LibraryBuilder builder(params({4, 4}));
+            const auto add = [&] {
+                io::add_sources(
+                    builder, sources, {strict, {}, threads},
+                    [&](const std::string& m) { warnings.push_back(m); },
+                    [&](size_t n, size_t total) {
+                        EXPECT_EQ(total, 8u);
+                        done.push_back(n);
+                    });
+            };
+            if (strict) {
+                EXPECT_EQ(error_of(add), bad[0] + reason) << threads;
+                EXPECT_TRUE(warnings.empty());
+                EXPECT_EQ(done, (std::vector<size_t>{0, 1, 2})) << threads;
+                EXPECT_EQ(builder.source_count(), 2u) << threads;
+            } else {
+                add();
+                EXPECT_EQ(warnings, (std::vector<std::string>{bad[0] + reason + "; skipped",
+                                                              bad[1] + reason + "; skipped"}))
+                    << threads;
+                EXPECT_EQ(done, (std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8})) << threads;
+                EXPECT_EQ(builder.source_count(), 6u) << threads;
+            }
+        }
+    }
+}
+
 }  // namespace
 }  // namespace tessera
 #endif
