@@ -236,6 +236,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     library.verify();
     const io::LoadedImage target =
         io::load_image(args.target, library.params().mode, {args.max_pixels, "--max-pixels"});
+    io::check_output_size(args.output, target.image.size(), "the mosaic of " + args.target);
     const auto searcher = make_exact_searcher(library, args.threads);
     const auto matches = match_tiles(
         library, *searcher, target.image.view(),

@@ -124,6 +124,36 @@ TEST_F(Sources, PnmOutputExtensionMustMatchTheMode) {
     EXPECT_NO_THROW(io::check_output_format("o.ppm", Mode::Rgb));
 }
 
+// JPEG and WebP limit each side, and the limits checked up front are the encoders' own: one
+// pixel less saves, one more fails to save (single rows, tiny in memory).
+TEST_F(Sources, OutputSizeLimitsAreTheEncodersOwn) {
+    EXPECT_EQ(error_of([] {
+                  io::check_output_size("o.JPG", {1, 70000}, "the mosaic of t.png");
+              }),
+              "o.JPG: JPEG images are at most 65500 pixels wide and high, and the mosaic of t.png "
+              "is 1x70000; use .png or .tif");
+    EXPECT_EQ(error_of([] {
+                  io::check_output_size("o.webp", {17000, 1});
+              }),
+              "o.webp: WebP images are at most 16383 pixels wide and high, and the image is "
+              "17000x1; use .png or .tif");
+    for (const auto& [ext, max] : {std::pair<std::string, int>{".jpeg", 65500}, {".webp", 16383}}) {
+        const std::string path = dir_.file("o" + ext);
+        for (const Size size : {Size{max, 1}, Size{1, max}}) {
+            EXPECT_NO_THROW(io::check_output_size(path, size)) << ext;
+            EXPECT_NO_THROW(io::save_image(path, Image(size.width, size.height, 1).view())) << ext;
+        }
+        for (const Size size : {Size{max + 1, 1}, Size{1, max + 1}}) {
+            EXPECT_THROW(io::check_output_size(path, size), Error) << ext;
+            EXPECT_THROW(io::save_image(path, Image(size.width, size.height, 1).view()), Error)
+                << ext;
+        }
+    }
+    for (const char* path : {"o.png", "o.tif", "o.tiff", "o.pgm", "o.pnm"}) {
+        EXPECT_NO_THROW(io::check_output_size(path, {1 << 30, 1 << 30})) << path;
+    }
+}
+
 // What each failure becomes: a named file that cannot be decoded is fatal, one found in a
 // directory a warning; an image smaller than the tile (W x H in the message) a warning; strict
 // turns every warning into an error.
