@@ -412,7 +412,8 @@ int main(int argc, char** argv) {
         ->add_option(
             "-o,--output", mosaic.output,
             "Output image; the format follows the extension (.png, .jpg, .tif, .webp; .ppm for "
-            "an rgb library, .pgm for a gray one, .pnm for either)")
+            "an rgb library, .pgm for a gray one, .pnm for either); a .jpg side is at most 65500 "
+            "pixels, a .webp side 16383")
         ->required()
         ->check(kPath);
     mosaic_cmd

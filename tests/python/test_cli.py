@@ -46,7 +46,7 @@ def gray_library(tessera_bin, sources, tmp_path_factory):
     ([], ["build", "mosaic", "info", "--version"]),
     (["build"], ["--output", "--tile", "--stride", "--rotations", "--flips", "--mode", "--strict",
                  "--quiet", "=16", "=rgb", "[default: the tile size]"]),
-    (["mosaic"], ["--output", "--matches", "--threads", "--quiet", "0 = all cores"]),
+    (["mosaic"], ["--output", "--matches", "--threads", "--quiet", "0 = all cores", "65500"]),
     (["info"], ["--verify", "--sources"]),
 ])
 def test_help(tessera_bin, command, flags):
