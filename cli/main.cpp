@@ -1,6 +1,7 @@
 // The tessera command: thin over the core library and the image I/O layer.
 // Exit codes: 0 success, 1 failure (message on stderr), 2 usage error.
 #include <limits.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -29,6 +30,8 @@ using namespace tessera;
 
 namespace {
 
+// Warnings, and on a terminal one status line, rewritten in place, naming what is being done;
+// the summary replaces it.
 struct Console {
     bool quiet = false;
     bool progress() const { return !quiet && ::isatty(STDERR_FILENO); }
@@ -39,8 +42,18 @@ struct Console {
     template <typename... Args>
     void status(const char* format, Args... args) const {
         if (!progress()) return;
-        std::fprintf(stderr, "\r\033[K");
-        std::fprintf(stderr, format, args...);
+        std::string line(size_t(std::snprintf(nullptr, 0, format, args...)), '\0');
+        std::snprintf(line.data(), line.size() + 1, format, args...);
+        // A line as wide as the terminal would wrap, and "\r" would no longer go back to its start:
+        // cut it short (at a UTF-8 character boundary).
+        winsize terminal{};
+        if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &terminal) == 0 && terminal.ws_col > 0 &&
+            line.size() >= terminal.ws_col) {
+            size_t end = terminal.ws_col - 1;
+            while (end > 0 && (uint8_t(line[end]) & 0xC0) == 0x80) --end;
+            line.resize(end);
+        }
+        std::fprintf(stderr, "\r\033[K%s", line.c_str());
         std::fflush(stderr);
     }
     void end_status() const {
@@ -138,6 +151,7 @@ int run_build(const BuildArgs& args, const Console& console) {
         }
         inputs.push_back({input, {}});
     }
+    console.status("build: finding images");
     const std::vector<io::Source> sources = io::expand_inputs(inputs);
     // Checked against every file found, so an output inside an input folder cannot replace one.
     std::vector<std::string> input_files;
@@ -148,13 +162,15 @@ int run_build(const BuildArgs& args, const Console& console) {
         builder, sources, {args.strict, {args.max_pixels, "--max-pixels"}, args.threads},
         [&](const std::string& message) { console.warn(message); },
         [&](size_t done, size_t total) {
-            console.status("build: %zu/%zu images, %zu patches", done, total,
+            console.status("build: decoding %zu/%zu images, %zu patches", done, total,
                            builder.patch_count());
         });
-    console.end_status();
     const size_t used = builder.source_count();
+    console.status("build: building the search index of %zu patches", builder.patch_count());
     Library library = builder.finish();
+    console.status("build: writing %s", args.output.c_str());
     library.save(args.output);
+    console.end_status();
     if (!console.quiet) {
         std::fprintf(stderr,
                      "tessera build: %zu sources used, %zu skipped (unreadable), %zu too small; "
@@ -246,17 +262,22 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         }
         check_output(args.matches, {args.library, args.target, args.output});
     }
+    console.status("mosaic: checking %s", args.library.c_str());
     // One pass over the file (with a large library and a small target it can cost more than the
     // search), so a library damaged on disk is refused instead of silently giving wrong matches.
     library.verify();
+    console.status("mosaic: decoding %s", args.target.c_str());
     const io::LoadedImage target =
         io::load_image(args.target, library.params().mode, {args.max_pixels, "--max-pixels"});
+    io::check_output_size(args.output, target.image.size(), "the mosaic of " + args.target);
     const auto searcher = make_exact_searcher(library, args.threads);
-    const auto matches = match_tiles(
-        library, *searcher, target.image.view(),
-        [&](size_t done, size_t total) { console.status("mosaic: %zu/%zu tiles", done, total); });
-    console.end_status();
+    const auto matches =
+        match_tiles(library, *searcher, target.image.view(), [&](size_t done, size_t total) {
+            console.status("mosaic: matching %zu/%zu tiles", done, total);
+        });
+    console.status("mosaic: rendering");
     const Image out = render(library, matches, target.image.size());
+    console.status("mosaic: writing %s", args.output.c_str());
     // Both written in full before either replaces anything, so that an image and its matches
     // always come from the same run.
     AtomicFile image(args.output);
@@ -269,6 +290,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         commit_together({&image, &rows});
     }
     if (!console.quiet) {
+        console.end_status();
         std::fprintf(stderr, "tessera mosaic: %zu %s of %s, %.3f s, PSNR %.2f dB -> %s\n",
                      matches.size(), matches.size() == 1 ? "tile" : "tiles",
                      size_text(library.params().tile).c_str(), seconds_since(start),
@@ -412,7 +434,8 @@ int main(int argc, char** argv) {
         ->add_option(
             "-o,--output", mosaic.output,
             "Output image; the format follows the extension (.png, .jpg, .tif, .webp; .ppm for "
-            "an rgb library, .pgm for a gray one, .pnm for either)")
+            "an rgb library, .pgm for a gray one, .pnm for either); a .jpg side is at most 65500 "
+            "pixels, a .webp side 16383")
         ->required()
         ->check(kPath);
     mosaic_cmd

@@ -281,6 +281,20 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
     return loaded;
 }
 
+void check_output_size(const std::string& path, Size size, const std::string& what) {
+    // The encoders' own limits, which libvips reports only when encoding: libjpeg's
+    // JPEG_MAX_DIMENSION (the format itself allows 65535) and WebP's 14-bit sides. PNG, TIFF and
+    // PNM allow longer sides than an Image can have.
+    const std::string ext = extension_of(path);
+    const bool jpeg = ext == ".jpg" || ext == ".jpeg";
+    const int max = jpeg ? 65500 : ext == ".webp" ? 16383 : 0;
+    if (max > 0 && (size.width > max || size.height > max)) {
+        throw Error(path + ": " + (jpeg ? "JPEG" : "WebP") + " images are at most " +
+                    std::to_string(max) + " pixels wide and high, and " + what + " is " +
+                    size_text(size) + "; use .png or .tif");
+    }
+}
+
 void check_output_format(const std::string& path, Mode mode) {
     // The formats the message names; libvips also saves CSV and matrix files, which are not images.
     static const std::vector<std::string> known = {".png",  ".jpg", ".jpeg", ".tif", ".tiff",

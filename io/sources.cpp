@@ -3,7 +3,11 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
 #include <filesystem>
+#include <mutex>
 #include <new>
 
 #include "tessera/error.hpp"
@@ -68,51 +72,69 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
     const Mode mode = builder.params().mode;
     const size_t threads = size_t(options.threads > 0 ? options.threads : omp_get_num_procs());
     AddSummary summary;
-    for (size_t begin = 0; begin < sources.size(); begin += threads) {
-        if (progress) progress(begin, sources.size());
-        const size_t count = std::min(threads, sources.size() - begin);
-        std::vector<LoadedImage> loaded(count);
-        std::vector<std::string> errors(count);
-        // ImageMagick (BMP) sizes its per-thread caches by omp_get_max_threads() and indexes them
-        // by thread number: the team must not be larger, or a decode aborts the process.
-        const int max_threads = omp_get_max_threads();
-        omp_set_num_threads(int(count));
-#pragma omp parallel for schedule(dynamic)
-        for (size_t j = 0; j < count; ++j) {
-            const Source& s = sources[begin + j];
-            if (s.pixels.data != nullptr) continue;
+    if (progress) progress(0, sources.size());
+    // One parallel region for all the files: each thread takes the next file, decodes it, waits
+    // for its turn and adds it, so sources are added in path order and at most `threads` decoded
+    // images wait. The turn is a condition variable, which sleeps: OpenMP's waits (a region per
+    // group of files, or an ordered section) spin, and on many small files made two threads
+    // slower than one. Nothing may leave the region by an exception: the first failure in order
+    // is kept and rethrown after it, and the files after it are neither decoded nor added.
+    std::exception_ptr failure;
+    std::atomic<bool> failed = false;
+    std::atomic<size_t> next = 0;
+    std::mutex turn_mutex;
+    std::condition_variable turn_changed;
+    size_t turn = 0;  // the source to add next
+    // ImageMagick (BMP) sizes its per-thread caches by omp_get_max_threads() and indexes them
+    // by thread number: the team must not be larger, or a decode aborts the process.
+    const int max_threads = omp_get_max_threads();
+    omp_set_num_threads(int(std::clamp<size_t>(sources.size(), 1, threads)));
+#pragma omp parallel
+    for (size_t i = next++; i < sources.size(); i = next++) {
+        const Source& s = sources[i];
+        LoadedImage loaded;
+        std::string error;
+        if (s.pixels.data == nullptr && !failed) {
             try {
-                loaded[j] = load_image(s.path, mode, options.limit);
+                loaded = load_image(s.path, mode, options.limit);
             } catch (const Error& e) {
-                errors[j] = e.what();
+                error = e.what();
             } catch (const std::bad_alloc&) {
-                errors[j] = s.path + ": out of memory while decoding";
+                error = s.path + ": out of memory while decoding";
             }
         }
-        omp_set_num_threads(max_threads);
-        for (size_t j = 0; j < count; ++j) {
-            const Source& s = sources[begin + j];
-            if (!errors[j].empty()) {
-                if (s.named || options.strict) throw Error(errors[j]);
-                warn(errors[j] + "; skipped");
-                ++summary.skipped;
-                continue;
+        std::unique_lock lock(turn_mutex);
+        turn_changed.wait(lock, [&] { return turn == i; });
+        if (!failed) {
+            try {
+                if (!error.empty()) {
+                    if (s.named || options.strict) throw Error(error);
+                    warn(error + "; skipped");
+                    ++summary.skipped;
+                } else if (s.pixels.data != nullptr) {
+                    // In-memory pixels are named by the caller and hashed as they are given.
+                    const size_t bytes = size_t(s.pixels.stride) * size_t(s.pixels.height);
+                    TESSERA_ASSERT(s.pixels.stride ==
+                                   ptrdiff_t(s.pixels.width) * s.pixels.channels);
+                    if (!add_one(builder, {s.path, bytes, hash_bytes(s.pixels.data, bytes)},
+                                 s.pixels, options, warn)) {
+                        ++summary.too_small;
+                    }
+                } else if (!add_one(builder, std::move(loaded.source), loaded.image.view(), options,
+                                    warn)) {
+                    ++summary.too_small;
+                }
+                if (progress) progress(i + 1, sources.size());
+            } catch (...) {
+                failure = std::current_exception();
+                failed = true;
             }
-            bool used = false;
-            if (s.pixels.data != nullptr) {
-                // In-memory pixels are named by the caller and hashed as they are given.
-                const size_t bytes = size_t(s.pixels.stride) * size_t(s.pixels.height);
-                TESSERA_ASSERT(s.pixels.stride == ptrdiff_t(s.pixels.width) * s.pixels.channels);
-                used = add_one(builder, {s.path, bytes, hash_bytes(s.pixels.data, bytes)}, s.pixels,
-                               options, warn);
-            } else {
-                used = add_one(builder, std::move(loaded[j].source), loaded[j].image.view(),
-                               options, warn);
-            }
-            if (!used) ++summary.too_small;
-            loaded[j] = {};  // release the decoded pixels as soon as they are cut
         }
+        ++turn;
+        turn_changed.notify_all();
     }
+    omp_set_num_threads(max_threads);
+    if (failure) std::rethrow_exception(failure);
     if (builder.patch_count() == 0) {
         // Every source was skipped with a warning: say why, once, for all of them.
         throw Error("no patches: " + std::to_string(summary.skipped) +

@@ -29,6 +29,7 @@ std::vector<TileMatch> match_tiles(const Library& library, const Searcher& searc
     }
     constexpr size_t kChunk = 4096;
     size_t done = 0;
+    if (progress) progress(0, tiles.size());
     std::vector<uint8_t> queries;
     std::vector<Neighbor> found;
     for (const auto& [key, members] : groups) {

@@ -19,7 +19,8 @@ struct TileMatch {
     uint64_t distance = 0;  // squared L2 over the tile's visible pixels
 };
 
-// Called between batches with the number of tiles matched so far and the total.
+// Called with 0 first, then after each batch, with the number of tiles matched so far and the
+// total.
 using Progress = std::function<void(size_t done, size_t total)>;
 
 // Matches every tile of `target` (which must have the library's channel count) with its nearest

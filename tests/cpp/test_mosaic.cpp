@@ -2,7 +2,9 @@
 // choices on cases small enough to work out by hand.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <random>
 
 #include "tessera/error.hpp"
@@ -119,16 +121,18 @@ TEST(Mosaic, OutputsTileRowsInOrderAndReportsProgress) {
     const Image source = testing::random_image(12, 12, 1, rng);
     const Library lib = build_library(gray_params({3, 2}), {&source});
     const Image target = testing::random_image(10, 7, 1, rng);
-    size_t calls = 0, last = 0;
-    const auto m = match_tiles(lib, *make_exact_searcher(lib, 2), target.view(),
-                               [&](size_t done, size_t total) {
-                                   EXPECT_GT(done, last);
-                                   EXPECT_EQ(total, 16u);
-                                   last = done;
-                                   ++calls;
-                               });
-    EXPECT_GE(calls, 1u);
-    EXPECT_EQ(last, 16u);
+    std::vector<size_t> done;
+    const auto m =
+        match_tiles(lib, *make_exact_searcher(lib, 2), target.view(), [&](size_t n, size_t total) {
+            EXPECT_EQ(total, 16u);
+            done.push_back(n);
+        });
+    // From 0, before any search, up to every tile.
+    ASSERT_GE(done.size(), 2u);
+    EXPECT_EQ(done.front(), 0u);
+    EXPECT_EQ(std::adjacent_find(done.begin(), done.end(), std::greater_equal<size_t>()),
+              done.end());  // increasing
+    EXPECT_EQ(done.back(), 16u);
     const auto tiles = cover_with_tiles(target.size(), {3, 2});
     ASSERT_EQ(m.size(), tiles.size());
     for (size_t i = 0; i < m.size(); ++i) {

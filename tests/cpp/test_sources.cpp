@@ -124,6 +124,36 @@ TEST_F(Sources, PnmOutputExtensionMustMatchTheMode) {
     EXPECT_NO_THROW(io::check_output_format("o.ppm", Mode::Rgb));
 }
 
+// JPEG and WebP limit each side, and the limits checked up front are the encoders' own: one
+// pixel less saves, one more fails to save (single rows, tiny in memory).
+TEST_F(Sources, OutputSizeLimitsAreTheEncodersOwn) {
+    EXPECT_EQ(error_of([] {
+                  io::check_output_size("o.JPG", {1, 70000}, "the mosaic of t.png");
+              }),
+              "o.JPG: JPEG images are at most 65500 pixels wide and high, and the mosaic of t.png "
+              "is 1x70000; use .png or .tif");
+    EXPECT_EQ(error_of([] {
+                  io::check_output_size("o.webp", {17000, 1});
+              }),
+              "o.webp: WebP images are at most 16383 pixels wide and high, and the image is "
+              "17000x1; use .png or .tif");
+    for (const auto& [ext, max] : {std::pair<std::string, int>{".jpeg", 65500}, {".webp", 16383}}) {
+        const std::string path = dir_.file("o" + ext);
+        for (const Size size : {Size{max, 1}, Size{1, max}}) {
+            EXPECT_NO_THROW(io::check_output_size(path, size)) << ext;
+            EXPECT_NO_THROW(io::save_image(path, Image(size.width, size.height, 1).view())) << ext;
+        }
+        for (const Size size : {Size{max + 1, 1}, Size{1, max + 1}}) {
+            EXPECT_THROW(io::check_output_size(path, size), Error) << ext;
+            EXPECT_THROW(io::save_image(path, Image(size.width, size.height, 1).view()), Error)
+                << ext;
+        }
+    }
+    for (const char* path : {"o.png", "o.tif", "o.tiff", "o.pgm", "o.pnm"}) {
+        EXPECT_NO_THROW(io::check_output_size(path, {1 << 30, 1 << 30})) << path;
+    }
+}
+
 // What each failure becomes: a named file that cannot be decoded is fatal, one found in a
 // directory a warning; an image smaller than the tile (W x H in the message) a warning; strict
 // turns every warning into an error.
@@ -201,6 +231,52 @@ TEST_F(Sources, OrderIsTheInputOrderForEveryThreadCount) {
     }
     EXPECT_EQ(built[0], built[1]);
     EXPECT_EQ(built[0], built[2]);
+}
+
+// Progress counts every source, from 0 to all of them, in order; warnings come in path order and
+// the first failure in order stops the build with nothing after it added, for every thread count.
+TEST_F(Sources, ProgressWarningsAndFailuresInPathOrderForEveryThreadCount) {
+    std::vector<std::string> bad;
+    for (int i = 0; i < 8; ++i) {
+        const std::string name = "d/" + std::to_string(i) + ".png";
+        if (i == 2 || i == 5) {
+            bad.push_back(garbage(name));
+        } else {
+            png(name, 8, 8);
+        }
+    }
+    const std::vector<io::SourceInput> dir = {{dir_.file("d"), {}}};
+    const std::vector<io::Source> sources = io::expand_inputs(dir);
+    const std::string reason = ": not a supported image format (" + io::supported_formats() + ")";
+    for (int threads : {1, 2, 4}) {
+        for (bool strict : {false, true}) {
+            std::vector<std::string> warnings;
+            std::vector<size_t> done;
+            LibraryBuilder builder(params({4, 4}));
+            const auto add = [&] {
+                io::add_sources(
+                    builder, sources, {strict, {}, threads},
+                    [&](const std::string& m) { warnings.push_back(m); },
+                    [&](size_t n, size_t total) {
+                        EXPECT_EQ(total, 8u);
+                        done.push_back(n);
+                    });
+            };
+            if (strict) {
+                EXPECT_EQ(error_of(add), bad[0] + reason) << threads;
+                EXPECT_TRUE(warnings.empty());
+                EXPECT_EQ(done, (std::vector<size_t>{0, 1, 2})) << threads;
+                EXPECT_EQ(builder.source_count(), 2u) << threads;
+            } else {
+                add();
+                EXPECT_EQ(warnings, (std::vector<std::string>{bad[0] + reason + "; skipped",
+                                                              bad[1] + reason + "; skipped"}))
+                    << threads;
+                EXPECT_EQ(done, (std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7, 8})) << threads;
+                EXPECT_EQ(builder.source_count(), 6u) << threads;
+            }
+        }
+    }
 }
 
 }  // namespace

@@ -2,9 +2,13 @@
 read a library file with numpy (the format is in src/library.cpp and docs/architecture.md), cut
 patches the way the original Python workflow does."""
 
+import fcntl
 import os
+import pty
+import select
 import struct
 import subprocess
+import termios
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,6 +36,41 @@ def run(binary, *args, check=True, env=None, timeout=300, **kwargs):
     if check:
         assert proc.returncode == 0, f"exit {proc.returncode}: {proc.stderr}"
     return proc
+
+
+def run_on_terminal(binary, *args, columns=200, timeout=300):
+    """Runs tessera with stderr on a pseudo-terminal `columns` wide, as a user at a terminal sees
+    it. Returns the exit status, the status lines in the order shown (each is written over the
+    last, after "\\r" and an erase to the end of the line) and what follows the last one."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    attributes = termios.tcgetattr(slave)
+    attributes[1] &= ~termios.ONLCR  # keep "\n" as written
+    termios.tcsetattr(slave, termios.TCSANOW, attributes)
+    proc = subprocess.Popen([binary, *map(str, args)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    data = b""
+    try:
+        while True:
+            assert select.select([master], [], [], timeout)[0], f"no output for {timeout} s"
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: tessera has exited and closed the terminal
+                break
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    returncode = proc.wait(timeout=timeout)
+    parts = data.decode(errors="replace").split("\r\x1b[K")
+    if len(parts) == 1:
+        return returncode, [], parts[0]
+    assert parts[0] == "", data  # nothing before the first status
+    return returncode, parts[1:-1], parts[-1]
 
 
 USAGE_HINT = "Run 'tessera --help' for usage."

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from tessera_testing import (TRANSFORMS, assert_failed, cut, files_in, load, noise, read_library,
-                             read_matches_csv, run, transform, visible_tiles)
+                             read_matches_csv, run, run_on_terminal, transform, visible_tiles)
 
 ROTATIONS = "0,90,180,270"
 
@@ -46,7 +46,7 @@ def gray_library(tessera_bin, sources, tmp_path_factory):
     ([], ["build", "mosaic", "info", "--version"]),
     (["build"], ["--output", "--tile", "--stride", "--rotations", "--flips", "--mode", "--strict",
                  "--quiet", "=16", "=rgb", "[default: the tile size]"]),
-    (["mosaic"], ["--output", "--matches", "--threads", "--quiet", "0 = all cores"]),
+    (["mosaic"], ["--output", "--matches", "--threads", "--quiet", "0 = all cores", "65500"]),
     (["info"], ["--verify", "--sources"]),
 ])
 def test_help(tessera_bin, command, flags):
@@ -206,6 +206,62 @@ def test_build_summary_and_quiet(tessera_bin, sources, tmp_path):
     proc = run(tessera_bin, "build", "-q", "-o", tmp_path / "b.tsr", "--tile", 32, sources)
     assert proc.stderr == "" and proc.stdout == ""
     assert (tmp_path / "a.tsr").read_bytes() == (tmp_path / "b.tsr").read_bytes()
+
+
+
+def counted(statuses, pattern):
+    """The numbers in the statuses that match `pattern` (one group each), checking that they run
+    in a row."""
+    found = [i for i, line in enumerate(statuses) if re.fullmatch(pattern, line)]
+    assert found and found == list(range(found[0], found[-1] + 1)), statuses
+    return [int(re.fullmatch(pattern, statuses[i]).group(1)) for i in found]
+
+
+def test_status_line_on_a_terminal(tessera_bin, sources, gray_library, data_dir, tmp_path):
+    """On a terminal, one line, rewritten in place, names each phase and counts to the end; the
+    summary replaces it, unchanged. Nothing at all with --quiet, or when stderr is not a
+    terminal (the other tests)."""
+    out = tmp_path / "lib.tsr"
+    code, statuses, rest = run_on_terminal(tessera_bin, "build", "-o", out, "--tile", 32,
+                                           "--threads", 2, sources)
+    assert code == 0
+    patches = int(re.search(r"; (\d+) patches", rest).group(1))
+    assert statuses[0] == "build: finding images"
+    assert counted(statuses, r"build: decoding (\d)/3 images, \d+ patches") == [0, 1, 2, 3]
+    assert statuses[-3] == f"build: decoding 3/3 images, {patches} patches"
+    assert statuses[-2:] == [f"build: building the search index of {patches} patches",
+                             f"build: writing {out}"]
+    assert re.fullmatch(r"tessera build: 3 sources used, .* -> .*lib\.tsr\n", rest), rest
+
+    target, image = data_dir / "chelsea.png", tmp_path / "m.png"
+    code, statuses, rest = run_on_terminal(tessera_bin, "mosaic", gray_library, target, "-o", image)
+    assert code == 0
+    assert statuses[:2] == [f"mosaic: checking {gray_library}", f"mosaic: decoding {target}"]
+    tiles = counted(statuses, r"mosaic: matching (\d+)/551 tiles")  # 451x300: 29x19 tiles
+    assert tiles[0] == 0 and tiles[-1] == 551 and tiles == sorted(set(tiles))
+    assert statuses[-2:] == ["mosaic: rendering", f"mosaic: writing {image}"]
+    assert re.fullmatch(r"tessera mosaic: 551 tiles of 16x16, .* -> .*m\.png\n", rest), rest
+
+    # A line as wide as the terminal would wrap, and the next could not replace it: cut short.
+    code, statuses, rest = run_on_terminal(tessera_bin, "mosaic", gray_library, target, "-o", image,
+                                           columns=24)
+    assert code == 0 and rest.startswith("tessera mosaic: 551 tiles")
+    assert statuses[-1] == "mosaic: writing " + str(image)[:7]
+    assert all(len(line) <= 23 for line in statuses), statuses
+
+    # An error replaces the line too; a target too large for the output is refused before the
+    # search.
+    tall = tmp_path / "tall.png"
+    Image.fromarray(noise(70000, 1, channels=1)).save(tall)
+    code, statuses, rest = run_on_terminal(tessera_bin, "mosaic", gray_library, tall, "-o",
+                                           tmp_path / "m.jpg")
+    assert code == 1
+    assert statuses == [f"mosaic: checking {gray_library}", f"mosaic: decoding {tall}"]
+    assert rest.startswith("tessera: ") and "JPEG images are at most 65500 pixels" in rest
+
+    for command in (["build", "-o", out, "--tile", 32, sources],
+                    ["mosaic", gray_library, target, "-o", image]):
+        assert run_on_terminal(tessera_bin, *command, "-q") == (0, [], "")
 
 
 # ---- mosaic ----

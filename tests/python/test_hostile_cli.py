@@ -163,6 +163,24 @@ def test_missing_and_unusable_outputs(tessera_bin, work, library):
     assert a.read_bytes() == image
 
 
+
+def test_a_target_too_large_for_the_output_format_is_refused_before_the_search(tessera_bin, work,
+                                                                            library):
+    """JPEG and WebP limit each side, which libvips reported only after the whole search: the
+    message names the output, the limit, the target and the formats without one."""
+    out = work / "out"
+    tall, wide = noise_png(work / "tall.png", 70000, 1), noise_png(work / "wide.png", 1, 17000)
+    for target, output, limit in [(tall, "m.jpg", "JPEG images are at most 65500 pixels"),
+                                  (wide, "m.WEBP", "WebP images are at most 16383 pixels")]:
+        size = "x".join(map(str, Image.open(target).size))
+        assert_failed(run(tessera_bin, "mosaic", library, target, "-o", out / output, "--matches",
+                          out / "m.csv"),
+                      f"{out / output}: {limit} wide and high, and the mosaic of {target} is {size}; "
+                      "use .png or .tif")
+    assert os.listdir(out) == []
+    for target in tall, wide:
+        assert run(tessera_bin, "mosaic", "-q", library, target, "-o", out / "m.png").returncode == 0
+
 def test_long_output_names(tessera_bin, work, library):
     too_long = work / "out" / ("x" * 300 + ".tsr")
     assert_failed(run(tessera_bin, "build", work / "a.png", "-o", too_long),

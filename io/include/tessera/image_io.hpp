@@ -64,6 +64,11 @@ void save_image(const std::string& path, ImageView image);
 // image in `mode`: the PNM extensions have their own mode (.pgm gray, .ppm RGB; .pnm either).
 void check_output_format(const std::string& path, Mode mode);
 
+// Throws Error when an image of `size` is larger than the format named by the extension of
+// `path` can hold (JPEG and WebP limit each side), naming the limit, `what` the image is, and the
+// formats without one, so that a caller can refuse an output before the work that makes it.
+void check_output_size(const std::string& path, Size size, const std::string& what = "the image");
+
 // The image files below `directory`, recursively, by the extensions of the supported formats
 // (hidden files and directories skipped), sorted by path so that patch ids do not depend on the
 // file system's order.

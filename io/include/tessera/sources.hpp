@@ -44,11 +44,11 @@ struct AddSummary {
     size_t too_small = 0;  // smaller than the tile: no patches
 };
 
-// Decodes the files `threads` at a time and adds every source to `builder` in order, so patch
+// Decodes up to `threads` files at once and adds every source to `builder` in order, so patch
 // ids do not depend on the thread count. A named file that cannot be decoded, or under `strict`
 // any failure, throws Error; otherwise `warn` gets a message and the source is left out. Throws
 // Error, counting what was left out and why, when the builder is still without patches at the end.
-// `progress` is called before each group of files with the sources added so far.
+// `progress` is called with 0 first, then after each source with the number done.
 AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
                        const AddOptions& options,
                        const std::function<void(const std::string&)>& warn,
