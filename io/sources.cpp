@@ -94,6 +94,7 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
         const Source& s = sources[i];
         LoadedImage loaded;
         std::string error;
+        std::exception_ptr unexpected;  // anything else, fatal in its turn
         if (s.pixels.data == nullptr && !failed) {
             try {
                 loaded = load_image(s.path, mode, options.limit);
@@ -101,12 +102,15 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
                 error = e.what();
             } catch (const std::bad_alloc&) {
                 error = s.path + ": out of memory while decoding";
+            } catch (...) {
+                unexpected = std::current_exception();
             }
         }
         std::unique_lock lock(turn_mutex);
         turn_changed.wait(lock, [&] { return turn == i; });
         if (!failed) {
             try {
+                if (unexpected) std::rethrow_exception(unexpected);
                 if (!error.empty()) {
                     if (s.named || options.strict) throw Error(error);
                     warn(error + "; skipped");
