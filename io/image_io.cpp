@@ -385,8 +385,7 @@ void save_image(AtomicFile& file, ImageView image) {
 }
 
 void save_image(const std::string& path, ImageView image) {
-    check_output_format(path, mode_of_channels(image.channels));
-    AtomicFile file(path);
+    AtomicFile file(path);  // removes its temporary if the save throws
     save_image(file, image);
     file.commit();
 }
