@@ -61,6 +61,11 @@ struct Console {
     }
 };
 
+// "1 patch", "2 patches".
+std::string count_text(size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -173,9 +178,11 @@ int run_build(const BuildArgs& args, const Console& console) {
     console.end_status();
     if (!console.quiet) {
         std::fprintf(stderr,
-                     "tessera build: %zu sources used, %zu skipped (unreadable), %zu too small; "
-                     "%zu patches, %s, %.2f s -> %s\n",
-                     used, summary.skipped, summary.too_small, library.size(),
+                     "tessera build: %s used; skipped: %zu unreadable, %zu over --max-pixels, %zu "
+                     "too small; %s, %s, %.2f s -> %s\n",
+                     count_text(used, "source", "sources").c_str(), summary.skipped,
+                     summary.over_limit, summary.too_small,
+                     count_text(library.size(), "patch", "patches").c_str(),
                      bytes_text(library.file_bytes()).c_str(), seconds_since(start),
                      args.output.c_str());
     }
@@ -250,6 +257,16 @@ void write_matches(AtomicFile& file, const Library& library,
     file.write(buffer.data(), buffer.size());
 }
 
+// The PSNR of what `file` holds against `target`: JPEG and WebP lose some of `out`, so theirs is
+// measured on the file as written, read back before it replaces anything.
+double written_psnr(const AtomicFile& file, const Image& out, const Image& target) {
+    const std::string ext = io::extension_of(file.path());
+    if (ext != ".jpg" && ext != ".jpeg" && ext != ".webp") return psnr(out.view(), target.view());
+    const io::LoadedImage written = io::load_image(
+        file.temporary_path(), mode_of_channels(out.channels), {uint64_t(-1), "--max-pixels"});
+    return psnr(written.image.view(), target.view());
+}
+
 int run_mosaic(const MosaicArgs& args, const Console& console) {
     const auto start = std::chrono::steady_clock::now();
     const Library library = Library::open(args.library);
@@ -282,6 +299,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     // always come from the same run.
     AtomicFile image(args.output);
     io::save_image(image, out.view());
+    const double quality = console.quiet ? 0 : written_psnr(image, out, target.image);
     if (args.matches.empty()) {
         image.commit();
     } else {
@@ -291,10 +309,9 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     }
     if (!console.quiet) {
         console.end_status();
-        std::fprintf(stderr, "tessera mosaic: %zu %s of %s, %.3f s, PSNR %.2f dB -> %s\n",
-                     matches.size(), matches.size() == 1 ? "tile" : "tiles",
-                     size_text(library.params().tile).c_str(), seconds_since(start),
-                     psnr(out.view(), target.image.view()), args.output.c_str());
+        std::fprintf(stderr, "tessera mosaic: %s of %s, %.3f s, PSNR %.2f dB -> %s\n",
+                     count_text(matches.size(), "tile", "tiles").c_str(), size_text(library.params().tile).c_str(), seconds_since(start), quality,
+                     args.output.c_str());
     }
     return 0;
 }

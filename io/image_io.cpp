@@ -125,15 +125,15 @@ std::pair<uint64_t, uint64_t> bmp_size(std::span<const uint8_t> b) {
     return {le(18, 4), height < 0 ? -int64_t(height) : height};
 }
 
-std::string pixel_limit_message(const std::string& path, uint64_t width, uint64_t height,
-                                const PixelLimit& limit) {
+PixelLimitError over_limit(const std::string& path, uint64_t width, uint64_t height,
+                           const PixelLimit& limit) {
     std::string message = path + ": image is " + std::to_string(width) + "x" +
                           std::to_string(height) + " = " + std::to_string(width * height) +
                           " pixels, over the limit of " + std::to_string(limit.max);
     if (!limit.option.empty()) {
         message += "; raise it with " + std::string(limit.option) + " if the file is trusted";
     }
-    return message;
+    return PixelLimitError(message);
 }
 
 // Set by initialize(): libvips started without its modules, which load_module() opens on demand.
@@ -214,7 +214,7 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
         const auto [bmp_width, bmp_height] = bmp_size(bytes);
         if (bmp_width > 0) {
             if (bmp_width * bmp_height > limit.max) {
-                throw Error(pixel_limit_message(path, bmp_width, bmp_height, limit));
+                throw over_limit(path, bmp_width, bmp_height, limit);
             }
             load_module("vips-magick.so", magick_loaded);
             VipsBlob* blob = vips_blob_new(nullptr, bytes.data(), bytes.size());
@@ -246,7 +246,7 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
         }
         const uint64_t pixels = uint64_t(img.width()) * uint64_t(img.height());
         if (pixels > limit.max) {
-            throw Error(pixel_limit_message(path, img.width(), img.height(), limit));
+            throw over_limit(path, img.width(), img.height(), limit);
         }
         // PNM stores at least one bit per pixel, but libvips fills what a text PNM lacks, slowly:
         // a 100-byte file declaring a million pixels took seconds to "decode".

@@ -94,10 +94,14 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
         const Source& s = sources[i];
         LoadedImage loaded;
         std::string error;
+        bool over_limit = false;
         std::exception_ptr unexpected;  // anything else, fatal in its turn
         if (s.pixels.data == nullptr && !failed) {
             try {
                 loaded = load_image(s.path, mode, options.limit);
+            } catch (const PixelLimitError& e) {
+                error = e.what();
+                over_limit = true;
             } catch (const Error& e) {
                 error = e.what();
             } catch (const std::bad_alloc&) {
@@ -114,7 +118,7 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
                 if (!error.empty()) {
                     if (s.named || options.strict) throw Error(error);
                     warn(error + "; skipped");
-                    ++summary.skipped;
+                    ++(over_limit ? summary.over_limit : summary.skipped);
                 } else if (s.pixels.data != nullptr) {
                     // In-memory pixels are named by the caller and hashed as they are given.
                     const size_t bytes = size_t(s.pixels.stride) * size_t(s.pixels.height);
@@ -141,10 +145,17 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
     if (failure) std::rethrow_exception(failure);
     if (builder.patch_count() == 0) {
         // Every source was skipped with a warning: say why, once, for all of them.
-        throw Error("no patches: " + std::to_string(summary.skipped) +
-                    (summary.skipped == 1 ? " file" : " files") + " could not be decoded and " +
-                    std::to_string(summary.too_small) +
-                    (summary.too_small == 1 ? " image was" : " images were") +
+        const auto count = [](size_t n, const char* one, const char* many) {
+            return std::to_string(n) + (n == 1 ? one : many);
+        };
+        throw Error("no patches: " + count(summary.skipped, " file", " files") +
+                    " could not be decoded" +
+                    (summary.over_limit == 0
+                         ? std::string(" and ")
+                         : ", " + count(summary.over_limit, " image had", " images had") +
+                               " more pixels than " + std::string(options.limit.option) +
+                               " allows and ") +
+                    count(summary.too_small, " image was", " images were") +
                     " smaller than the tile " + size_text(builder.params().tile));
     }
     return summary;

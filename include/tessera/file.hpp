@@ -34,6 +34,8 @@ class AtomicFile {
     // The temporary, open for reading and writing, for an encoder that also reads and seeks
     // (libtiff); flushing, closing and renaming stay commit()'s.
     int descriptor() const { return fd_; }
+    // Its name, to read back what was written before commit() (a lossy encoder's result).
+    const std::string& temporary_path() const { return temp_path_; }
 
   private:
     friend void commit_together(std::initializer_list<AtomicFile*> files);

@@ -104,6 +104,27 @@ TEST_F(Sources, NoPatchesSaysWhy) {
     png("d/c.png", 6, 10);
     EXPECT_EQ(error_of([&] { io::add_sources(builder, io::expand_inputs(bad), {}, quiet); }),
               "no patches: 2 files could not be decoded and 1 image was smaller than the tile 8x4");
+    // An image over the pixel limit decodes, so it is counted apart, with the option to raise.
+    png("d/e.png", 20, 10);
+    io::AddOptions limited;
+    limited.limit = {199, "max_pixels="};
+    io::AddSummary summary;
+    std::vector<std::string> warnings;
+    const auto warn = [&](const std::string& message) { warnings.push_back(message); };
+    EXPECT_EQ(error_of([&] {
+                  summary = io::add_sources(builder, io::expand_inputs(bad), limited, warn);
+              }),
+              "no patches: 2 files could not be decoded, 1 image had more pixels than max_pixels= "
+              "allows and 1 image was smaller than the tile 8x4");
+    ASSERT_EQ(warnings.size(), 4u);
+    EXPECT_EQ(warnings[3], dir_.file("d/e.png") +
+                               ": image is 20x10 = 200 pixels, over the limit of 199; raise it "
+                               "with max_pixels= if the file is trusted; skipped");
+    png("d/f.png", 8, 4);
+    summary = io::add_sources(builder, io::expand_inputs(bad), limited, warn);
+    EXPECT_EQ(summary.skipped, 2u);
+    EXPECT_EQ(summary.over_limit, 1u);
+    EXPECT_EQ(summary.too_small, 1u);
 }
 
 // A PNM extension has its own mode: libvips would convert an image saved under the other.

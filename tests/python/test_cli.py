@@ -201,8 +201,9 @@ def test_readme_names_the_formats_and_extensions_the_code_has(tessera_bin, data_
 
 def test_build_summary_and_quiet(tessera_bin, sources, tmp_path):
     proc = run(tessera_bin, "build", "-o", tmp_path / "a.tsr", "--tile", 32, sources)
-    assert re.fullmatch(r"tessera build: 3 sources used, 0 skipped \(unreadable\), 0 too small; "
-                        r"\d+ patches, .+ s -> .*a\.tsr\n", proc.stderr), proc.stderr
+    assert re.fullmatch(r"tessera build: 3 sources used; skipped: 0 unreadable, 0 over "
+                        r"--max-pixels, 0 too small; \d+ patches, .+ s -> .*a\.tsr\n",
+                        proc.stderr), proc.stderr
     proc = run(tessera_bin, "build", "-q", "-o", tmp_path / "b.tsr", "--tile", 32, sources)
     assert proc.stderr == "" and proc.stdout == ""
     assert (tmp_path / "a.tsr").read_bytes() == (tmp_path / "b.tsr").read_bytes()
@@ -231,7 +232,7 @@ def test_status_line_on_a_terminal(tessera_bin, sources, gray_library, data_dir,
     assert statuses[-3] == f"build: decoding 3/3 images, {patches} patches"
     assert statuses[-2:] == [f"build: building the search index of {patches} patches",
                              f"build: writing {out}"]
-    assert re.fullmatch(r"tessera build: 3 sources used, .* -> .*lib\.tsr\n", rest), rest
+    assert re.fullmatch(r"tessera build: 3 sources used; .* -> .*lib\.tsr\n", rest), rest
 
     target, image = data_dir / "chelsea.png", tmp_path / "m.png"
     code, statuses, rest = run_on_terminal(tessera_bin, "mosaic", gray_library, target, "-o", image)
@@ -361,6 +362,38 @@ def test_source_rebuilds_itself(tessera_bin, gray_library, sources, tmp_path):
     np.testing.assert_array_equal(load(tmp_path / "o.png"), load(sources / "b_coins.png"))
 
 
+@pytest.mark.parametrize("ext", [".jpg", ".webp"])
+def test_lossy_output_psnr_is_of_the_file_written(tessera_bin, sources, tmp_path, ext):
+    """A self-mosaic is perfect before encoding; the summary gives the PSNR of what the JPEG or
+    WebP file holds, as read back."""
+    target = sources / "c_chelsea.png"
+    lib, out = tmp_path / "lib.tsr", tmp_path / f"o{ext}"
+    run(tessera_bin, "build", "-q", "-o", lib, "--tile", 16, target)
+    proc = run(tessera_bin, "mosaic", lib, target, "-o", out)
+    m = re.fullmatch(r"tessera mosaic: 504 tiles of 16x16, [\d.]+ s, PSNR ([\d.]+) dB -> .*\n",
+                     proc.stderr)
+    assert m, proc.stderr
+    with Image.open(out) as im:
+        written = np.asarray(im.convert("RGB"), np.float64)
+    mse = ((written - load(target, "RGB")) ** 2).mean()
+    assert 0 < mse and float(m.group(1)) == pytest.approx(10 * np.log10(255**2 / mse), abs=0.006)
+
+
+def test_build_summary_counts(tessera_bin, data_dir, tmp_path):
+    """Singular and plural, and images over --max-pixels counted apart from unreadable ones."""
+    d = tmp_path / "d"
+    d.mkdir()
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save(d / "a.png")
+    shutil.copy(data_dir / "coins.png", d / "b.png")  # 384x303
+    (d / "c.png").write_bytes(b"not a png")
+    proc = run(tessera_bin, "build", "-o", tmp_path / "lib.tsr", "--max-pixels", 1000, d)
+    assert re.fullmatch(r"(tessera: warning: .*\n){2}tessera build: 1 source used; skipped: 1 "
+                        r"unreadable, 1 over --max-pixels, 0 too small; 1 patch, .*\n",
+                        proc.stderr), proc.stderr
+    proc = run(tessera_bin, "mosaic", tmp_path / "lib.tsr", d / "a.png", "-o", tmp_path / "o.png")
+    assert proc.stderr.startswith("tessera mosaic: 1 tile of 16x16, "), proc.stderr
+
+
 def test_rgb_library_and_gray_target(tessera_bin, sources, data_dir, tmp_path):
     """The target is converted to the library's mode; the output has the library's mode."""
     lib = tmp_path / "rgb.tsr"
@@ -457,7 +490,7 @@ def test_unreadable_image_in_directory_is_skipped(tessera_bin, corrupt_images, w
     assert len(lines) == 3, proc.stderr
     assert lines[0].startswith("tessera: warning: ") and "garbage.png" in lines[0] and "skipped" in lines[0]
     assert lines[1].startswith("tessera: warning: ") and "truncated.png" in lines[1]
-    assert "1 sources used, 2 skipped (unreadable)" in lines[2]
+    assert "1 source used; skipped: 2 unreadable, 0 over --max-pixels, 0 too small; " in lines[2]
     assert "sources     1" in run(tessera_bin, "info", out).stdout
     out.unlink()
     expect_failure(tessera_bin, workdir, ["build", "--strict", "-o", out, corrupt_images], "garbage.png")

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tessera/error.hpp"
 #include "tessera/file.hpp"
 #include "tessera/image.hpp"
 #include "tessera/library.hpp"
@@ -32,6 +33,11 @@ struct PixelLimit {
     std::string_view option;
 };
 
+// What load_image throws for an image over the limit, so that a build can count those apart.
+struct PixelLimitError : Error {
+    using Error::Error;
+};
+
 struct LoadedImage {
     Image image;        // in the requested mode
     SourceInfo source;  // path, size in bytes, content hash, dimensions
@@ -40,7 +46,7 @@ struct LoadedImage {
 // Decodes an image file in one of the formats supported_formats() names: EXIF orientation
 // applied, alpha dropped, 16-bit reduced to 8, CMYK and other colour spaces converted, then
 // turned into `mode`. Images over the limit are refused from their header, before any pixel is
-// decoded. Throws Error naming the file and the problem.
+// decoded (PixelLimitError). Throws Error naming the file and the problem.
 LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& limit = {});
 
 // The formats load_image reads, as users know them: "PNG, JPEG, ..., HEIF".

@@ -40,8 +40,9 @@ struct AddOptions {
 };
 
 struct AddSummary {
-    size_t skipped = 0;    // found in a directory but could not be decoded
-    size_t too_small = 0;  // smaller than the tile: no patches
+    size_t skipped = 0;     // found in a directory but could not be decoded
+    size_t over_limit = 0;  // found in a directory, more pixels than AddOptions::limit allows
+    size_t too_small = 0;   // smaller than the tile: no patches
 };
 
 // Decodes up to `threads` files at once and adds every source to `builder` in order, so patch
