@@ -177,14 +177,13 @@ int run_build(const BuildArgs& args, const Console& console) {
     library.save(args.output);
     console.end_status();
     if (!console.quiet) {
-        std::fprintf(stderr,
-                     "tessera build: %s used; skipped: %zu unreadable, %zu over --max-pixels, %zu "
-                     "too small; %s, %s, %.2f s -> %s\n",
-                     count_text(used, "source", "sources").c_str(), summary.skipped,
-                     summary.over_limit, summary.too_small,
-                     count_text(library.size(), "patch", "patches").c_str(),
-                     bytes_text(library.file_bytes()).c_str(), seconds_since(start),
-                     args.output.c_str());
+        std::fprintf(
+            stderr,
+            "tessera build: %s used; skipped: %zu unreadable, %zu over --max-pixels, %zu "
+            "too small; %s, %s, %.2f s -> %s\n",
+            count_text(used, "source", "sources").c_str(), summary.skipped, summary.over_limit,
+            summary.too_small, count_text(library.size(), "patch", "patches").c_str(),
+            bytes_text(library.file_bytes()).c_str(), seconds_since(start), args.output.c_str());
     }
     return 0;
 }
@@ -310,7 +309,8 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     if (!console.quiet) {
         console.end_status();
         std::fprintf(stderr, "tessera mosaic: %s of %s, %.3f s, PSNR %.2f dB -> %s\n",
-                     count_text(matches.size(), "tile", "tiles").c_str(), size_text(library.params().tile).c_str(), seconds_since(start), quality,
+                     count_text(matches.size(), "tile", "tiles").c_str(),
+                     size_text(library.params().tile).c_str(), seconds_since(start), quality,
                      args.output.c_str());
     }
     return 0;

@@ -148,15 +148,14 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
         const auto count = [](size_t n, const char* one, const char* many) {
             return std::to_string(n) + (n == 1 ? one : many);
         };
-        throw Error("no patches: " + count(summary.skipped, " file", " files") +
-                    " could not be decoded" +
-                    (summary.over_limit == 0
-                         ? std::string(" and ")
-                         : ", " + count(summary.over_limit, " image had", " images had") +
-                               " more pixels than " + std::string(options.limit.option) +
-                               " allows and ") +
-                    count(summary.too_small, " image was", " images were") +
-                    " smaller than the tile " + size_text(builder.params().tile));
+        throw Error(
+            "no patches: " + count(summary.skipped, " file", " files") + " could not be decoded" +
+            (summary.over_limit == 0
+                 ? std::string(" and ")
+                 : ", " + count(summary.over_limit, " image had", " images had") +
+                       " more pixels than " + std::string(options.limit.option) + " allows and ") +
+            count(summary.too_small, " image was", " images were") + " smaller than the tile " +
+            size_text(builder.params().tile));
     }
     return summary;
 }

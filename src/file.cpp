@@ -63,6 +63,8 @@ void unregister_temporary(int slot) {
 }
 
 const char* interrupted_program = "tessera";
+// On a terminal the message first clears the line, where a status line may be half written.
+bool stderr_is_terminal = false;
 
 void remove_temporaries_and_exit(int signal) {
     for (LiveTemporary& t : live_temporaries) {
@@ -74,7 +76,8 @@ void remove_temporaries_and_exit(int signal) {
                        : signal == SIGHUP  ? ": interrupted by SIGHUP"
                                            : ": a memory-mapped input could not be read (truncated "
                                              "while in use, or a disk error)";
-    for (const char* part : {interrupted_program, what, "; unfinished output removed\n"}) {
+    const char* clear = stderr_is_terminal ? "\r\033[K" : "";
+    for (const char* part : {clear, interrupted_program, what, "; unfinished output removed\n"}) {
         ssize_t ignored = ::write(STDERR_FILENO, part, std::strlen(part));
         (void)ignored;
     }
@@ -87,6 +90,7 @@ constexpr int kHandled[] = {SIGINT, SIGTERM, SIGHUP, SIGBUS};
 
 void remove_temporaries_on_interrupt(const char* program) {
     interrupted_program = program;
+    stderr_is_terminal = ::isatty(STDERR_FILENO);
     struct sigaction action {};
     action.sa_handler = remove_temporaries_and_exit;
     sigemptyset(&action.sa_mask);

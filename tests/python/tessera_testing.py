@@ -38,10 +38,11 @@ def run(binary, *args, check=True, env=None, timeout=300, **kwargs):
     return proc
 
 
-def run_on_terminal(binary, *args, columns=200, timeout=300):
+def run_on_terminal(binary, *args, columns=200, timeout=300, on_output=None):
     """Runs tessera with stderr on a pseudo-terminal `columns` wide, as a user at a terminal sees
     it. Returns the exit status, the status lines in the order shown (each is written over the
-    last, after "\\r" and an erase to the end of the line) and what follows the last one."""
+    last, after "\\r" and an erase to the end of the line) and what follows the last one.
+    on_output(process, everything read so far) is called after each read."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     attributes = termios.tcgetattr(slave)
@@ -61,6 +62,8 @@ def run_on_terminal(binary, *args, columns=200, timeout=300):
             if not chunk:
                 break
             data += chunk
+            if on_output:
+                on_output(proc, data)
     finally:
         os.close(master)
         if proc.poll() is None:

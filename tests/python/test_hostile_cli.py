@@ -396,6 +396,24 @@ def test_interrupt_while_decoding_leaves_nothing(tessera_bin, tmp_path, big_sour
     assert os.listdir(out) == []
 
 
+def test_interrupt_on_a_terminal_replaces_the_status_line(tessera_bin, tmp_path, big_sources):
+    """The message is a line of its own, not glued to the end of a half-drawn status line."""
+    def interrupt_once_decoding(process, shown):
+        if b"build: decoding" in shown and process.poll() is None and not interrupted:
+            process.send_signal(signal.SIGINT)
+            interrupted.append(True)
+
+    interrupted = []
+    code, statuses, rest = tessera_testing.run_on_terminal(
+        tessera_bin, "build", big_sources, "-o", tmp_path / "lib.tsr", "--tile", 16, "--stride",
+        3, "--mode", "gray", on_output=interrupt_once_decoding)
+    if not interrupted:
+        pytest.skip("the build ended before it could be interrupted")
+    assert code == 1 and statuses, (statuses, rest)
+    assert rest == "tessera: interrupted by SIGINT; unfinished output removed\n"
+    assert not (tmp_path / "lib.tsr").exists()
+
+
 def test_interrupt_while_writing_leaves_nothing(tessera_bin, tmp_path, big_sources):
     out = tmp_path / "out"
     out.mkdir()
