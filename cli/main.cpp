@@ -110,6 +110,16 @@ const CLI::Validator kPositiveCount(
     },
     "N");
 
+// A thread count, 0 to 4096 (CLI11's range check would call 1.5 out of range).
+const CLI::Validator kThreadCount(
+    [](std::string& text) {
+        const bool ok = !text.empty() && text.size() <= 4 &&
+                        text.find_first_not_of("0123456789") == std::string::npos &&
+                        std::stoi(text) <= 4096;
+        return ok ? std::string() : "'" + text + "' is not a whole number from 0 to 4096";
+    },
+    "N");
+
 // Wherever a path is expected: "" would otherwise fail late with a message naming nothing.
 const CLI::Validator kPath(
     [](std::string& text) {
@@ -119,12 +129,31 @@ const CLI::Validator kPath(
 
 // ---- build ----
 
+// "0,90" -> {0, 90}, each an angle transforms_from takes. CLI11's own splitting would drop the
+// empty items of "0," or ",90" without a word.
+std::vector<int> parse_rotations(const std::string& list) {
+    std::vector<int> degrees;
+    for (size_t start = 0; start <= list.size();) {
+        const size_t comma = std::min(list.find(',', start), list.size());
+        const std::string_view item(list.data() + start, comma - start);
+        int angle = 0;
+        const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), angle);
+        if (item.empty() || ec != std::errc() || end != item.data() + item.size()) {
+            throw Error("'" + list + "' is not a comma-separated list of angles like 0,90");
+        }
+        transforms_from({angle}, false);  // the core's message for an angle it does not take
+        degrees.push_back(angle);
+        start = comma + 1;
+    }
+    return degrees;
+}
+
 struct BuildArgs {
     std::vector<std::string> inputs;
     std::string output;
     std::string tile = "16";
     std::string stride;
-    std::vector<int> rotations{0};
+    std::vector<std::string> rotations{"0"};  // each a comma-separated list
     bool flips = false;
     std::string mode = "rgb";
     bool strict = false;
@@ -139,7 +168,11 @@ int run_build(const BuildArgs& args, const Console& console) {
         params.tile = parse_size(args.tile, "tile");
         params.stride = args.stride.empty() ? params.tile : parse_size(args.stride, "stride");
         params.mode = parse_mode(args.mode);
-        params.transforms = transforms_from(args.rotations, args.flips);
+        std::vector<int> degrees;
+        for (const std::string& list : args.rotations) {
+            for (int d : parse_rotations(list)) degrees.push_back(d);
+        }
+        params.transforms = transforms_from(degrees, args.flips);
         params.validate();
     } catch (const Error& e) {
         throw UsageError(e.what());
@@ -400,29 +433,21 @@ int main(int argc, char** argv) {
     build_cmd->add_option("-o,--output", build.output, "Library file to write (e.g. lib.tsr)")
         ->required()
         ->check(kPath);
-    build_cmd->add_option("--tile", build.tile, "Patch size: 16 or WxH like 16x8")
+    build_cmd->add_option("--tile", build.tile, "Patch size: N or WxH like 16x8, 1 to 128 per side")
         ->check(size_check("tile"))
         ->capture_default_str();
     build_cmd
         ->add_option("--stride", build.stride,
-                     "Step between windows: N or WxH [default: the tile size]")
+                     "Step between windows: N or WxH, 1 to 65536 per side [default: the tile size]")
         ->check(size_check("stride"));
     build_cmd
         ->add_option("--rotations", build.rotations,
                      "Rotations to store, in degrees counter-clockwise: a comma-separated list "
                      "of any of 0,90,180,270 (repeating the option adds to it)")
-        ->delimiter(',')
         // One value per --rotations, so the inputs after it stay inputs.
         ->allow_extra_args(false)
         ->type_name("LIST")
-        ->check(usage_check([](const std::string& text) {
-            // Text that is not an integer is left to CLI11's own conversion error.
-            int degrees = 0;
-            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), degrees);
-            if (ec == std::errc() && end == text.data() + text.size()) {
-                transforms_from({degrees}, false);
-            }
-        }))
+        ->check(usage_check([](const std::string& text) { parse_rotations(text); }))
         ->capture_default_str();
     build_cmd->add_flag("--flips", build.flips, "Also store the mirror image of each rotation");
     build_cmd->add_option("--mode", build.mode, "Pixel mode of the library: gray or rgb")
@@ -436,7 +461,7 @@ int main(int argc, char** argv) {
         ->check(kPositiveCount)
         ->capture_default_str();
     build_cmd->add_option("--threads", build.threads, "Images decoded at once, 0 = all cores")
-        ->check(CLI::Range(0, 4096))
+        ->check(kThreadCount)
         ->capture_default_str();
     build_cmd->add_flag("-q,--quiet", console.quiet, "No progress, warnings only");
 
@@ -461,7 +486,7 @@ int main(int argc, char** argv) {
                      "source, source position, transform, distance")
         ->check(kPath);
     mosaic_cmd->add_option("--threads", mosaic.threads, "Worker threads, 0 = all cores")
-        ->check(CLI::Range(0, 4096))
+        ->check(kThreadCount)
         ->capture_default_str();
     mosaic_cmd
         ->add_option("--max-pixels", mosaic.max_pixels,
@@ -477,6 +502,26 @@ int main(int argc, char** argv) {
     info_cmd->add_flag("--verify", verify, "Also check the data checksum (reads the whole file)");
     info_cmd->add_flag("--sources", list_sources, "List the source images");
 
+    // Usage errors point at the help of the command given, when there is one.
+    const bool known =
+        argc > 1 && (build_cmd->get_name() == argv[1] || mosaic_cmd->get_name() == argv[1] ||
+                     info_cmd->get_name() == argv[1]);
+    const auto usage_error = [&](const std::string& message) {
+        std::cerr << "tessera: " << message << "\nRun 'tessera " << (known ? argv[1] : "")
+                  << (known ? " " : "") << "--help' for usage.\n";
+        return 2;
+    };
+    // CLI11 would say only that a command is required.
+    const std::string first = argc > 1 ? argv[1] : "";
+    if (argc == 1) return usage_error("a command is required: build, mosaic or info");
+    if (!known && !first.starts_with('-')) {
+        return usage_error("unknown command '" + first +
+                           "'; the commands are build, mosaic and info");
+    }
+    if (!known && first != "-h" && first != "--help" && first != "--version") {
+        return usage_error("unknown option '" + first +
+                           "'; give a command first: build, mosaic or info");
+    }
     try {
         app.parse(argc, argv);
         if (*build_cmd || *mosaic_cmd) io::initialize(argv[0], io::Modules::on_demand);
@@ -490,11 +535,9 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::cerr << "tessera: " << e.what() << "\nRun 'tessera --help' for usage.\n";
-        return 2;
+        return usage_error(e.what());
     } catch (const UsageError& e) {
-        std::cerr << "tessera: " << e.what() << "\nRun 'tessera --help' for usage.\n";
-        return 2;
+        return usage_error(e.what());
     } catch (const Error& e) {
         console.end_status();
         std::cerr << "tessera: " << e.what() << "\n";

@@ -10,8 +10,10 @@ namespace tessera {
 
 namespace {
 
-bool parse_int(std::string_view text, int& value) {
+// Sets `too_large` for a number that does not fit an int, so that the message can say so.
+bool parse_int(std::string_view text, int& value, bool& too_large) {
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    too_large = too_large || (ec == std::errc::result_out_of_range && !text.starts_with('-'));
     return ec == std::errc() && end == text.data() + text.size() && !text.empty();
 }
 
@@ -20,10 +22,16 @@ bool parse_int(std::string_view text, int& value) {
 Size parse_size(std::string_view text, std::string_view what) {
     Size size;
     size_t x = text.find('x');
-    bool ok = x == std::string_view::npos
-                  ? parse_int(text, size.width) && parse_int(text, size.height)
-                  : parse_int(text.substr(0, x), size.width) &&
-                        parse_int(text.substr(x + 1), size.height);
+    bool too_large = false;
+    bool ok =
+        x == std::string_view::npos
+            ? parse_int(text, size.width, too_large) && parse_int(text, size.height, too_large)
+            : parse_int(text.substr(0, x), size.width, too_large) &&
+                  parse_int(text.substr(x + 1), size.height, too_large);
+    if (too_large) {
+        throw Error("invalid " + std::string(what) + " '" + std::string(text) +
+                    "': a side is too large");
+    }
     if (!ok || size.width <= 0 || size.height <= 0) {
         throw Error("invalid " + std::string(what) + " '" + std::string(text) +
                     "': expected a positive size like 16 or 16x8 (width x height)");

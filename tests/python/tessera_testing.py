@@ -76,7 +76,11 @@ def run_on_terminal(binary, *args, columns=200, timeout=300, on_output=None):
     return returncode, parts[1:-1], parts[-1]
 
 
-USAGE_HINT = "Run 'tessera --help' for usage."
+def usage_hint(args):
+    """What follows a usage error: the help of the command given, if any."""
+    command = str(args[1]) if len(args) > 1 else ""
+    known = command in ("build", "mosaic", "info")
+    return f"Run 'tessera {command + ' ' if known else ''}--help' for usage."
 
 
 def assert_failed(proc, *fragments, code=1):
@@ -88,7 +92,7 @@ def assert_failed(proc, *fragments, code=1):
     assert len(lines) == (2 if code == 2 else 1), proc.stderr
     assert lines[0].startswith("tessera: "), proc.stderr
     if code == 2:
-        assert lines[1] == USAGE_HINT, proc.stderr
+        assert lines[1] == usage_hint(proc.args), proc.stderr
     for fragment in fragments:
         assert fragment in lines[0], f"{fragment!r} not in {lines[0]!r}"
     return lines[0]

@@ -56,7 +56,8 @@ BAD_BUILD_ARGUMENTS = [(args.split(), message) for args, message in (line.split(
 --tile -4 -> invalid tile '-4'
 --tile abc -> invalid tile 'abc'
 --tile 8x -> invalid tile '8x'
---tile 99999999999999 -> invalid tile
+--tile 99999999999999 -> invalid tile '99999999999999': a side is too large
+--stride 16x4294967295 -> invalid stride '16x4294967295': a side is too large
 --tile 129 -> tile 129x129 is out of range
 --tile 4096x4096 -> out of range
 --stride 0 -> invalid stride '0'
@@ -67,6 +68,10 @@ BAD_BUILD_ARGUMENTS = [(args.split(), message) for args, message in (line.split(
 --rotations 45 -> invalid rotation 45
 --rotations 360 -> invalid rotation 360
 --rotations -90 -> invalid rotation -90
+--rotations 0, -> '0,' is not a comma-separated list of angles like 0,90
+--rotations ,90 -> ',90' is not a comma-separated list of angles
+--rotations 0,,180 -> '0,,180' is not a comma-separated list of angles
+--threads 1.5 -> '1.5' is not a whole number from 0 to 4096
 --max-pixels 0 -> --max-pixels
 --max-pixels -5 -> --max-pixels
 --max-pixels 1e9 -> --max-pixels
@@ -101,7 +106,20 @@ def test_bad_mosaic_arguments_are_usage_errors(tessera_bin, work, library):
 def test_malformed_command_lines_are_usage_errors(tessera_bin, work, command):
     before = sorted(os.listdir(work))
     result = run(tessera_bin, *command, cwd=work)
-    assert_failed(result, code=2)
+    assert_failed(result, code=2)  # which names the command's own --help
+    assert result.stdout == ""
+    assert sorted(os.listdir(work)) == before
+
+
+@pytest.mark.parametrize("command, message", [
+    ([], "a command is required: build, mosaic or info"),
+    (["mosiac", "lib.tsr", "a.png"], "unknown command 'mosiac'; the commands are build, mosaic and info"),
+    (["--verbose", "build"], "unknown option '--verbose'; give a command first: build, mosaic or info"),
+])
+def test_missing_or_unknown_command_is_named(tessera_bin, work, command, message):
+    before = sorted(os.listdir(work))
+    result = run(tessera_bin, *command, cwd=work)
+    assert assert_failed(result, code=2) == f"tessera: {message}"
     assert result.stdout == ""
     assert sorted(os.listdir(work)) == before
 
