@@ -3,6 +3,7 @@
 #include <vips/vips8>
 
 #include <gmodule.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -398,29 +399,62 @@ void save_image(const std::string& path, ImageView image) {
     file.commit();
 }
 
-std::vector<std::string> find_images(const std::string& directory) {
-    std::vector<std::string> found;
+std::vector<FoundImage> find_images(const std::string& directory) {
+    const auto unreadable = [](const std::string& path) {
+        return ::access(path.c_str(), R_OK | X_OK) != 0;
+    };
+    const auto cannot_read = [](const std::string& what) {
+        return "cannot read directory: " + what;
+    };
+    if (unreadable(directory)) throw Error(directory + ": " + cannot_read(std::strerror(errno)));
+    const auto identity = [](const fs::path& p) {
+        struct stat st {};
+        ::stat(p.c_str(), &st);
+        return std::pair(st.st_dev, st.st_ino);
+    };
+    const auto is_image = [](const fs::path& p) {
+        const std::string ext = extension_of(p.string());
+        return std::any_of(formats().begin(), formats().end(), [&ext](const Format& f) {
+            return std::find(f.extensions.begin(), f.extensions.end(), ext) != f.extensions.end();
+        });
+    };
+    std::vector<FoundImage> found;
+    // Links to directories are followed, except back into a directory the walk is inside (a
+    // loop): `inside` holds the directories from `directory` down to the current one.
+    std::vector<std::pair<dev_t, ino_t>> inside = {identity(directory)};
     std::error_code ec;
-    fs::recursive_directory_iterator it(directory, fs::directory_options::skip_permission_denied,
+    fs::recursive_directory_iterator it(directory,
+                                        fs::directory_options::follow_directory_symlink |
+                                            fs::directory_options::skip_permission_denied,
                                         ec);
-    if (ec) throw Error(directory + ": cannot read directory: " + ec.message());
+    if (ec) throw Error(directory + ": " + cannot_read(ec.message()));
     for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (ec) throw Error(directory + ": cannot read directory: " + ec.message());
+        if (ec) throw Error(directory + ": " + cannot_read(ec.message()));
         const fs::path& p = it->path();
+        const bool is_directory = it->is_directory(ec);
         if (p.filename().string().starts_with('.')) {
-            if (it->is_directory(ec)) it.disable_recursion_pending();
+            if (is_directory) it.disable_recursion_pending();
             continue;
         }
-        const std::string ext = extension_of(p.string());
-        if (it->is_regular_file(ec) &&
-            std::any_of(formats().begin(), formats().end(), [&ext](const Format& f) {
-                return std::find(f.extensions.begin(), f.extensions.end(), ext) !=
-                       f.extensions.end();
-            })) {
-            found.push_back(p.string());
+        if (is_directory) {
+            inside.resize(size_t(it.depth()) + 1);
+            const auto id = identity(p);
+            if (std::find(inside.begin(), inside.end(), id) != inside.end()) {
+                it.disable_recursion_pending();
+            } else if (unreadable(p.string())) {
+                found.push_back({p.string(), cannot_read(std::strerror(errno))});
+                it.disable_recursion_pending();
+            } else {
+                inside.push_back(id);
+            }
+        } else if (is_image(p) && it->is_regular_file(ec)) {
+            found.push_back({p.string(), ""});
+        } else if (is_image(p) && it->is_symlink(ec) && !it->exists(ec)) {
+            found.push_back({p.string(), "a symbolic link to a file that does not exist"});
         }
     }
-    std::sort(found.begin(), found.end());
+    std::sort(found.begin(), found.end(),
+              [](const FoundImage& a, const FoundImage& b) { return a.path < b.path; });
     return found;
 }
 

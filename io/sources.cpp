@@ -23,8 +23,8 @@ std::vector<Source> expand_inputs(std::span<const SourceInput> inputs) {
         if (input.pixels.data != nullptr) {
             sources.push_back({input.path, true, input.pixels});
         } else if (fs::is_directory(input.path, ec)) {
-            for (std::string& path : find_images(input.path)) {
-                sources.push_back({std::move(path), false, {}});
+            for (FoundImage& found : find_images(input.path)) {
+                sources.push_back({std::move(found.path), false, {}, std::move(found.problem)});
             }
         } else if (fs::exists(input.path, ec)) {
             sources.push_back({input.path, true, {}});
@@ -96,7 +96,9 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
         std::string error;
         bool over_limit = false;
         std::exception_ptr unexpected;  // anything else, fatal in its turn
-        if (s.pixels.data == nullptr && !failed) {
+        if (!s.problem.empty()) {
+            error = s.path + ": " + s.problem;
+        } else if (s.pixels.data == nullptr && !failed) {
             try {
                 loaded = load_image(s.path, mode, options.limit);
             } catch (const PixelLimitError& e) {
@@ -148,14 +150,15 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
         const auto count = [](size_t n, const char* one, const char* many) {
             return std::to_string(n) + (n == 1 ? one : many);
         };
-        throw Error(
-            "no patches: " + count(summary.skipped, " file", " files") + " could not be decoded" +
-            (summary.over_limit == 0
-                 ? std::string(" and ")
-                 : ", " + count(summary.over_limit, " image had", " images had") +
-                       " more pixels than " + std::string(options.limit.option) + " allows and ") +
-            count(summary.too_small, " image was", " images were") + " smaller than the tile " +
-            size_text(builder.params().tile));
+        throw Error("no patches: " + count(summary.skipped, " file", " files") +
+                    " could not be read or decoded" +
+                    (summary.over_limit == 0
+                         ? std::string(" and ")
+                         : ", " + count(summary.over_limit, " image had", " images had") +
+                               " more pixels than " + std::string(options.limit.option) +
+                               " allows and ") +
+                    count(summary.too_small, " image was", " images were") +
+                    " smaller than the tile " + size_text(builder.params().tile));
     }
     return summary;
 }

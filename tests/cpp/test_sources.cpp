@@ -67,6 +67,44 @@ TEST_F(Sources, DirectoriesStandForTheirImagesSortedHiddenSkipped) {
     EXPECT_FALSE(sources[1].named);
 }
 
+// Links to directories are followed, except back up into the walk (which would never end); a
+// broken link named like an image is a source with a problem, to be warned about, not dropped.
+TEST_F(Sources, LinksInDirectoriesAreFollowedOrReported) {
+    const std::string a = png("in/a.png", 4, 4);
+    const std::string b = png("other/b.png", 4, 4);
+    fs::create_directory_symlink("../other", dir_.file("in/linked"));
+    fs::create_directory(dir_.file("in/sub"));
+    fs::create_directory_symlink("..", dir_.file("in/sub/up"));  // back up into in: a loop
+    fs::create_directory_symlink(".", dir_.file("in/self"));
+    fs::create_symlink("nowhere.png", dir_.file("in/broken.png"));
+    fs::create_symlink("nowhere", dir_.file("in/broken-not-an-image"));
+    const std::vector<io::SourceInput> inputs = {{dir_.file("in"), {}}};
+    const std::vector<io::Source> sources = io::expand_inputs(inputs);
+    EXPECT_EQ(paths(sources), (std::vector<std::string>{a, dir_.file("in/broken.png"),
+                                                        dir_.file("in/linked/b.png")}));
+    EXPECT_EQ(sources[1].problem, "a symbolic link to a file that does not exist");
+    EXPECT_TRUE(sources[0].problem.empty() && sources[2].problem.empty());
+
+    // Reported like an undecodable file: a warning and a count, or an error under strict.
+    LibraryBuilder builder(params({4, 4}));
+    std::vector<std::string> warnings;
+    const io::AddSummary summary = io::add_sources(
+        builder, sources, {}, [&](const std::string& message) { warnings.push_back(message); });
+    EXPECT_EQ(summary.skipped, 1u);
+    EXPECT_EQ(builder.source_count(), 2u);
+    EXPECT_EQ(
+        warnings,
+        (std::vector<std::string>{dir_.file("in/broken.png") +
+                                  ": a symbolic link to a file that does not exist; skipped"}));
+    LibraryBuilder strict(params({4, 4}));
+    io::AddOptions strict_options;
+    strict_options.strict = true;
+    EXPECT_EQ(error_of([&] {
+                  io::add_sources(strict, sources, strict_options, [](const std::string&) {});
+              }),
+              dir_.file("in/broken.png") + ": a symbolic link to a file that does not exist");
+}
+
 TEST_F(Sources, MissingPathOrNothingFoundIsAnError) {
     const std::vector<io::SourceInput> missing = {{dir_.file("nope.png"), {}}};
     EXPECT_THROW(
@@ -98,12 +136,14 @@ TEST_F(Sources, NoPatchesSaysWhy) {
     const std::vector<io::SourceInput> bad = {{dir_.file("d"), {}}};
     LibraryBuilder builder(params({8, 4}));
     const auto quiet = [](const std::string&) {};
-    EXPECT_EQ(error_of([&] { io::add_sources(builder, io::expand_inputs(bad), {}, quiet); }),
-              "no patches: 2 files could not be decoded and 0 images were smaller than the tile "
-              "8x4");
+    EXPECT_EQ(
+        error_of([&] { io::add_sources(builder, io::expand_inputs(bad), {}, quiet); }),
+        "no patches: 2 files could not be read or decoded and 0 images were smaller than the tile "
+        "8x4");
     png("d/c.png", 6, 10);
     EXPECT_EQ(error_of([&] { io::add_sources(builder, io::expand_inputs(bad), {}, quiet); }),
-              "no patches: 2 files could not be decoded and 1 image was smaller than the tile 8x4");
+              "no patches: 2 files could not be read or decoded and 1 image was smaller than the "
+              "tile 8x4");
     // An image over the pixel limit decodes, so it is counted apart, with the option to raise.
     png("d/e.png", 20, 10);
     io::AddOptions limited;
@@ -114,7 +154,8 @@ TEST_F(Sources, NoPatchesSaysWhy) {
     EXPECT_EQ(error_of([&] {
                   summary = io::add_sources(builder, io::expand_inputs(bad), limited, warn);
               }),
-              "no patches: 2 files could not be decoded, 1 image had more pixels than max_pixels= "
+              "no patches: 2 files could not be read or decoded, 1 image had more pixels than "
+              "max_pixels= "
               "allows and 1 image was smaller than the tile 8x4");
     ASSERT_EQ(warnings.size(), 4u);
     EXPECT_EQ(warnings[3], dir_.file("d/e.png") +

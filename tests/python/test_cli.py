@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -481,6 +482,36 @@ def test_error_unreadable_image_named_explicitly(tessera_bin, corrupt_images, wo
                                           corrupt_images / name], str(corrupt_images / name))
     expect_failure(tessera_bin, workdir, ["mosaic", "-o", workdir / "o.png", small_library,
                                           corrupt_images / name], str(corrupt_images / name))
+
+
+def test_unreadable_directory_is_reported(tessera_bin, data_dir):
+    """A subdirectory that cannot be read is warned about and counted (an error under --strict),
+    not silently left out; one named explicitly is an error saying why. Root reads everything, so
+    as root tessera runs as nobody, in a directory nobody can use."""
+    as_nobody = os.geteuid() == 0
+    work = Path(tempfile.mkdtemp())
+    try:
+        work.chmod(0o777)
+        shutil.copy(data_dir / "coins.png", work / "a.png")
+        (work / "locked").mkdir()
+        shutil.copy(data_dir / "brick.png", work / "locked" / "b.png")
+        (work / "locked").chmod(0)
+        drop = (lambda: (os.setgid(65534), os.setuid(65534))) if as_nobody else None
+        if run(tessera_bin, "--version", check=False, preexec_fn=drop).returncode != 0:
+            pytest.skip("nobody cannot run the tessera binary here")
+        proc = run(tessera_bin, "build", "-o", "lib.tsr", ".", cwd=work, preexec_fn=drop)
+        assert proc.stderr.startswith("tessera: warning: ./locked: cannot read directory: "
+                                      "Permission denied; skipped\ntessera build: 1 source used; "
+                                      "skipped: 1 unreadable,"), proc.stderr
+        assert_failed(run(tessera_bin, "build", "--strict", "-o", "x.tsr", ".", cwd=work,
+                          check=False, preexec_fn=drop),
+                      "./locked: cannot read directory: Permission denied")
+        assert_failed(run(tessera_bin, "build", "-o", "x.tsr", "locked", cwd=work, check=False,
+                          preexec_fn=drop), "locked: cannot read directory: Permission denied")
+        assert not (work / "x.tsr").exists()
+    finally:
+        (work / "locked").chmod(0o755)
+        shutil.rmtree(work)
 
 
 def test_unreadable_image_in_directory_is_skipped(tessera_bin, corrupt_images, workdir):

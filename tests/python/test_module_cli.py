@@ -182,7 +182,7 @@ def test_nothing_to_build_from_is_one_message_in_both(tessera_bin, mixed_directo
     cli = cli_messages(tessera_bin, "build", "-o", tmp_path / "cli.tsr", "--tile", "16x8",
                        mixed_directory)
     py = module_messages(lambda: tessera.Library.build(mixed_directory, tile=(8, 16)))
-    assert py[1] == cli[1] == ["no patches: 1 file could not be decoded and 1 image was smaller "
+    assert py[1] == cli[1] == ["no patches: 1 file could not be read or decoded and 1 image was smaller "
                                "than the tile 16x8"]
     empty = tmp_path / "empty"
     (empty / "sub").mkdir(parents=True)

@@ -75,9 +75,17 @@ void check_output_format(const std::string& path, Mode mode);
 // formats without one, so that a caller can refuse an output before the work that makes it.
 void check_output_size(const std::string& path, Size size, const std::string& what = "the image");
 
+// A file find_images found, or a place below the directory where images may be missed.
+struct FoundImage {
+    std::string path;
+    std::string problem;  // empty, or why it cannot be read: an unreadable directory, a broken link
+};
+
 // The image files below `directory`, recursively, by the extensions of the supported formats
-// (hidden files and directories skipped), sorted by path so that patch ids do not depend on the
-// file system's order.
-std::vector<std::string> find_images(const std::string& directory);
+// (hidden files and directories skipped; links to directories followed, except back up into
+// one the walk is inside), with the subdirectories that cannot be read and the broken links
+// named like images, sorted by path so that patch ids do not depend on the file system's order.
+// Throws Error when `directory` itself cannot be read.
+std::vector<FoundImage> find_images(const std::string& directory);
 
 }  // namespace tessera::io

@@ -24,11 +24,12 @@ struct SourceInput {
 // One image to add, in build order.
 struct Source {
     std::string path;
-    bool named = true;   // named by the user, so it must decode; false: found in a directory
-    ImageView pixels{};  // as in SourceInput
+    bool named = true;      // named by the user, so it must decode; false: found in a directory
+    ImageView pixels{};     // as in SourceInput
+    std::string problem{};  // FoundImage::problem: a directory or broken link, never decoded
 };
 
-// The inputs in order, each directory replaced by the images find_images finds in it. Throws
+// The inputs in order, each directory replaced by what find_images finds in it. Throws
 // Error for a path that does not exist, or when there is no image at all (naming the directories
 // and the extensions looked for).
 std::vector<Source> expand_inputs(std::span<const SourceInput> inputs);
@@ -40,7 +41,7 @@ struct AddOptions {
 };
 
 struct AddSummary {
-    size_t skipped = 0;     // found in a directory but could not be decoded
+    size_t skipped = 0;     // found in a directory but could not be read or decoded
     size_t over_limit = 0;  // found in a directory, more pixels than AddOptions::limit allows
     size_t too_small = 0;   // smaller than the tile: no patches
 };
