@@ -2,13 +2,13 @@
 // layer. The public API and its documentation live in python/tessera/__init__.py, which turns
 // paths, PIL images and arrays into the C-contiguous uint8 arrays taken here. The GIL is released
 // around every decode, build step, search and mosaic.
+#include <omp.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <unistd.h>
 
 #include <exception>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -128,7 +128,9 @@ Size size_of(std::pair<int, int> hw_pair) {
     return {hw_pair.second, hw_pair.first};
 }
 
-// A Library plus its searchers, made once per thread count and reused by every call.
+// A Library plus the exact searcher of the last thread count used, reused while the count stays
+// the same. A searcher fixes its thread count and caches an index per edge-window shape (16 to
+// 24 bytes a patch each), so only one is kept: one per count would grow without bound.
 class CoreLibrary {
   public:
     explicit CoreLibrary(Library library) : library_(std::move(library)) {}
@@ -136,10 +138,14 @@ class CoreLibrary {
 
     std::shared_ptr<const Searcher> searcher(int threads, bool bruteforce) const {
         if (bruteforce) return make_bruteforce_searcher(library_);
+        // As make_exact_searcher counts them, so that 0 (all cores) and that count are one.
+        const int count = threads > 0 ? threads : omp_get_num_procs();
         std::lock_guard<std::mutex> lock(mutex_);
-        std::shared_ptr<const Searcher>& s = searchers_[threads];
-        if (!s) s = make_exact_searcher(library_, threads);
-        return s;
+        if (!searcher_ || searcher_threads_ != count) {
+            searcher_ = make_exact_searcher(library_, count);
+            searcher_threads_ = count;
+        }
+        return searcher_;
     }
 
     py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce) const {
@@ -200,7 +206,8 @@ class CoreLibrary {
   private:
     Library library_;
     mutable std::mutex mutex_;
-    mutable std::map<int, std::shared_ptr<const Searcher>> searchers_;
+    mutable std::shared_ptr<const Searcher> searcher_;  // a call in flight may hold an older one
+    mutable int searcher_threads_ = 0;
 };
 
 class Builder {
