@@ -87,8 +87,14 @@ ImageView image_view(const U8Array& a, const char* what) {
     if ((a.ndim() != 2 && a.ndim() != 3) || (channels != 1 && channels != 3)) {
         throw py::value_error(std::string(what) + " must have shape (H, W) or (H, W, 3)");
     }
-    if (a.shape(0) < 1 || a.shape(1) < 1 || a.shape(0) > INT32_MAX || a.shape(1) > INT32_MAX) {
+    if (a.shape(0) < 1 || a.shape(1) < 1) {
         throw py::value_error(std::string(what) + " must have at least one pixel");
+    }
+    if (a.shape(0) > INT32_MAX || a.shape(1) > INT32_MAX) {
+        throw py::value_error(std::string(what) + " is too large: shape (" +
+                              std::to_string(a.shape(0)) + ", " + std::to_string(a.shape(1)) +
+                              "); each side must be at most " + std::to_string(INT32_MAX) +
+                              " pixels");
     }
     return {a.data(), int(a.shape(1)), int(a.shape(0)), channels, ptrdiff_t(a.shape(1)) * channels};
 }

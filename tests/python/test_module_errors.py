@@ -149,6 +149,17 @@ def test_mosaic_targets(lib):
         lib.mosaic(U8, max_pixels=-1)
 
 
+def test_arrays_too_large_and_empty_have_their_own_messages(lib):
+    wide = np.zeros((1, 2**31), np.uint8)  # calloc'd: no memory is touched
+    message = r"is too large: shape \(1, 2147483648\); each side must be at most 2147483647 pixels"
+    with pytest.raises(ValueError, match="the target " + message):
+        lib.mosaic(wide)
+    with pytest.raises(ValueError, match="<array 1> " + message):  # named as in its warnings
+        tessera.Library.build([U8, wide], tile=8, mode="gray")
+    with pytest.raises(ValueError, match="must have at least one pixel"):
+        lib._core.mosaic(np.zeros((0, 5), np.uint8), 1)
+
+
 def test_provenance_ids(lib):
     with pytest.raises(IndexError, match=f"0 to {len(lib) - 1}"):
         lib.provenance([0, len(lib)])
