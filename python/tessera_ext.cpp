@@ -223,8 +223,10 @@ class Builder {
         : builder_(params(tile, stride, mode, rotations, flips)) {}
 
     // Adds the images of `inputs` in order, each a (path, None) for a file or a directory, or a
-    // (name, array) for pixels in memory, by the CLI's rule (tessera/sources.hpp); warnings go
-    // to Python's warnings module as they come.
+    // (name, array) for pixels in memory, by the CLI's rule (tessera/sources.hpp). Warnings come
+    // from the decoding threads; they are collected and issued afterwards from this one, in
+    // order, so that each points at the caller of Library.build. A warning turned into an error
+    // raises in place of any later failure, as it came first.
     void add(const std::vector<std::pair<std::string, std::optional<U8Array>>>& inputs, bool strict,
              uint64_t max_pixels, int threads) {
         std::vector<io::SourceInput> sources;
@@ -233,18 +235,31 @@ class Builder {
             sources.push_back({name, array ? image_view(*array, name.c_str()) : ImageView{}});
             files = files || !array;
         }
-        const auto warn = [](const std::string& message) {
-            py::gil_scoped_acquire gil;
-            // stacklevel 2: the caller of Library.build. Raises if warnings are turned into errors.
-            py::module_::import("warnings")
-                .attr("warn")(fs_str(message), py::handle(PyExc_UserWarning), 2);
+        std::mutex warned_mutex;
+        std::vector<std::string> warned;
+        const auto warn = [&](const std::string& message) {
+            std::lock_guard lock(warned_mutex);
+            warned.push_back(message);
         };
-        py::gil_scoped_release release;
-        if (files) start_vips();
-        run_native([&] {
-            io::add_sources(builder_, io::expand_inputs(sources),
-                            {strict, {max_pixels, "max_pixels="}, threads}, warn);
-        });
+        std::exception_ptr failure;
+        {
+            py::gil_scoped_release release;
+            try {
+                if (files) start_vips();
+                run_native([&] {
+                    io::add_sources(builder_, io::expand_inputs(sources),
+                                    {strict, {max_pixels, "max_pixels="}, threads}, warn);
+                });
+            } catch (...) {
+                failure = std::current_exception();
+            }
+        }
+        const py::object warn_now = py::module_::import("warnings").attr("warn");
+        for (const std::string& message : warned) {
+            // stacklevel 2: the caller of Library.build (level 1 is build itself).
+            warn_now(fs_str(message), py::handle(PyExc_UserWarning), 2);
+        }
+        if (failure) std::rethrow_exception(failure);
     }
 
     std::unique_ptr<CoreLibrary> finish() {

@@ -4,6 +4,7 @@ import os
 import pickle
 import re
 import stat
+import sys
 import warnings
 
 import numpy as np
@@ -99,6 +100,23 @@ def test_warnings_turned_into_errors_stop_the_build(tmp_path):
         warnings.simplefilter("error")
         with pytest.raises(UserWarning, match="bad.png: not a supported image format"):
             tessera.Library.build(tmp_path)
+
+
+@pytest.mark.parametrize("threads", [None, 1, 2, 3])
+def test_build_warnings_point_at_the_caller_from_any_decoding_thread(tmp_path, threads):
+    """Files are decoded on several threads; their warnings are issued afterwards, in order,
+    from the calling thread, so each one's location is the line that called build."""
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"not an image")
+    Image.new("L", (16, 16)).save(tmp_path / "c.png")
+    for _ in range(4):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tessera.Library.build(tmp_path, tile=8, threads=threads)
+            line = sys._getframe().f_lineno - 1
+        assert [re.sub(":.*", "", str(w.message)) for w in caught] == [
+            str(tmp_path / "a.png"), str(tmp_path / "b.png")]
+        assert [(w.filename, w.lineno) for w in caught] == [(__file__, line)] * 2
 
 
 @pytest.mark.parametrize(
