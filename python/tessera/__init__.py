@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import Any, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -118,7 +118,12 @@ class Library:
     Methods release the GIL and may be called from several threads at once.
     """
 
-    __slots__ = ("_core", "_path")
+    __slots__ = ("_core", "_path", "_source_files")
+    _core: _tessera.CoreLibrary
+    _path: Optional[str]
+    # Built here: (st_dev, st_ino) of each source file -> its path, for save(). None when opened
+    # from a file, whose source paths may be relative to a directory unknown here.
+    _source_files: Optional[Dict[Tuple[int, int], str]]
 
     def __init__(self) -> None:
         raise TypeError("make a Library with Library.build(images, ...) or Library.open(path)")
@@ -128,6 +133,7 @@ class Library:
         lib = object.__new__(cls)
         lib._core = core
         lib._path = path
+        lib._source_files = None
         return lib
 
     # ---- making and storing ----
@@ -190,7 +196,16 @@ class Library:
             for index, item in enumerate(_image_items(images))
         ]
         builder.add(inputs, _flag(strict, "strict"), _max_pixels(max_pixels), _threads(threads))
-        return cls._wrap(builder.finish(), None)
+        lib = cls._wrap(builder.finish(), None)
+        # The source paths are relative to this working directory, which may change before save.
+        lib._source_files = {}
+        for source in lib.sources:
+            try:
+                info = os.stat(source.path)
+            except OSError:  # a name given to an array or a PIL image, or a file since removed
+                continue
+            lib._source_files.setdefault((info.st_dev, info.st_ino), source.path)
+        return lib
 
     @classmethod
     def open(cls, path: PathLike) -> "Library":
@@ -206,22 +221,35 @@ class Library:
         the old file keeps working (saving it onto its own file is safe). A symbolic link is
         written through (the file it names is replaced, the link stays). Refuses (tessera.Error)
         a path that exists and is not a regular file (a directory, FIFO, device), and one that
-        is one of the library's source files, as ``tessera build`` does. Afterwards this
-        Library pickles as that file."""
+        is one of the library's source files, as ``tessera build`` does: recognised by device
+        and inode if this Library was built here (the working directory may have changed since),
+        by the stored source paths if it was opened from a file. Afterwards this Library
+        pickles as that file."""
         raw = _path_bytes(path)
-        for source in self.sources:
-            try:
-                same = os.path.samefile(source.path, raw)
-            except OSError:  # either file missing (or a source given as an array)
-                continue
-            if same:
-                raise Error(
-                    f"{os.fsdecode(raw)}: would overwrite the input {source.path}; "
-                    "choose another output"
-                )
+        source = self._source_at(raw)
+        if source is not None:
+            raise Error(
+                f"{os.fsdecode(raw)}: would overwrite the input {source}; choose another output"
+            )
         raw = os.path.abspath(raw)
         self._core.save(raw)
         self._path = os.fsdecode(raw)
+
+    def _source_at(self, raw: bytes) -> Optional[str]:
+        """The path of the source file that ``raw`` names (through links), if any."""
+        try:
+            info = os.stat(raw)
+        except OSError:  # nothing there to overwrite (or the save will say why not)
+            return None
+        if self._source_files is not None:
+            return self._source_files.get((info.st_dev, info.st_ino))
+        for source in self.sources:  # paths as stored, relative to the working directory
+            try:
+                if os.path.samestat(os.stat(source.path), info):
+                    return source.path
+            except OSError:  # missing, or a name given to an array
+                continue
+        return None
 
     # ---- using ----
 

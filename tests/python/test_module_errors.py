@@ -214,6 +214,29 @@ def test_save_refuses_to_overwrite_a_source(tmp_path, monkeypatch):
     assert victim.read_bytes() == before
 
 
+def test_save_refuses_a_source_after_the_working_directory_changed(tmp_path, monkeypatch):
+    """Sources are named as given to build, often relative to the working directory then: save
+    recognises them by file identity, not by that name, whatever the directory is now."""
+    (tmp_path / "train").mkdir()
+    victim = tmp_path / "train" / "victim.png"
+    Image.fromarray(np.arange(256, dtype=np.uint8).reshape(16, 16)).save(victim)
+    before = victim.read_bytes()
+    (tmp_path / "elsewhere" / "train").mkdir(parents=True)
+    other = tmp_path / "elsewhere" / "train" / "victim.png"  # the same name, another file
+    other.write_bytes(before)
+    for images in (["train/victim.png"], ["train"]):  # named, and found in a directory
+        monkeypatch.chdir(tmp_path)
+        lib = tessera.Library.build(images, tile=8)
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        for target in (victim, os.path.relpath(victim)):
+            with pytest.raises(tessera.Error, match="would overwrite the input train/victim.png"):
+                lib.save(target)
+        assert victim.read_bytes() == before and lib.path is None
+        lib.save("train/victim.png")  # not a source: it only has the source's name
+        assert tessera.Library.open(other).sources == lib.sources
+        other.write_bytes(before)
+
+
 def test_save_over_the_mapped_file_leaves_the_mapping_intact(tmp_path):
     """save() writes a new file and renames it over the old one, so a Library memory-mapped from
     that file keeps its pages: saving it onto itself, or another library over it, is safe."""
