@@ -517,8 +517,20 @@ def _image_items(images: Any) -> Iterable[Any]:
     if isinstance(images, _PATH_TYPES) or _is_pil(images):
         return [images]
     if isinstance(images, np.ndarray):
-        raise TypeError("images must be a list of images (paths, PIL images or arrays); "
-                        "wrap a single array in a list")
+        # Not iterated: an (H, W, 3) image and a stack of (H, 3) images look the same.
+        shape = images.shape
+        one = len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3))
+        stack = len(shape) in (3, 4)
+        if not (one or stack):
+            raise TypeError(
+                "images must be a list of images (paths, PIL images or arrays), got an array "
+                f"of shape {shape}"
+            )
+        advice = " or ".join(
+            ["[array] for a single image"] * one
+            + [f"list(array) for a stack of {shape[0]} images"] * stack
+        )
+        raise TypeError(f"images must be a list of images, not one array: pass {advice}")
     try:
         return list(images)
     except TypeError:

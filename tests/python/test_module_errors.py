@@ -25,7 +25,13 @@ def lib():
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        (dict(images=U8), TypeError, "wrap a single array in a list"),
+        (dict(images=U8), TypeError, r"not one array: pass \[array\] for a single image$"),
+        (dict(images=np.zeros((8, 8, 3), np.uint8)), TypeError,
+         r"\[array\] for a single image or list\(array\) for a stack of 8 images"),
+        (dict(images=np.zeros((4, 8, 8), np.uint8)), TypeError,
+         r"not one array: pass list\(array\) for a stack of 4 images$"),
+        (dict(images=np.zeros((4, 8, 8, 3), np.uint8)), TypeError, r"list\(array\) for a stack"),
+        (dict(images=np.zeros(8, np.uint8)), TypeError, r"got an array of shape \(8,\)"),
         (dict(images=[U8.astype(np.float32)]), TypeError, r"images\[0\] must be uint8"),
         (dict(images=[np.zeros((32, 32, 4), np.uint8)]), ValueError, "drop alpha"),
         (dict(images=[np.zeros((4, 8, 8, 3), np.uint8)]), ValueError, r"\(H, W\) or \(H, W, 3\)"),
@@ -59,6 +65,16 @@ def lib():
 def test_build_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):
         tessera.Library.build(**kwargs)
+
+
+def test_the_advice_for_an_array_of_images_works():
+    stack = np.stack([U8, U8 + 1, U8 + 2])
+    with pytest.raises(TypeError, match=r"list\(array\)"):
+        tessera.Library.build(stack, tile=8, mode="gray")
+    assert len(tessera.Library.build(list(stack), tile=8, mode="gray").sources) == 3
+    with pytest.raises(TypeError, match=r"\[array\]"):
+        tessera.Library.build(U8, tile=8, mode="gray")
+    assert len(tessera.Library.build([U8], tile=8, mode="gray").sources) == 1
 
 
 def test_corrupt_image_file_and_library_file(tmp_path):
