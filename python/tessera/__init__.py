@@ -159,13 +159,16 @@ class Library:
             As in ``tessera build``: a directory stands for the image files below it
             (recursively, by extension, hidden files skipped, sorted by path); one of those that
             cannot be decoded is skipped with a warning. A file named explicitly must decode.
-            Images smaller than the tile give no patches (warning).
+            Images smaller than the tile give no patches (warning). Warnings are issued in
+            order after decoding, at the caller's line. One array is refused: pass [array],
+            or list(array) for a stack of images. PIL 16-bit and float modes are refused: pass
+            the file path.
         tile : int or (height, width), 1 to 128 per side. Default 16.
         stride : int or (height, width), the step between windows. Default: the tile.
         rotations : degrees counter-clockwise, any of 0, 90, 180, 270. Default (0,).
             90 and 270 need a square tile.
         flips : also store the left-right mirror of each rotation.
-        mode : 'gray' or 'rgb' (default 'rgb', like the CLI). Fixed for the library; images and
+        mode : 'gray' or 'rgb' (a str; default 'rgb', like the CLI). Fixed for the library; images and
             targets are converted to it.
         strict : fail (tessera.Error) on any undecodable or too-small image instead of skipping
             it with a warning, like ``tessera build --strict``.
@@ -476,6 +479,8 @@ def _max_pixels(value: Any) -> int:
 
 
 def _mode(mode: Any) -> str:
+    if not isinstance(mode, str):
+        raise TypeError(f"mode must be a str, 'gray' or 'rgb', got {mode!r}")
     if mode not in ("gray", "rgb"):
         raise ValueError(f"mode must be 'gray' or 'rgb', got {mode!r}")
     return mode

@@ -60,6 +60,8 @@ def lib():
         (dict(images=[U8], threads=-(2**70)), ValueError, "threads must be 1 to 4096"),
         (dict(images=[U8], tile=(8, 2**40)), ValueError, "each side must be 1 to 128"),
         (dict(images=[U8], mode="grey"), ValueError, "'gray' or 'rgb'"),
+        (dict(images=[U8], mode=b"gray"), TypeError, "mode must be a str, 'gray' or 'rgb'"),
+        (dict(images=[U8], mode=None), TypeError, "mode must be a str"),
     ],
 )
 def test_build_arguments(kwargs, error, message):
