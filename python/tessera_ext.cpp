@@ -2,13 +2,13 @@
 // layer. The public API and its documentation live in python/tessera/__init__.py, which turns
 // paths, PIL images and arrays into the C-contiguous uint8 arrays taken here. The GIL is released
 // around every decode, build step, search and mosaic.
+#include <omp.h>
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <unistd.h>
 
 #include <exception>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -87,8 +87,14 @@ ImageView image_view(const U8Array& a, const char* what) {
     if ((a.ndim() != 2 && a.ndim() != 3) || (channels != 1 && channels != 3)) {
         throw py::value_error(std::string(what) + " must have shape (H, W) or (H, W, 3)");
     }
-    if (a.shape(0) < 1 || a.shape(1) < 1 || a.shape(0) > INT32_MAX || a.shape(1) > INT32_MAX) {
+    if (a.shape(0) < 1 || a.shape(1) < 1) {
         throw py::value_error(std::string(what) + " must have at least one pixel");
+    }
+    if (a.shape(0) > INT32_MAX || a.shape(1) > INT32_MAX) {
+        throw py::value_error(std::string(what) + " is too large: shape (" +
+                              std::to_string(a.shape(0)) + ", " + std::to_string(a.shape(1)) +
+                              "); each side must be at most " + std::to_string(INT32_MAX) +
+                              " pixels");
     }
     return {a.data(), int(a.shape(1)), int(a.shape(0)), channels, ptrdiff_t(a.shape(1)) * channels};
 }
@@ -128,7 +134,9 @@ Size size_of(std::pair<int, int> hw_pair) {
     return {hw_pair.second, hw_pair.first};
 }
 
-// A Library plus its searchers, made once per thread count and reused by every call.
+// A Library plus the exact searcher of the last thread count used, reused while the count stays
+// the same. A searcher fixes its thread count and caches an index per edge-window shape (16 to
+// 24 bytes a patch each), so only one is kept: one per count would grow without bound.
 class CoreLibrary {
   public:
     explicit CoreLibrary(Library library) : library_(std::move(library)) {}
@@ -136,10 +144,14 @@ class CoreLibrary {
 
     std::shared_ptr<const Searcher> searcher(int threads, bool bruteforce) const {
         if (bruteforce) return make_bruteforce_searcher(library_);
+        // As make_exact_searcher counts them, so that 0 (all cores) and that count are one.
+        const int count = threads > 0 ? threads : omp_get_num_procs();
         std::lock_guard<std::mutex> lock(mutex_);
-        std::shared_ptr<const Searcher>& s = searchers_[threads];
-        if (!s) s = make_exact_searcher(library_, threads);
-        return s;
+        if (!searcher_ || searcher_threads_ != count) {
+            searcher_ = make_exact_searcher(library_, count);
+            searcher_threads_ = count;
+        }
+        return searcher_;
     }
 
     py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce) const {
@@ -200,7 +212,8 @@ class CoreLibrary {
   private:
     Library library_;
     mutable std::mutex mutex_;
-    mutable std::map<int, std::shared_ptr<const Searcher>> searchers_;
+    mutable std::shared_ptr<const Searcher> searcher_;  // a call in flight may hold an older one
+    mutable int searcher_threads_ = 0;
 };
 
 class Builder {
@@ -210,8 +223,10 @@ class Builder {
         : builder_(params(tile, stride, mode, rotations, flips)) {}
 
     // Adds the images of `inputs` in order, each a (path, None) for a file or a directory, or a
-    // (name, array) for pixels in memory, by the CLI's rule (tessera/sources.hpp); warnings go
-    // to Python's warnings module as they come.
+    // (name, array) for pixels in memory, by the CLI's rule (tessera/sources.hpp). Warnings come
+    // from the decoding threads; they are collected and issued afterwards from this one, in
+    // order, so that each points at the caller of Library.build. A warning turned into an error
+    // raises in place of any later failure, as it came first.
     void add(const std::vector<std::pair<std::string, std::optional<U8Array>>>& inputs, bool strict,
              uint64_t max_pixels, int threads) {
         std::vector<io::SourceInput> sources;
@@ -220,18 +235,31 @@ class Builder {
             sources.push_back({name, array ? image_view(*array, name.c_str()) : ImageView{}});
             files = files || !array;
         }
-        const auto warn = [](const std::string& message) {
-            py::gil_scoped_acquire gil;
-            // stacklevel 2: the caller of Library.build. Raises if warnings are turned into errors.
-            py::module_::import("warnings")
-                .attr("warn")(fs_str(message), py::handle(PyExc_UserWarning), 2);
+        std::mutex warned_mutex;
+        std::vector<std::string> warned;
+        const auto warn = [&](const std::string& message) {
+            std::lock_guard lock(warned_mutex);
+            warned.push_back(message);
         };
-        py::gil_scoped_release release;
-        if (files) start_vips();
-        run_native([&] {
-            io::add_sources(builder_, io::expand_inputs(sources),
-                            {strict, {max_pixels, "max_pixels="}, threads}, warn);
-        });
+        std::exception_ptr failure;
+        {
+            py::gil_scoped_release release;
+            try {
+                if (files) start_vips();
+                run_native([&] {
+                    io::add_sources(builder_, io::expand_inputs(sources),
+                                    {strict, {max_pixels, "max_pixels="}, threads}, warn);
+                });
+            } catch (...) {
+                failure = std::current_exception();
+            }
+        }
+        const py::object warn_now = py::module_::import("warnings").attr("warn");
+        for (const std::string& message : warned) {
+            // stacklevel 2: the caller of Library.build (level 1 is build itself).
+            warn_now(fs_str(message), py::handle(PyExc_UserWarning), 2);
+        }
+        if (failure) std::rethrow_exception(failure);
     }
 
     std::unique_ptr<CoreLibrary> finish() {

@@ -31,7 +31,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import Any, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -118,7 +118,12 @@ class Library:
     Methods release the GIL and may be called from several threads at once.
     """
 
-    __slots__ = ("_core", "_path")
+    __slots__ = ("_core", "_path", "_source_files")
+    _core: _tessera.CoreLibrary
+    _path: Optional[str]
+    # Built here: (st_dev, st_ino) of each source file -> its path, for save(). None when opened
+    # from a file, whose source paths may be relative to a directory unknown here.
+    _source_files: Optional[Dict[Tuple[int, int], str]]
 
     def __init__(self) -> None:
         raise TypeError("make a Library with Library.build(images, ...) or Library.open(path)")
@@ -128,6 +133,7 @@ class Library:
         lib = object.__new__(cls)
         lib._core = core
         lib._path = path
+        lib._source_files = None
         return lib
 
     # ---- making and storing ----
@@ -153,13 +159,16 @@ class Library:
             As in ``tessera build``: a directory stands for the image files below it
             (recursively, by extension, hidden files skipped, sorted by path); one of those that
             cannot be decoded is skipped with a warning. A file named explicitly must decode.
-            Images smaller than the tile give no patches (warning).
+            Images smaller than the tile give no patches (warning). Warnings are issued in
+            order after decoding, at the caller's line. One array is refused: pass [array],
+            or list(array) for a stack of images. PIL 16-bit and float modes are refused: pass
+            the file path.
         tile : int or (height, width), 1 to 128 per side. Default 16.
         stride : int or (height, width), the step between windows. Default: the tile.
         rotations : degrees counter-clockwise, any of 0, 90, 180, 270. Default (0,).
             90 and 270 need a square tile.
         flips : also store the left-right mirror of each rotation.
-        mode : 'gray' or 'rgb' (default 'rgb', like the CLI). Fixed for the library; images and
+        mode : 'gray' or 'rgb' (a str; default 'rgb', like the CLI). Fixed for the library; images and
             targets are converted to it.
         strict : fail (tessera.Error) on any undecodable or too-small image instead of skipping
             it with a warning, like ``tessera build --strict``.
@@ -190,7 +199,16 @@ class Library:
             for index, item in enumerate(_image_items(images))
         ]
         builder.add(inputs, _flag(strict, "strict"), _max_pixels(max_pixels), _threads(threads))
-        return cls._wrap(builder.finish(), None)
+        lib = cls._wrap(builder.finish(), None)
+        # The source paths are relative to this working directory, which may change before save.
+        lib._source_files = {}
+        for source in lib.sources:
+            try:
+                info = os.stat(source.path)
+            except OSError:  # a name given to an array or a PIL image, or a file since removed
+                continue
+            lib._source_files.setdefault((info.st_dev, info.st_ino), source.path)
+        return lib
 
     @classmethod
     def open(cls, path: PathLike) -> "Library":
@@ -206,22 +224,35 @@ class Library:
         the old file keeps working (saving it onto its own file is safe). A symbolic link is
         written through (the file it names is replaced, the link stays). Refuses (tessera.Error)
         a path that exists and is not a regular file (a directory, FIFO, device), and one that
-        is one of the library's source files, as ``tessera build`` does. Afterwards this
-        Library pickles as that file."""
+        is one of the library's source files, as ``tessera build`` does: recognised by device
+        and inode if this Library was built here (the working directory may have changed since),
+        by the stored source paths if it was opened from a file. Afterwards this Library
+        pickles as that file."""
         raw = _path_bytes(path)
-        for source in self.sources:
-            try:
-                same = os.path.samefile(source.path, raw)
-            except OSError:  # either file missing (or a source given as an array)
-                continue
-            if same:
-                raise Error(
-                    f"{os.fsdecode(raw)}: would overwrite the input {source.path}; "
-                    "choose another output"
-                )
+        source = self._source_at(raw)
+        if source is not None:
+            raise Error(
+                f"{os.fsdecode(raw)}: would overwrite the input {source}; choose another output"
+            )
         raw = os.path.abspath(raw)
         self._core.save(raw)
         self._path = os.fsdecode(raw)
+
+    def _source_at(self, raw: bytes) -> Optional[str]:
+        """The path of the source file that ``raw`` names (through links), if any."""
+        try:
+            info = os.stat(raw)
+        except OSError:  # nothing there to overwrite (or the save will say why not)
+            return None
+        if self._source_files is not None:
+            return self._source_files.get((info.st_dev, info.st_ino))
+        for source in self.sources:  # paths as stored, relative to the working directory
+            try:
+                if os.path.samestat(os.stat(source.path), info):
+                    return source.path
+            except OSError:  # missing, or a name given to an array
+                continue
+        return None
 
     # ---- using ----
 
@@ -448,6 +479,8 @@ def _max_pixels(value: Any) -> int:
 
 
 def _mode(mode: Any) -> str:
+    if not isinstance(mode, str):
+        raise TypeError(f"mode must be a str, 'gray' or 'rgb', got {mode!r}")
     if mode not in ("gray", "rgb"):
         raise ValueError(f"mode must be 'gray' or 'rgb', got {mode!r}")
     return mode
@@ -489,8 +522,20 @@ def _image_items(images: Any) -> Iterable[Any]:
     if isinstance(images, _PATH_TYPES) or _is_pil(images):
         return [images]
     if isinstance(images, np.ndarray):
-        raise TypeError("images must be a list of images (paths, PIL images or arrays); "
-                        "wrap a single array in a list")
+        # Not iterated: an (H, W, 3) image and a stack of (H, 3) images look the same.
+        shape = images.shape
+        one = len(shape) == 2 or (len(shape) == 3 and shape[2] in (1, 3))
+        stack = len(shape) in (3, 4)
+        if not (one or stack):
+            raise TypeError(
+                "images must be a list of images (paths, PIL images or arrays), got an array "
+                f"of shape {shape}"
+            )
+        advice = " or ".join(
+            ["[array] for a single image"] * one
+            + [f"list(array) for a stack of {shape[0]} images"] * stack
+        )
+        raise TypeError(f"images must be a list of images, not one array: pass {advice}")
     try:
         return list(images)
     except TypeError:

@@ -157,6 +157,32 @@ def test_threads_do_not_change_results(opened, data_dir):
     np.testing.assert_array_equal(one.image, two.image)
 
 
+def resident_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_many_thread_counts_do_not_keep_a_searcher_each():
+    """The search for one thread count caches an index per edge-window shape, 16 bytes a patch
+    each here (6 MB for three shapes): a sweep over 16 thread counts must not keep 16 of them."""
+    noise = np.random.default_rng(0).integers(0, 256, (256, 256), np.uint8)
+    lib = tessera.Library.build([noise], tile=8, stride=1, rotations=(0, 90), mode="gray")
+    assert len(lib) == 2 * 249 * 249
+    shapes = [(7, 7), (7, 6), (6, 7)]
+
+    def sweep(threads):
+        for h, w in shapes:
+            lib.search(noise[None, :h, :w].copy(), k=1, threads=threads)
+
+    sweep(1)
+    before = resident_bytes()
+    for threads in range(2, 18):
+        sweep(threads)
+    grown = resident_bytes() - before
+    per_searcher = len(shapes) * 16 * len(lib)
+    assert grown < 4 * per_searcher, f"{grown / 2**20:.0f} MB kept after the sweep"
+
+
 def test_views_are_read_only_and_outlive_the_library(data_dir):
     lib = tessera.Library.build([gray(data_dir, "coins.png")[:32, :32]], tile=16, mode="gray")
     patches = lib.patches

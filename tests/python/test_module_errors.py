@@ -4,6 +4,7 @@ import os
 import pickle
 import re
 import stat
+import sys
 import warnings
 
 import numpy as np
@@ -24,7 +25,13 @@ def lib():
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        (dict(images=U8), TypeError, "wrap a single array in a list"),
+        (dict(images=U8), TypeError, r"not one array: pass \[array\] for a single image$"),
+        (dict(images=np.zeros((8, 8, 3), np.uint8)), TypeError,
+         r"\[array\] for a single image or list\(array\) for a stack of 8 images"),
+        (dict(images=np.zeros((4, 8, 8), np.uint8)), TypeError,
+         r"not one array: pass list\(array\) for a stack of 4 images$"),
+        (dict(images=np.zeros((4, 8, 8, 3), np.uint8)), TypeError, r"list\(array\) for a stack"),
+        (dict(images=np.zeros(8, np.uint8)), TypeError, r"got an array of shape \(8,\)"),
         (dict(images=[U8.astype(np.float32)]), TypeError, r"images\[0\] must be uint8"),
         (dict(images=[np.zeros((32, 32, 4), np.uint8)]), ValueError, "drop alpha"),
         (dict(images=[np.zeros((4, 8, 8, 3), np.uint8)]), ValueError, r"\(H, W\) or \(H, W, 3\)"),
@@ -53,11 +60,23 @@ def lib():
         (dict(images=[U8], threads=-(2**70)), ValueError, "threads must be 1 to 4096"),
         (dict(images=[U8], tile=(8, 2**40)), ValueError, "each side must be 1 to 128"),
         (dict(images=[U8], mode="grey"), ValueError, "'gray' or 'rgb'"),
+        (dict(images=[U8], mode=b"gray"), TypeError, "mode must be a str, 'gray' or 'rgb'"),
+        (dict(images=[U8], mode=None), TypeError, "mode must be a str"),
     ],
 )
 def test_build_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):
         tessera.Library.build(**kwargs)
+
+
+def test_the_advice_for_an_array_of_images_works():
+    stack = np.stack([U8, U8 + 1, U8 + 2])
+    with pytest.raises(TypeError, match=r"list\(array\)"):
+        tessera.Library.build(stack, tile=8, mode="gray")
+    assert len(tessera.Library.build(list(stack), tile=8, mode="gray").sources) == 3
+    with pytest.raises(TypeError, match=r"\[array\]"):
+        tessera.Library.build(U8, tile=8, mode="gray")
+    assert len(tessera.Library.build([U8], tile=8, mode="gray").sources) == 1
 
 
 def test_corrupt_image_file_and_library_file(tmp_path):
@@ -99,6 +118,23 @@ def test_warnings_turned_into_errors_stop_the_build(tmp_path):
         warnings.simplefilter("error")
         with pytest.raises(UserWarning, match="bad.png: not a supported image format"):
             tessera.Library.build(tmp_path)
+
+
+@pytest.mark.parametrize("threads", [None, 1, 2, 3])
+def test_build_warnings_point_at_the_caller_from_any_decoding_thread(tmp_path, threads):
+    """Files are decoded on several threads; their warnings are issued afterwards, in order,
+    from the calling thread, so each one's location is the line that called build."""
+    for name in ("a.png", "b.png"):
+        (tmp_path / name).write_bytes(b"not an image")
+    Image.new("L", (16, 16)).save(tmp_path / "c.png")
+    for _ in range(4):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            tessera.Library.build(tmp_path, tile=8, threads=threads)
+            line = sys._getframe().f_lineno - 1
+        assert [re.sub(":.*", "", str(w.message)) for w in caught] == [
+            str(tmp_path / "a.png"), str(tmp_path / "b.png")]
+        assert [(w.filename, w.lineno) for w in caught] == [(__file__, line)] * 2
 
 
 @pytest.mark.parametrize(
@@ -149,6 +185,17 @@ def test_mosaic_targets(lib):
         lib.mosaic(U8, max_pixels=-1)
 
 
+def test_arrays_too_large_and_empty_have_their_own_messages(lib):
+    wide = np.zeros((1, 2**31), np.uint8)  # calloc'd: no memory is touched
+    message = r"is too large: shape \(1, 2147483648\); each side must be at most 2147483647 pixels"
+    with pytest.raises(ValueError, match="the target " + message):
+        lib.mosaic(wide)
+    with pytest.raises(ValueError, match="<array 1> " + message):  # named as in its warnings
+        tessera.Library.build([U8, wide], tile=8, mode="gray")
+    with pytest.raises(ValueError, match="must have at least one pixel"):
+        lib._core.mosaic(np.zeros((0, 5), np.uint8), 1)
+
+
 def test_provenance_ids(lib):
     with pytest.raises(IndexError, match=f"0 to {len(lib) - 1}"):
         lib.provenance([0, len(lib)])
@@ -183,6 +230,29 @@ def test_save_refuses_to_overwrite_a_source(tmp_path, monkeypatch):
     with pytest.raises(tessera.Error, match="would overwrite the input victim.png"):
         opened.save(victim)
     assert victim.read_bytes() == before
+
+
+def test_save_refuses_a_source_after_the_working_directory_changed(tmp_path, monkeypatch):
+    """Sources are named as given to build, often relative to the working directory then: save
+    recognises them by file identity, not by that name, whatever the directory is now."""
+    (tmp_path / "train").mkdir()
+    victim = tmp_path / "train" / "victim.png"
+    Image.fromarray(np.arange(256, dtype=np.uint8).reshape(16, 16)).save(victim)
+    before = victim.read_bytes()
+    (tmp_path / "elsewhere" / "train").mkdir(parents=True)
+    other = tmp_path / "elsewhere" / "train" / "victim.png"  # the same name, another file
+    other.write_bytes(before)
+    for images in (["train/victim.png"], ["train"]):  # named, and found in a directory
+        monkeypatch.chdir(tmp_path)
+        lib = tessera.Library.build(images, tile=8)
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        for target in (victim, os.path.relpath(victim)):
+            with pytest.raises(tessera.Error, match="would overwrite the input train/victim.png"):
+                lib.save(target)
+        assert victim.read_bytes() == before and lib.path is None
+        lib.save("train/victim.png")  # not a source: it only has the source's name
+        assert tessera.Library.open(other).sources == lib.sources
+        other.write_bytes(before)
 
 
 def test_save_over_the_mapped_file_leaves_the_mapping_intact(tmp_path):
