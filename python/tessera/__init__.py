@@ -28,7 +28,6 @@ corrupt or foreign library file, an undecodable image, parameters that cannot ma
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from typing import Any, Dict, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
@@ -435,15 +434,30 @@ class Library:
         return np.ascontiguousarray(tiles)
 
 
-@functools.lru_cache(maxsize=8)
+# Libraries unpickled in this process, by what was pickled: (the file's identity when opened,
+# the Library). A worker that receives one many times maps it once, while the file stays the same.
+_unpickled: dict = {}
+
+
 def _reopen(path: str, file_bytes: int, checksum: int) -> Library:
-    """Unpickles a Library (cached, so a worker that receives it many times opens it once)."""
+    """Unpickles a Library: the file at ``path`` must still hold the library pickled; one rebuilt
+    or replaced since (a new identity) is opened anew and checked, every time."""
+    key = (path, file_bytes, checksum)
+    st = os.stat(path)
+    identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    cached = _unpickled.get(key)
+    if cached is not None and cached[0] == identity:
+        return cached[1]
     lib = Library.open(path)
     if (lib._core.file_bytes, lib._core.checksum) != (file_bytes, checksum):
         raise Error(
             f"{path}: the file holds another library than the one pickled (it was rebuilt or "
             "replaced); open it again and pass the new Library"
         )
+    _unpickled.pop(key, None)
+    _unpickled[key] = (identity, lib)
+    while len(_unpickled) > 8:  # the oldest goes
+        del _unpickled[next(iter(_unpickled))]
     return lib
 
 

@@ -271,6 +271,13 @@ TEST_F(Sources, PixelLimitNamesTheCallersOption) {
             EXPECT_EQ(std::string(e.what()), expected);
         }
     }
+    // The limit itself is allowed.
+    LibraryBuilder builder(params({4, 4}));
+    io::AddOptions options;
+    options.limit = {200, "max_pixels="};
+    const std::vector<io::Source> one = {{big, true, {}}};
+    io::add_sources(builder, one, options, [](const std::string&) {});
+    EXPECT_EQ(builder.patch_count(), 10u);
 }
 
 // Files and in-memory images in the order given, the same patches for every thread count.

@@ -2,10 +2,12 @@
 multiprocessing, input kinds). CLI parity is in test_module_cli.py, bad arguments in
 test_module_errors.py."""
 
+import ctypes
 import multiprocessing
 import os
 import pathlib
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -221,9 +223,40 @@ def test_pickle_refuses_a_changed_file(tmp_path, data_dir):
     path = tmp_path / "lib.tsr"
     tessera.Library.build([gray(data_dir, "coins.png")], tile=16, mode="gray").save(path)
     blob = pickle.dumps(tessera.Library.open(path))
+    assert len(pickle.loads(blob)) == len(pickle.loads(blob))  # the second from the cache
     tessera.Library.build([gray(data_dir, "brick.png")], tile=16, mode="gray").save(path)
-    with pytest.raises(tessera.Error, match="another library than the one pickled"):
-        pickle.loads(blob)
+    for _ in range(2):  # also once the process has unpickled it before the change
+        with pytest.raises(tessera.Error, match="another library than the one pickled"):
+            pickle.loads(blob)
+
+
+def test_open_checks_the_data_checksum(tmp_path):
+    """One flipped pixel byte in the file: refused on open, never a silently wrong mosaic."""
+    noise = np.random.default_rng(5).integers(0, 256, (64, 64), np.uint8)
+    path = tmp_path / "lib.tsr"
+    lib = tessera.Library.build([noise], tile=8, mode="gray")
+    lib.save(path)
+    data = bytearray(path.read_bytes())
+    at = data.find(lib.patches[5].tobytes())  # noise: these 64 bytes occur once, as pixels
+    assert at > 0 and data.find(lib.patches[5].tobytes(), at + 1) == -1
+    data[at] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(tessera.Error, match="data is corrupt \\(checksum mismatch\\)"):
+        tessera.Library.open(path)
+
+
+def test_sources_record_the_files_size_and_xxh3(data_dir, tmp_path):
+    """Checked against libxxhash itself, not against tessera's own hashing."""
+    xxhash = ctypes.CDLL("libxxhash.so.0")
+    xxhash.XXH3_64bits.restype = ctypes.c_uint64
+    xxhash.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    names = ["coins.png", "rocket.jpg"]
+    lib = tessera.Library.build([data_dir / n for n in names], tile=16, mode="gray")
+    lib.save(tmp_path / "lib.tsr")
+    for source in tessera.Library.open(tmp_path / "lib.tsr").sources:
+        data = pathlib.Path(source.path).read_bytes()
+        assert source.file_bytes == len(data)
+        assert source.content_hash == xxhash.XXH3_64bits(data, len(data))
 
 
 def test_pickle_of_an_unsaved_library_says_to_save_it(tmp_path, small_gray):
@@ -274,6 +307,36 @@ def test_concurrent_calls_from_threads(opened, data_dir):
     for dist, ids in results:
         np.testing.assert_array_equal(dist, expected[0])
         np.testing.assert_array_equal(ids, expected[1])
+
+
+@pytest.mark.parametrize("call", ["search", "mosaic"])
+def test_calls_release_the_gil(data_dir, call):
+    """While a call runs in one thread, another Python thread gets to run: here it sleeps 50
+    times (each wake-up needs the GIL, about 0.06 s in all) while the oracle works through a
+    call of about 0.6 s, and must be done before that call is."""
+    import threading
+
+    lib = tessera.Library.build([gray(data_dir, "coins.png"), gray(data_dir, "brick.png")],
+                                tile=16, stride=4, mode="gray")
+    target = gray(data_dir, "grass.png")[:256, :256]
+    started, finished = threading.Event(), threading.Event()
+
+    def work():
+        started.set()
+        if call == "search":
+            lib._core.search(tiles_of(target, 16, 16), 1, 0, bruteforce=True)
+        else:
+            lib._core.mosaic(target, 0, bruteforce=True)
+        finished.set()
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    started.wait()
+    for _ in range(50):
+        time.sleep(0.001)
+    done_first = not finished.is_set()
+    worker.join()
+    assert done_first, "the other thread could not run during the call"
 
 
 def test_paths_that_are_not_utf8_round_trip_as_python_does(tmp_path):
