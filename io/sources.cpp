@@ -20,7 +20,7 @@ std::vector<Source> expand_inputs(std::span<const SourceInput> inputs) {
     std::vector<Source> sources;
     for (const SourceInput& input : inputs) {
         std::error_code ec;
-        if (input.pixels.data != nullptr) {
+        if (input.pixels) {
             sources.push_back({input.path, true, input.pixels});
         } else if (fs::is_directory(input.path, ec)) {
             for (FoundImage& found : find_images(input.path)) {
@@ -98,7 +98,7 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
         std::exception_ptr unexpected;  // anything else, fatal in its turn
         if (!s.problem.empty()) {
             error = s.path + ": " + s.problem;
-        } else if (s.pixels.data == nullptr && !failed) {
+        } else if (!s.pixels && !failed) {
             try {
                 loaded = load_image(s.path, mode, options.limit);
             } catch (const PixelLimitError& e) {
@@ -121,13 +121,15 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
                     if (s.named || options.strict) throw Error(error);
                     warn(error + "; skipped");
                     ++(over_limit ? summary.over_limit : summary.skipped);
-                } else if (s.pixels.data != nullptr) {
-                    // In-memory pixels are named by the caller and hashed as they are given.
-                    const size_t bytes = size_t(s.pixels.stride) * size_t(s.pixels.height);
-                    TESSERA_ASSERT(s.pixels.stride ==
-                                   ptrdiff_t(s.pixels.width) * s.pixels.channels);
-                    if (!add_one(builder, {s.path, bytes, hash_bytes(s.pixels.data, bytes)},
-                                 s.pixels, options, warn)) {
+                } else if (s.pixels) {
+                    // In-memory pixels are made in their turn, named by the caller and hashed
+                    // as they are given, and released once added.
+                    const Pixels made = s.pixels();  // its owner lives to the end of this block
+                    const ImageView& pixels = made.view;
+                    const size_t bytes = size_t(pixels.stride) * size_t(pixels.height);
+                    TESSERA_ASSERT(pixels.stride == ptrdiff_t(pixels.width) * pixels.channels);
+                    if (!add_one(builder, {s.path, bytes, hash_bytes(pixels.data, bytes)}, pixels,
+                                 options, warn)) {
                         ++summary.too_small;
                     }
                 } else if (!add_one(builder, std::move(loaded.source), loaded.image.view(), options,

@@ -223,17 +223,27 @@ class Builder {
         : builder_(params(tile, stride, mode, rotations, flips)) {}
 
     // Adds the images of `inputs` in order, each a (path, None) for a file or a directory, or a
-    // (name, array) for pixels in memory, by the CLI's rule (tessera/sources.hpp). Warnings come
-    // from the decoding threads; they are collected and issued afterwards from this one, in
-    // order, so that each points at the caller of Library.build. A warning turned into an error
-    // raises in place of any later failure, as it came first.
-    void add(const std::vector<std::pair<std::string, std::optional<U8Array>>>& inputs, bool strict,
-             uint64_t max_pixels, int threads) {
+    // (name, function) for pixels in memory, by the CLI's rule (tessera/sources.hpp). The
+    // function returns the image as a C-contiguous uint8 array; it is called in the image's turn,
+    // with the GIL taken, and the array is let go once the image is added, so that images
+    // converted for the build (PIL images, strided arrays) are held one at a time. What it raises
+    // is raised here, in the image's turn. Warnings come from the decoding threads; they are
+    // collected and issued afterwards from this one, in order, so that each points at the caller
+    // of Library.build. A warning turned into an error raises in place of any later failure, as
+    // it came first.
+    void add(const std::vector<std::pair<std::string, std::optional<py::function>>>& inputs,
+             bool strict, uint64_t max_pixels, int threads) {
         std::vector<io::SourceInput> sources;
         bool files = false;
-        for (const auto& [name, array] : inputs) {
-            sources.push_back({name, array ? image_view(*array, name.c_str()) : ImageView{}});
-            files = files || !array;
+        for (const auto& [name, make_array] : inputs) {
+            io::PixelSource pixels;
+            if (make_array) {
+                // By reference to `inputs`, which outlives the build: copying a py::object (as
+                // copies of the source would) needs the GIL.
+                pixels = [&make = *make_array, &name = name] { return array_pixels(make, name); };
+            }
+            sources.push_back({name, std::move(pixels)});
+            files = files || !make_array;
         }
         std::mutex warned_mutex;
         std::vector<std::string> warned;
@@ -271,6 +281,18 @@ class Builder {
     }
 
   private:
+    // Calls `make` for an image's array, from whatever thread adds it, and keeps the array until
+    // the pixels are released (the GIL is taken again for that).
+    static io::Pixels array_pixels(const py::function& make, const std::string& name) {
+        py::gil_scoped_acquire gil;
+        auto* array = new U8Array(make());
+        std::shared_ptr<const void> owner(array, [](const U8Array* a) {
+            py::gil_scoped_acquire again;
+            delete a;
+        });
+        return {image_view(*array, name.c_str()), std::move(owner)};
+    }
+
     static LibraryParams params(std::pair<int, int> tile, std::pair<int, int> stride,
                                 const std::string& mode, const std::vector<int>& rotations,
                                 bool flips) {

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Dict, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -191,10 +191,11 @@ class Library:
             if r not in (0, 90, 180, 270):
                 raise Error(f"invalid rotation {r}: rotations are 0, 90, 180 or 270 degrees")
         builder = _tessera.Builder(tile_hw, stride_hw, _mode(mode), rotations, flips)
+        # Every input is checked now; images are converted in their turn (see _pixel_maker).
         inputs = [
             (_existing_path(item), None)
             if isinstance(item, _PATH_TYPES)
-            else (os.fsencode(_default_name(item, index)), _pixels(item, f"images[{index}]"))
+            else (os.fsencode(_default_name(item, index)), _pixel_maker(item, f"images[{index}]"))
             for index, item in enumerate(_image_items(images))
         ]
         builder.add(inputs, _flag(strict, "strict"), _max_pixels(max_pixels), _threads(threads))
@@ -572,17 +573,24 @@ _PIL_COLOUR = {"P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "LAB",
 
 def _pixels(image: Any, what: str) -> np.ndarray:
     """A PIL image or numpy array as a C-contiguous uint8 (H, W) or (H, W, 3) array."""
+    return _pixel_maker(image, what)()
+
+
+def _pixel_maker(image: Any, what: str) -> Callable[[], np.ndarray]:
+    """Checks a PIL image or numpy array now and returns what makes it a C-contiguous uint8
+    (H, W) or (H, W, 3) array later: the array itself if it is one, else a converted copy.
+    build calls it in the image's turn, so that converted copies are made one at a time."""
     if _is_pil(image):
         if image.mode in _PIL_GRAY_LIKE:
-            image = image.convert("L") if image.mode != "L" else image
+            mode = "L"
         elif image.mode in _PIL_COLOUR:
-            image = image.convert("RGB") if image.mode != "RGB" else image
+            mode = "RGB"
         else:
             raise ValueError(
                 f"{what}: PIL mode {image.mode!r} (16-bit or float) is not supported: pass the "
                 "file path (decoded like the CLI) or convert it to 'L' or 'RGB'"
             )
-        return np.asarray(image)
+        return lambda: np.asarray(image.convert(mode) if image.mode != mode else image)
     if not isinstance(image, np.ndarray):
         raise TypeError(
             f"{what} must be a path, a PIL image or a numpy uint8 array (H, W) or (H, W, 3), "
@@ -599,4 +607,4 @@ def _pixels(image: Any, what: str) -> np.ndarray:
         raise ValueError(f"{what} must have shape (H, W) or (H, W, 3), got {image.shape}")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError(f"{what} is empty: shape {image.shape}")
-    return np.ascontiguousarray(image)
+    return lambda: np.ascontiguousarray(image)

@@ -1,6 +1,6 @@
 # Stubs for the C++ extension tessera._tessera; the documented API is tessera.Library.
 # Paths and source names are bytes (the file system's); tessera/__init__.py decodes them.
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -56,7 +56,8 @@ class Builder:
     ) -> None: ...
     def add(
         self,
-        inputs: Sequence[Tuple[bytes, Optional[np.ndarray]]],
+        # (path, None) or (name, a function returning a C-contiguous uint8 array)
+        inputs: Sequence[Tuple[bytes, Optional[Callable[[], np.ndarray]]]],
         strict: bool,
         max_pixels: int,
         threads: int,

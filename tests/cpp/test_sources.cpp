@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 
 #include "tessera/error.hpp"
@@ -285,7 +287,9 @@ TEST_F(Sources, OrderIsTheInputOrderForEveryThreadCount) {
     for (int i = 0; i < 5; ++i) png("d/" + std::to_string(i) + ".png", 8 + i, 8);
     const Image pixels = testing::random_image(12, 8, 3, rng_);  // RGB, converted to gray
     const std::vector<io::SourceInput> inputs = {
-        {dir_.file("d/3.png"), {}}, {"<array>", pixels.view()}, {dir_.file("d"), {}}};
+        {dir_.file("d/3.png"), {}},
+        {"<array>", [&] { return io::Pixels{pixels.view()}; }},
+        {dir_.file("d"), {}}};
     const std::vector<io::Source> sources = io::expand_inputs(inputs);
     std::vector<std::vector<uint8_t>> built;
     for (int threads : {1, 2, 4}) {
@@ -300,6 +304,55 @@ TEST_F(Sources, OrderIsTheInputOrderForEveryThreadCount) {
     }
     EXPECT_EQ(built[0], built[1]);
     EXPECT_EQ(built[0], built[2]);
+}
+
+// In-memory pixels are made in their turn, once, whichever thread adds them, and released once
+// added, before the next are made; what making them throws fails the build in that turn.
+TEST_F(Sources, InMemoryPixelsAreMadeInTurnAndReleasedOnceAdded) {
+    for (int i = 0; i < 4; ++i) png("d/" + std::to_string(i) + ".png", 8, 8);
+    const Image pixels = testing::random_image(8, 8, 1, rng_);
+    std::vector<int> made;  // calls are serialised by the turn
+    int live = 0, most_live = 0;
+    const auto memory = [&](int id) -> io::PixelSource {
+        return [&, id] {
+            if (id < 0) throw Error("cannot make it");
+            made.push_back(id);
+            most_live = std::max(most_live, ++live);
+            return io::Pixels{pixels.view(),
+                              std::shared_ptr<const void>(&pixels, [&](const void*) { --live; })};
+        };
+    };
+    const std::string d = dir_.file("d");
+    const std::vector<io::SourceInput> good = {{"m0", memory(0)},  {d, {}},
+                                               {"m1", memory(1)},  {"m2", memory(2)},
+                                               {d + "/0.png", {}}, {"m3", memory(3)}};
+    const std::vector<io::SourceInput> bad = {
+        {"m0", memory(0)}, {d, {}}, {"bad", memory(-1)}, {d, {}}, {"m1", memory(1)}};
+    for (int threads : {1, 2, 4}) {
+        made.clear();
+        LibraryBuilder builder(params({4, 4}));
+        io::add_sources(builder, io::expand_inputs(good), {false, {}, threads},
+                        [](const std::string&) {});
+        EXPECT_EQ(made, (std::vector<int>{0, 1, 2, 3})) << threads;
+        EXPECT_EQ(most_live, 1) << threads;
+        EXPECT_EQ(live, 0) << threads;
+        const Library lib = builder.finish();
+        ASSERT_EQ(lib.sources().size(), 9u);
+        EXPECT_EQ(lib.sources()[0].path, "m0");
+        EXPECT_EQ(lib.sources()[5].path, "m1");
+        EXPECT_EQ(lib.sources()[8].path, "m3");
+
+        made.clear();
+        LibraryBuilder failing(params({4, 4}));
+        EXPECT_EQ(error_of([&] {
+                      io::add_sources(failing, io::expand_inputs(bad), {false, {}, threads},
+                                      [](const std::string&) {});
+                  }),
+                  "cannot make it");
+        EXPECT_EQ(made, (std::vector<int>{0})) << threads;  // nothing after the failure
+        EXPECT_EQ(failing.source_count(), 5u) << threads;
+        EXPECT_EQ(live, 0) << threads;
+    }
 }
 
 // Progress counts every source, from 0 to all of them, in order; warnings come in path order and

@@ -7,6 +7,8 @@ import multiprocessing
 import os
 import pathlib
 import pickle
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -285,6 +287,41 @@ def test_pool_over_column_slices_equals_one_call(opened, data_dir, start):
 
 def build_arrays(arrays):
     return tessera.Library.build(arrays, tile=8, mode="gray").patches.tobytes()
+
+
+# Run in a fresh interpreter, so that nothing before it has raised the peak: prints how far the
+# resident memory peaked during build above what it was just before, in MiB.
+BUILD_PEAK = """
+import resource, sys
+import numpy as np
+from PIL import Image
+import tessera
+
+kind = sys.argv[1]
+if kind == "pil":  # 40 RGB images of 2 MiB, which build converts to arrays
+    images = [Image.new("RGB", (1000, 700), (i, i, i)) for i in range(40)]
+elif kind == "strided":  # 40 transposed views, which build makes contiguous
+    images = [np.full((700, 1000, 3), i, np.uint8).transpose(1, 0, 2) for i in range(40)]
+else:  # the same 80 MiB as one contiguous array, used where it is
+    images = [np.full((28000, 1000, 3), 7, np.uint8)]
+tessera.Library.build([np.zeros((8, 8), np.uint8)], tile=8)  # first-use allocations
+with open("/proc/self/status") as status:
+    before = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+lib = tessera.Library.build(images, tile=8, stride=64)  # few patches: about 1 MiB
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)  # KiB on Linux
+"""
+
+
+@pytest.mark.parametrize("kind", ["pil", "strided", "contiguous"])
+def test_build_converts_one_image_at_a_time(kind):
+    """Images that need converting (PIL images, arrays that are not C-contiguous) are converted
+    in their turn and released once added, so building from 80 MiB of them peaks about one
+    image (2 MiB) higher, not 80 MiB; a contiguous array is not copied at all."""
+    proc = subprocess.run([sys.executable, "-c", BUILD_PEAK, kind], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    growth = float(proc.stdout)
+    assert growth < 20, f"building from 80 MiB of {kind} images peaked {growth:.0f} MiB higher"
 
 
 def test_build_in_a_forked_worker(opened, data_dir):

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,17 +16,30 @@
 
 namespace tessera::io {
 
+// Pixels in memory: a tightly packed gray or RGB view, and whatever keeps it valid (nothing
+// when the caller keeps the pixels alive for the whole build).
+struct Pixels {
+    ImageView view;
+    std::shared_ptr<const void> owner{};
+};
+
+// Makes an in-memory image's pixels when its turn to be added comes; they are released once it
+// is added, so a build from many images that must first be converted (by the Python module,
+// PIL images and non-contiguous arrays) holds one converted copy at a time, not all of them.
+// Called once, in build order, on any thread; what it throws fails the build in that turn.
+using PixelSource = std::function<Pixels()>;
+
 // One input as given: a file, a directory, or (from Python) pixels in memory named `path`.
 struct SourceInput {
     std::string path;
-    ImageView pixels{};  // tightly packed, gray or RGB; data == nullptr for a path
+    PixelSource pixels{};  // empty for a path
 };
 
 // One image to add, in build order.
 struct Source {
     std::string path;
     bool named = true;      // named by the user, so it must decode; false: found in a directory
-    ImageView pixels{};     // as in SourceInput
+    PixelSource pixels{};   // as in SourceInput
     std::string problem{};  // FoundImage::problem: a directory or broken link, never decoded
 };
 
