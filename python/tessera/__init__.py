@@ -161,7 +161,9 @@ class Library:
             Images smaller than the tile give no patches (warning). Warnings are issued in
             order after decoding, at the caller's line. One array is refused: pass [array],
             or list(array) for a stack of images. PIL 16-bit and float modes are refused: pass
-            the file path.
+            the file path. PIL images and non-contiguous arrays are converted one at a time, in
+            their turn (what converting one raises is raised then); C-contiguous uint8 arrays
+            are used without a copy.
         tile : int or (height, width), 1 to 128 per side. Default 16.
         stride : int or (height, width), the step between windows. Default: the tile.
         rotations : degrees counter-clockwise, any of 0, 90, 180, 270. Default (0,).

@@ -137,6 +137,23 @@ def test_build_warnings_point_at_the_caller_from_any_decoding_thread(tmp_path, t
         assert [(w.filename, w.lineno) for w in caught] == [(__file__, line)] * 2
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_image_that_fails_to_convert_in_its_turn_raises_what_pil_raised(tmp_path, threads):
+    """PIL images are converted in their turn, on whichever thread adds them: a truncated file,
+    which PIL reads only then, raises PIL's error there, after the warnings before it."""
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "bad.png").write_bytes(b"not an image")
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64), np.uint8)
+    Image.fromarray(noise).save(tmp_path / "whole.png")
+    data = (tmp_path / "whole.png").read_bytes()
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    with Image.open(tmp_path / "cut.png") as cut:
+        with pytest.warns(UserWarning, match="bad.png: not a supported image format"):
+            with pytest.raises(OSError, match="image file is truncated"):
+                tessera.Library.build([tmp_path / "d", U8, cut, tmp_path / "whole.png"], tile=8,
+                                      threads=threads)
+
+
 @pytest.mark.parametrize(
     "tiles, error, message",
     [
