@@ -193,3 +193,9 @@ def test_nothing_to_build_from_is_one_message_in_both(tessera_bin, mixed_directo
     assert cli[1][0].startswith(f"no image files found in {empty}: directories are searched "
                                 "recursively for the extensions .png .jpg")
     assert not (tmp_path / "cli.tsr").exists()
+    # Both look at every input together, images in memory (made in their turn) included.
+    assert len(tessera.Library.build([empty, np.zeros((8, 8), np.uint8)], tile=8).sources) == 1
+    with pytest.warns(UserWarning, match="<image 1>: 4x4 is smaller than the tile"):
+        with pytest.raises(tessera.Error, match="^no patches: 1 file could not be read or decoded "
+                           "and 2 images were smaller than the tile 16x8$"):
+            tessera.Library.build([mixed_directory, Image.new("L", (4, 4))], tile=(8, 16))
