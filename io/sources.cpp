@@ -81,7 +81,20 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
     // is kept and rethrown after it, and the files after it are neither decoded nor added.
     std::exception_ptr failure;
     std::atomic<bool> failed = false;
-    std::atomic<size_t> next = 0;
+    // In-memory pixels are made only by this thread (the team's master): made by every thread,
+    // the copies freed stayed in each thread's malloc arena, and peak memory grew with the count.
+    // The master takes the first source no thread has; the others, the first such file.
+    std::mutex claim_mutex;
+    std::vector<bool> claimed(sources.size());
+    size_t first = 0, first_file = 0;  // nothing before them is left for the master / the others
+    const auto claim = [&] {
+        const bool master = omp_get_thread_num() == 0;
+        std::lock_guard lock(claim_mutex);
+        size_t& i = master ? first : first_file;
+        while (i < sources.size() && (claimed[i] || (!master && sources[i].pixels))) ++i;
+        if (i < sources.size()) claimed[i] = true;
+        return i;
+    };
     std::mutex turn_mutex;
     std::condition_variable turn_changed;
     size_t turn = 0;  // the source to add next
@@ -90,7 +103,7 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
     const int max_threads = omp_get_max_threads();
     omp_set_num_threads(int(std::clamp<size_t>(sources.size(), 1, threads)));
 #pragma omp parallel
-    for (size_t i = next++; i < sources.size(); i = next++) {
+    for (size_t i = claim(); i < sources.size(); i = claim()) {
         const Source& s = sources[i];
         LoadedImage loaded;
         std::string error;

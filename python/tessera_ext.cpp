@@ -281,8 +281,8 @@ class Builder {
     }
 
   private:
-    // Calls `make` for an image's array, from whatever thread adds it, and keeps the array until
-    // the pixels are released (the GIL is taken again for that).
+    // Calls `make` for an image's array, from the thread running the build (this one, or
+    // run_native's), and keeps the array until the pixels are released (with the GIL again).
     static io::Pixels array_pixels(const py::function& make, const std::string& name) {
         py::gil_scoped_acquire gil;
         auto* array = new U8Array(make());

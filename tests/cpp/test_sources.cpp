@@ -10,6 +10,7 @@
 #include <fstream>
 #include <memory>
 #include <random>
+#include <thread>
 
 #include "tessera/error.hpp"
 #include "testing.hpp"
@@ -306,17 +307,21 @@ TEST_F(Sources, OrderIsTheInputOrderForEveryThreadCount) {
     EXPECT_EQ(built[0], built[2]);
 }
 
-// In-memory pixels are made in their turn, once, whichever thread adds them, and released once
-// added, before the next are made; what making them throws fails the build in that turn.
+// In-memory pixels are made in their turn, once, on the calling thread whichever thread decodes
+// the files, and released once added, before the next are made; what making them throws fails
+// the build in that turn.
 TEST_F(Sources, InMemoryPixelsAreMadeInTurnAndReleasedOnceAdded) {
     for (int i = 0; i < 4; ++i) png("d/" + std::to_string(i) + ".png", 8, 8);
     const Image pixels = testing::random_image(8, 8, 1, rng_);
     std::vector<int> made;  // calls are serialised by the turn
+    const std::thread::id caller = std::this_thread::get_id();
     int live = 0, most_live = 0;
+    bool elsewhere = false;  // made on another thread than this one
     const auto memory = [&](int id) -> io::PixelSource {
         return [&, id] {
             if (id < 0) throw Error("cannot make it");
             made.push_back(id);
+            elsewhere = elsewhere || std::this_thread::get_id() != caller;
             most_live = std::max(most_live, ++live);
             return io::Pixels{pixels.view(),
                               std::shared_ptr<const void>(&pixels, [&](const void*) { --live; })};
@@ -335,6 +340,7 @@ TEST_F(Sources, InMemoryPixelsAreMadeInTurnAndReleasedOnceAdded) {
                         [](const std::string&) {});
         EXPECT_EQ(made, (std::vector<int>{0, 1, 2, 3})) << threads;
         EXPECT_EQ(most_live, 1) << threads;
+        EXPECT_FALSE(elsewhere) << threads;
         EXPECT_EQ(live, 0) << threads;
         const Library lib = builder.finish();
         ASSERT_EQ(lib.sources().size(), 9u);

@@ -26,7 +26,8 @@ struct Pixels {
 // Makes an in-memory image's pixels when its turn to be added comes; they are released once it
 // is added, so a build from many images that must first be converted (by the Python module,
 // PIL images and non-contiguous arrays) holds one converted copy at a time, not all of them.
-// Called once, in build order, on any thread; what it throws fails the build in that turn.
+// Called in build order, on the thread that called add_sources; what it throws fails the build
+// in that turn.
 using PixelSource = std::function<Pixels()>;
 
 // One input as given: a file, a directory, or (from Python) pixels in memory named `path`.
