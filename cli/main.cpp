@@ -230,6 +230,8 @@ struct MosaicArgs {
     std::string matches;
     int threads = 0;
     uint64_t max_pixels = io::kDefaultMaxPixels;
+    int quality = io::kDefaultQuality;
+    bool quality_given = false;
 };
 
 // Writes the --matches file into `file` row by row, through a buffer: never the whole text in
@@ -292,8 +294,7 @@ void write_matches(AtomicFile& file, const Library& library,
 // The PSNR of what `file` holds against `target`: JPEG and WebP lose some of `out`, so theirs is
 // measured on the file as written, read back before it replaces anything.
 double written_psnr(const AtomicFile& file, const Image& out, const Image& target) {
-    const std::string ext = io::extension_of(file.path());
-    if (ext != ".jpg" && ext != ".jpeg" && ext != ".webp") return psnr(out.view(), target.view());
+    if (!io::lossy_format(file.path())) return psnr(out.view(), target.view());
     const io::LoadedImage written = io::load_image(
         file.temporary_path(), mode_of_channels(out.channels), {uint64_t(-1), "--max-pixels"});
     return psnr(written.image.view(), target.view());
@@ -304,6 +305,10 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     const Library library = Library::open(args.library);
     check_output(args.output, {args.library, args.target});
     io::check_output_format(args.output, library.params().mode);
+    if (args.quality_given && !io::lossy_format(args.output)) {
+        throw UsageError("--quality is for .jpg and .webp outputs; " + args.output +
+                         " is written without loss");
+    }
     if (!args.matches.empty()) {
         const std::string ext = io::extension_of(args.matches);
         if (ext != ".csv" && ext != ".json") {
@@ -330,7 +335,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     // Both written in full before either replaces anything, so that an image and its matches
     // always come from the same run.
     AtomicFile image(args.output);
-    io::save_image(image, out.view());
+    io::save_image(image, out.view(), args.quality);
     const double quality = console.quiet ? 0 : written_psnr(image, out, target.image);
     if (args.matches.empty()) {
         image.commit();
@@ -485,6 +490,11 @@ int main(int argc, char** argv) {
                      "Also write one row per tile (.csv or .json): tile position, patch id, "
                      "source, source position, transform, distance")
         ->check(kPath);
+    mosaic_cmd
+        ->add_option("--quality", mosaic.quality,
+                     "JPEG or WebP quality, 1 to 100 (a .png, .tif or .pnm is lossless)")
+        ->check(CLI::Range(1, 100))
+        ->capture_default_str();
     mosaic_cmd->add_option("--threads", mosaic.threads, "Worker threads, 0 = all cores")
         ->check(kThreadCount)
         ->capture_default_str();
@@ -526,7 +536,10 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
         if (*build_cmd || *mosaic_cmd) io::initialize(argv[0], io::Modules::on_demand);
         if (*build_cmd) return run_build(build, console);
-        if (*mosaic_cmd) return run_mosaic(mosaic, console);
+        if (*mosaic_cmd) {
+            mosaic.quality_given = mosaic_cmd->count("--quality") > 0;
+            return run_mosaic(mosaic, console);
+        }
         return run_info(info_path, verify, list_sources);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);

@@ -347,7 +347,13 @@ struct FileTarget {
 
 }  // namespace
 
-void save_image(AtomicFile& file, ImageView image) {
+bool lossy_format(const std::string& path) {
+    const std::string ext = extension_of(path);
+    return ext == ".jpg" || ext == ".jpeg" || ext == ".webp";
+}
+
+void save_image(AtomicFile& file, ImageView image, int quality) {
+    TESSERA_ASSERT(quality >= 1 && quality <= 100);
     const std::string& path = file.path();
     check_output_format(path, mode_of_channels(image.channels));
     // libvips takes packed rows: a strided view is copied, a packed one (a whole mosaic) is not.
@@ -383,6 +389,8 @@ void save_image(AtomicFile& file, ImageView image) {
         vips::VOption* options = VImage::option();
         if (ext == ".png") {
             options->set("compression", 2)->set("filter", int(VIPS_FOREIGN_PNG_FILTER_ALL));
+        } else if (lossy_format(path)) {
+            options->set("Q", quality);
         }
         try {
             img.write_to_target(ext.c_str(), target, options);
@@ -393,9 +401,9 @@ void save_image(AtomicFile& file, ImageView image) {
     });
 }
 
-void save_image(const std::string& path, ImageView image) {
+void save_image(const std::string& path, ImageView image, int quality) {
     AtomicFile file(path);  // removes its temporary if the save throws
-    save_image(file, image);
+    save_image(file, image, quality);
     file.commit();
 }
 
