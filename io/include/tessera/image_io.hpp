@@ -89,10 +89,10 @@ struct FoundImage {
 };
 
 // The image files below `directory`, recursively, by the extensions of the supported formats
-// (hidden files and directories skipped; links to directories followed, except back up into
-// one the walk is inside), with the subdirectories that cannot be read and the broken links
-// named like images, sorted by path so that patch ids do not depend on the file system's order.
-// Throws Error when `directory` itself cannot be read.
+// (hidden files and directories skipped; links followed, each directory walked once however many
+// links lead to it), with the subdirectories that cannot be read and the links that cannot be
+// followed named like images, sorted by path so that patch ids do not depend on the file
+// system's order. Throws Error when `directory` itself cannot be read.
 std::vector<FoundImage> find_images(const std::string& directory);
 
 }  // namespace tessera::io
