@@ -291,13 +291,29 @@ void write_matches(AtomicFile& file, const Library& library,
     file.write(buffer.data(), buffer.size());
 }
 
-// The PSNR of what `file` holds against `target`: JPEG and WebP lose some of `out`, so theirs is
-// measured on the file as written, read back before it replaces anything.
-double written_psnr(const AtomicFile& file, const Image& out, const Image& target) {
-    if (!io::lossy_format(file.path())) return psnr(out.view(), target.view());
-    const io::LoadedImage written = io::load_image(
-        file.temporary_path(), mode_of_channels(out.channels), {uint64_t(-1), "--max-pixels"});
-    return psnr(written.image.view(), target.view());
+// The summary's PSNR of the mosaic against the target. JPEG and WebP lose some of the mosaic, so
+// theirs is of the file as written, read back before it replaces anything, as best effort: `out`
+// is freed first, so reading back takes no more memory than the mosaic did, and should it fail
+// anyway the summary gives the PSNR before encoding, and says so.
+std::string psnr_text(const AtomicFile& file, Image& out, const Image& target) {
+    double value = psnr(out.view(), target.view());
+    std::string note;
+    if (io::lossy_format(file.path())) {
+        const Mode mode = mode_of_channels(out.channels);
+        out = Image();
+        try {
+            const io::LoadedImage written =
+                io::load_image(file.temporary_path(), mode, {uint64_t(-1), ""});
+            value = psnr(written.image.view(), target.view());
+        } catch (const Error&) {
+            note = " before encoding";
+        } catch (const std::bad_alloc&) {
+            note = " before encoding";
+        }
+    }
+    char text[64];
+    std::snprintf(text, sizeof text, "PSNR %.2f dB%s", value, note.c_str());
+    return text;
 }
 
 int run_mosaic(const MosaicArgs& args, const Console& console) {
@@ -330,13 +346,16 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
             console.status("mosaic: matching %zu/%zu tiles", done, total);
         });
     console.status("mosaic: rendering");
-    const Image out = render(library, matches, target.image.size());
+    Image out = render(library, matches, target.image.size());
     console.status("mosaic: writing %s", args.output.c_str());
     // Both written in full before either replaces anything, so that an image and its matches
     // always come from the same run.
     AtomicFile image(args.output);
     io::save_image(image, out.view(), args.quality);
-    const double quality = console.quiet ? 0 : written_psnr(image, out, target.image);
+    if (!console.quiet && io::lossy_format(args.output)) {
+        console.status("mosaic: reading %s back for its PSNR", args.output.c_str());
+    }
+    const std::string quality = console.quiet ? "" : psnr_text(image, out, target.image);
     if (args.matches.empty()) {
         image.commit();
     } else {
@@ -346,10 +365,10 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     }
     if (!console.quiet) {
         console.end_status();
-        std::fprintf(stderr, "tessera mosaic: %s of %s, %.3f s, PSNR %.2f dB -> %s\n",
+        std::fprintf(stderr, "tessera mosaic: %s of %s, %.3f s, %s -> %s\n",
                      count_text(matches.size(), "tile", "tiles").c_str(),
-                     size_text(library.params().tile).c_str(), seconds_since(start), quality,
-                     args.output.c_str());
+                     size_text(library.params().tile).c_str(), seconds_since(start),
+                     quality.c_str(), args.output.c_str());
     }
     return 0;
 }
