@@ -230,6 +230,8 @@ struct MosaicArgs {
     std::string matches;
     int threads = 0;
     uint64_t max_pixels = io::kDefaultMaxPixels;
+    int quality = io::kDefaultQuality;
+    bool quality_given = false;
 };
 
 // Writes the --matches file into `file` row by row, through a buffer: never the whole text in
@@ -289,14 +291,29 @@ void write_matches(AtomicFile& file, const Library& library,
     file.write(buffer.data(), buffer.size());
 }
 
-// The PSNR of what `file` holds against `target`: JPEG and WebP lose some of `out`, so theirs is
-// measured on the file as written, read back before it replaces anything.
-double written_psnr(const AtomicFile& file, const Image& out, const Image& target) {
-    const std::string ext = io::extension_of(file.path());
-    if (ext != ".jpg" && ext != ".jpeg" && ext != ".webp") return psnr(out.view(), target.view());
-    const io::LoadedImage written = io::load_image(
-        file.temporary_path(), mode_of_channels(out.channels), {uint64_t(-1), "--max-pixels"});
-    return psnr(written.image.view(), target.view());
+// The summary's PSNR of the mosaic against the target. JPEG and WebP lose some of the mosaic, so
+// theirs is of the file as written, read back before it replaces anything, as best effort: `out`
+// is freed first, so reading back takes no more memory than the mosaic did, and should it fail
+// anyway the summary gives the PSNR before encoding, and says so.
+std::string psnr_text(const AtomicFile& file, Image& out, const Image& target) {
+    double value = psnr(out.view(), target.view());
+    std::string note;
+    if (io::lossy_format(file.path())) {
+        const Mode mode = mode_of_channels(out.channels);
+        out = Image();
+        try {
+            const io::LoadedImage written =
+                io::load_image(file.temporary_path(), mode, {uint64_t(-1), ""});
+            value = psnr(written.image.view(), target.view());
+        } catch (const Error&) {
+            note = " before encoding";
+        } catch (const std::bad_alloc&) {
+            note = " before encoding";
+        }
+    }
+    char text[64];
+    std::snprintf(text, sizeof text, "PSNR %.2f dB%s", value, note.c_str());
+    return text;
 }
 
 int run_mosaic(const MosaicArgs& args, const Console& console) {
@@ -304,6 +321,10 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     const Library library = Library::open(args.library);
     check_output(args.output, {args.library, args.target});
     io::check_output_format(args.output, library.params().mode);
+    if (args.quality_given && !io::lossy_format(args.output)) {
+        throw UsageError("--quality is for .jpg and .webp outputs; " + args.output +
+                         " is written without loss");
+    }
     if (!args.matches.empty()) {
         const std::string ext = io::extension_of(args.matches);
         if (ext != ".csv" && ext != ".json") {
@@ -325,13 +346,16 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
             console.status("mosaic: matching %zu/%zu tiles", done, total);
         });
     console.status("mosaic: rendering");
-    const Image out = render(library, matches, target.image.size());
+    Image out = render(library, matches, target.image.size());
     console.status("mosaic: writing %s", args.output.c_str());
     // Both written in full before either replaces anything, so that an image and its matches
     // always come from the same run.
     AtomicFile image(args.output);
-    io::save_image(image, out.view());
-    const double quality = console.quiet ? 0 : written_psnr(image, out, target.image);
+    io::save_image(image, out.view(), args.quality);
+    if (!console.quiet && io::lossy_format(args.output)) {
+        console.status("mosaic: reading %s back for its PSNR", args.output.c_str());
+    }
+    const std::string quality = console.quiet ? "" : psnr_text(image, out, target.image);
     if (args.matches.empty()) {
         image.commit();
     } else {
@@ -341,10 +365,10 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     }
     if (!console.quiet) {
         console.end_status();
-        std::fprintf(stderr, "tessera mosaic: %s of %s, %.3f s, PSNR %.2f dB -> %s\n",
+        std::fprintf(stderr, "tessera mosaic: %s of %s, %.3f s, %s -> %s\n",
                      count_text(matches.size(), "tile", "tiles").c_str(),
-                     size_text(library.params().tile).c_str(), seconds_since(start), quality,
-                     args.output.c_str());
+                     size_text(library.params().tile).c_str(), seconds_since(start),
+                     quality.c_str(), args.output.c_str());
     }
     return 0;
 }
@@ -485,6 +509,11 @@ int main(int argc, char** argv) {
                      "Also write one row per tile (.csv or .json): tile position, patch id, "
                      "source, source position, transform, distance")
         ->check(kPath);
+    mosaic_cmd
+        ->add_option("--quality", mosaic.quality,
+                     "JPEG or WebP quality, 1 to 100 (a .png, .tif or .pnm is lossless)")
+        ->check(CLI::Range(1, 100))
+        ->capture_default_str();
     mosaic_cmd->add_option("--threads", mosaic.threads, "Worker threads, 0 = all cores")
         ->check(kThreadCount)
         ->capture_default_str();
@@ -526,7 +555,10 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
         if (*build_cmd || *mosaic_cmd) io::initialize(argv[0], io::Modules::on_demand);
         if (*build_cmd) return run_build(build, console);
-        if (*mosaic_cmd) return run_mosaic(mosaic, console);
+        if (*mosaic_cmd) {
+            mosaic.quality_given = mosaic_cmd->count("--quality") > 0;
+            return run_mosaic(mosaic, console);
+        }
         return run_info(info_path, verify, list_sources);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);

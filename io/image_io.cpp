@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -347,7 +348,13 @@ struct FileTarget {
 
 }  // namespace
 
-void save_image(AtomicFile& file, ImageView image) {
+bool lossy_format(const std::string& path) {
+    const std::string ext = extension_of(path);
+    return ext == ".jpg" || ext == ".jpeg" || ext == ".webp";
+}
+
+void save_image(AtomicFile& file, ImageView image, int quality) {
+    TESSERA_ASSERT(quality >= 1 && quality <= 100);
     const std::string& path = file.path();
     check_output_format(path, mode_of_channels(image.channels));
     // libvips takes packed rows: a strided view is copied, a packed one (a whole mosaic) is not.
@@ -383,6 +390,8 @@ void save_image(AtomicFile& file, ImageView image) {
         vips::VOption* options = VImage::option();
         if (ext == ".png") {
             options->set("compression", 2)->set("filter", int(VIPS_FOREIGN_PNG_FILTER_ALL));
+        } else if (lossy_format(path)) {
+            options->set("Q", quality);
         }
         try {
             img.write_to_target(ext.c_str(), target, options);
@@ -393,9 +402,9 @@ void save_image(AtomicFile& file, ImageView image) {
     });
 }
 
-void save_image(const std::string& path, ImageView image) {
+void save_image(const std::string& path, ImageView image, int quality) {
     AtomicFile file(path);  // removes its temporary if the save throws
-    save_image(file, image);
+    save_image(file, image, quality);
     file.commit();
 }
 
@@ -406,53 +415,57 @@ std::vector<FoundImage> find_images(const std::string& directory) {
     const auto cannot_read = [](const std::string& what) {
         return "cannot read directory: " + what;
     };
-    if (unreadable(directory)) throw Error(directory + ": " + cannot_read(std::strerror(errno)));
-    const auto identity = [](const fs::path& p) {
-        struct stat st {};
-        ::stat(p.c_str(), &st);
-        return std::pair(st.st_dev, st.st_ino);
-    };
     const auto is_image = [](const fs::path& p) {
         const std::string ext = extension_of(p.string());
         return std::any_of(formats().begin(), formats().end(), [&ext](const Format& f) {
             return std::find(f.extensions.begin(), f.extensions.end(), ext) != f.extensions.end();
         });
     };
-    std::vector<FoundImage> found;
-    // Links to directories are followed, except back into a directory the walk is inside (a
-    // loop): `inside` holds the directories from `directory` down to the current one.
-    std::vector<std::pair<dev_t, ino_t>> inside = {identity(directory)};
-    std::error_code ec;
-    fs::recursive_directory_iterator it(directory,
-                                        fs::directory_options::follow_directory_symlink |
-                                            fs::directory_options::skip_permission_denied,
-                                        ec);
-    if (ec) throw Error(directory + ": " + cannot_read(ec.message()));
-    for (; it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (ec) throw Error(directory + ": " + cannot_read(ec.message()));
-        const fs::path& p = it->path();
-        const bool is_directory = it->is_directory(ec);
-        if (p.filename().string().starts_with('.')) {
-            if (is_directory) it.disable_recursion_pending();
-            continue;
-        }
-        if (is_directory) {
-            inside.resize(size_t(it.depth()) + 1);
-            const auto id = identity(p);
-            if (std::find(inside.begin(), inside.end(), id) != inside.end()) {
-                it.disable_recursion_pending();
-            } else if (unreadable(p.string())) {
-                found.push_back({p.string(), cannot_read(std::strerror(errno))});
-                it.disable_recursion_pending();
-            } else {
-                inside.push_back(id);
-            }
-        } else if (is_image(p) && it->is_regular_file(ec)) {
-            found.push_back({p.string(), ""});
-        } else if (is_image(p) && it->is_symlink(ec) && !it->exists(ec)) {
-            found.push_back({p.string(), "a symbolic link to a file that does not exist"});
-        }
+    struct stat st {};
+    if (unreadable(directory) || ::stat(directory.c_str(), &st) != 0) {
+        throw Error(directory + ": " + cannot_read(std::strerror(errno)));
     }
+    std::vector<FoundImage> found;
+    // Every directory is walked once, however many links lead to it: a link back up ends there,
+    // and links that fan out cannot multiply the files. Entries are taken in name order, so of
+    // two paths to one directory the one walked is the same on every file system.
+    std::set<std::pair<dev_t, ino_t>> walked = {{st.st_dev, st.st_ino}};
+    const auto walk = [&](const auto& self, const fs::path& dir) -> void {
+        std::error_code ec;
+        std::vector<fs::path> entries;
+        for (fs::directory_iterator it(dir, ec); !ec && it != fs::directory_iterator();
+             it.increment(ec)) {
+            entries.push_back(it->path());
+        }
+        if (ec) {
+            if (dir == directory) throw Error(directory + ": " + cannot_read(ec.message()));
+            found.push_back({dir.string(), cannot_read(ec.message())});
+            return;
+        }
+        std::sort(entries.begin(), entries.end());
+        for (const fs::path& p : entries) {
+            if (p.filename().string().starts_with('.')) continue;
+            if (::stat(p.c_str(), &st) != 0) {  // a link that leads nowhere
+                if (is_image(p)) {
+                    found.push_back(
+                        {p.string(), errno == ENOENT
+                                         ? "a symbolic link to a file that does not exist"
+                                         : "cannot follow the symbolic link: " +
+                                               std::string(std::strerror(errno))});
+                }
+            } else if (S_ISDIR(st.st_mode)) {
+                if (!walked.insert({st.st_dev, st.st_ino}).second) continue;
+                if (unreadable(p.string())) {
+                    found.push_back({p.string(), cannot_read(std::strerror(errno))});
+                } else {
+                    self(self, p);
+                }
+            } else if (S_ISREG(st.st_mode) && is_image(p)) {
+                found.push_back({p.string(), ""});
+            }
+        }
+    };
+    walk(walk, fs::path(directory));
     std::sort(found.begin(), found.end(),
               [](const FoundImage& a, const FoundImage& b) { return a.path < b.path; });
     return found;

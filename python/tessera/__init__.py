@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable, Dict, Iterable, NamedTuple, Optional, Sequence, Tuple, Union
+import threading
+from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -122,7 +123,7 @@ class Library:
     _path: Optional[str]
     # Built here: (st_dev, st_ino) of each source file -> its path, for save(). None when opened
     # from a file, whose source paths may be relative to a directory unknown here.
-    _source_files: Optional[Dict[Tuple[int, int], str]]
+    _source_files: Optional[List[Tuple[bytes, Tuple[int, int], str]]]
 
     def __init__(self) -> None:
         raise TypeError("make a Library with Library.build(images, ...) or Library.open(path)")
@@ -202,14 +203,17 @@ class Library:
         ]
         builder.add(inputs, _flag(strict, "strict"), _max_pixels(max_pixels), _threads(threads))
         lib = cls._wrap(builder.finish(), None)
-        # The source paths are relative to this working directory, which may change before save.
-        lib._source_files = {}
+        # The source paths are relative to this working directory, which may change before save:
+        # each file is remembered by its absolute path (a file replaced under that name since is
+        # still that source) and by its identity (a file moved since is too).
+        lib._source_files = []
         for source in lib.sources:
             try:
                 info = os.stat(source.path)
             except OSError:  # a name given to an array or a PIL image, or a file since removed
                 continue
-            lib._source_files.setdefault((info.st_dev, info.st_ino), source.path)
+            absolute = os.path.abspath(os.fsencode(source.path))
+            lib._source_files.append((absolute, (info.st_dev, info.st_ino), source.path))
         return lib
 
     @classmethod
@@ -246,14 +250,20 @@ class Library:
             info = os.stat(raw)
         except OSError:  # nothing there to overwrite (or the save will say why not)
             return None
-        if self._source_files is not None:
-            return self._source_files.get((info.st_dev, info.st_ino))
-        for source in self.sources:  # paths as stored, relative to the working directory
+        def names(path: Union[str, bytes]) -> bool:
             try:
-                if os.path.samestat(os.stat(source.path), info):
-                    return source.path
+                return os.path.samestat(os.stat(path), info)
             except OSError:  # missing, or a name given to an array
-                continue
+                return False
+
+        if self._source_files is not None:
+            for absolute, identity, shown in self._source_files:
+                if identity == (info.st_dev, info.st_ino) or names(absolute):
+                    return shown
+            return None
+        for source in self.sources:  # paths as stored, relative to the working directory
+            if names(source.path):
+                return source.path
         return None
 
     # ---- using ----
@@ -440,6 +450,7 @@ class Library:
 # Libraries unpickled in this process, by what was pickled: (the file's identity when opened,
 # the Library). A worker that receives one many times maps it once, while the file stays the same.
 _unpickled: dict = {}
+_unpickled_lock = threading.Lock()
 
 
 def _reopen(path: str, file_bytes: int, checksum: int) -> Library:
@@ -448,7 +459,8 @@ def _reopen(path: str, file_bytes: int, checksum: int) -> Library:
     key = (path, file_bytes, checksum)
     st = os.stat(path)
     identity = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-    cached = _unpickled.get(key)
+    with _unpickled_lock:
+        cached = _unpickled.get(key)
     if cached is not None and cached[0] == identity:
         return cached[1]
     lib = Library.open(path)
@@ -457,10 +469,11 @@ def _reopen(path: str, file_bytes: int, checksum: int) -> Library:
             f"{path}: the file holds another library than the one pickled (it was rebuilt or "
             "replaced); open it again and pass the new Library"
         )
-    _unpickled.pop(key, None)
-    _unpickled[key] = (identity, lib)
-    while len(_unpickled) > 8:  # the oldest goes
-        del _unpickled[next(iter(_unpickled))]
+    with _unpickled_lock:  # unpickled in several threads at once (open releases the GIL)
+        _unpickled.pop(key, None)
+        _unpickled[key] = (identity, lib)
+        while len(_unpickled) > 8:  # the oldest goes
+            del _unpickled[next(iter(_unpickled))]
     return lib
 
 

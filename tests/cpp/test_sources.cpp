@@ -70,22 +70,37 @@ TEST_F(Sources, DirectoriesStandForTheirImagesSortedHiddenSkipped) {
     EXPECT_FALSE(sources[1].named);
 }
 
-// Links to directories are followed, except back up into the walk (which would never end); a
-// broken link named like an image is a source with a problem, to be warned about, not dropped.
+// Links are followed, each directory walked once however many links lead to it (the first path
+// in name order), so loops end and fans of links do not multiply files; a link named like an
+// image that cannot be followed is a source with a problem, to be warned about, not dropped.
 TEST_F(Sources, LinksInDirectoriesAreFollowedOrReported) {
     const std::string a = png("in/a.png", 4, 4);
-    const std::string b = png("other/b.png", 4, 4);
+    png("other/b.png", 4, 4);
     fs::create_directory_symlink("../other", dir_.file("in/linked"));
+    fs::create_directory_symlink("../other", dir_.file("in/m-linked-again"));  // walked once
     fs::create_directory(dir_.file("in/sub"));
     fs::create_directory_symlink("..", dir_.file("in/sub/up"));  // back up into in: a loop
     fs::create_directory_symlink(".", dir_.file("in/self"));
     fs::create_symlink("nowhere.png", dir_.file("in/broken.png"));
+    fs::create_symlink("loop.png", dir_.file("in/loop.png"));
     fs::create_symlink("nowhere", dir_.file("in/broken-not-an-image"));
-    const std::vector<io::SourceInput> inputs = {{dir_.file("in"), {}}};
+    // Three levels, each with two links to the next: 8 paths to the deepest directory.
+    std::string level = dir_.file("fan");
+    for (int i = 0; i < 3; ++i) {
+        fs::create_directories(level + "/next");
+        fs::create_directory_symlink("next", level + "/x");
+        fs::create_directory_symlink("next", level + "/y");
+        level += "/next";
+    }
+    const std::string deep = png("fan/next/next/next/c.png", 4, 4);
+    const std::vector<io::SourceInput> inputs = {{dir_.file("in"), {}}, {dir_.file("fan"), {}}};
     const std::vector<io::Source> sources = io::expand_inputs(inputs);
-    EXPECT_EQ(paths(sources), (std::vector<std::string>{a, dir_.file("in/broken.png"),
-                                                        dir_.file("in/linked/b.png")}));
+    EXPECT_EQ(paths(sources),
+              (std::vector<std::string>{a, dir_.file("in/broken.png"), dir_.file("in/linked/b.png"),
+                                        dir_.file("in/loop.png"), deep}));
     EXPECT_EQ(sources[1].problem, "a symbolic link to a file that does not exist");
+    EXPECT_EQ(sources[3].problem,
+              "cannot follow the symbolic link: Too many levels of symbolic links");
     EXPECT_TRUE(sources[0].problem.empty() && sources[2].problem.empty());
 
     // Reported like an undecodable file: a warning and a count, or an error under strict.
@@ -93,12 +108,13 @@ TEST_F(Sources, LinksInDirectoriesAreFollowedOrReported) {
     std::vector<std::string> warnings;
     const io::AddSummary summary = io::add_sources(
         builder, sources, {}, [&](const std::string& message) { warnings.push_back(message); });
-    EXPECT_EQ(summary.skipped, 1u);
-    EXPECT_EQ(builder.source_count(), 2u);
-    EXPECT_EQ(
-        warnings,
-        (std::vector<std::string>{dir_.file("in/broken.png") +
-                                  ": a symbolic link to a file that does not exist; skipped"}));
+    EXPECT_EQ(summary.skipped, 2u);
+    EXPECT_EQ(builder.source_count(), 3u);
+    EXPECT_EQ(warnings, (std::vector<std::string>{
+                            dir_.file("in/broken.png") +
+                                ": a symbolic link to a file that does not exist; skipped",
+                            dir_.file("in/loop.png") + ": cannot follow the symbolic link: Too "
+                                                       "many levels of symbolic links; skipped"}));
     LibraryBuilder strict(params({4, 4}));
     io::AddOptions strict_options;
     strict_options.strict = true;

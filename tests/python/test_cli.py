@@ -47,7 +47,8 @@ def gray_library(tessera_bin, sources, tmp_path_factory):
     ([], ["build", "mosaic", "info", "--version"]),
     (["build"], ["--output", "--tile", "--stride", "--rotations", "--flips", "--mode", "--strict",
                  "--quiet", "=16", "=rgb", "[default: the tile size]"]),
-    (["mosaic"], ["--output", "--matches", "--threads", "--quiet", "0 = all cores", "65500"]),
+    (["mosaic"], ["--output", "--matches", "--quality", "=90", "--threads", "--quiet", "0 = all cores",
+                  "65500"]),
     (["info"], ["--verify", "--sources"]),
 ])
 def test_help(tessera_bin, command, flags):
@@ -378,6 +379,32 @@ def test_lossy_output_psnr_is_of_the_file_written(tessera_bin, sources, tmp_path
         written = np.asarray(im.convert("RGB"), np.float64)
     mse = ((written - load(target, "RGB")) ** 2).mean()
     assert 0 < mse and float(m.group(1)) == pytest.approx(10 * np.log10(255**2 / mse), abs=0.006)
+
+
+def test_quality_of_lossy_outputs(tessera_bin, gray_library, sources, tmp_path):
+    """--quality sets the JPEG and WebP quality (default 90); a lossless output refuses it."""
+    target = sources / "c_chelsea.png"
+    run(tessera_bin, "mosaic", "-q", gray_library, target, "-o", tmp_path / "exact.png")
+    exact = load(tmp_path / "exact.png").astype(np.float64)
+    for ext in (".jpg", ".webp"):
+        errors, sizes = [], []
+        for quality in (50, 95):
+            out = tmp_path / f"q{quality}{ext}"
+            run(tessera_bin, "mosaic", "-q", gray_library, target, "-o", out, "--quality", quality)
+            errors.append(((load(out) - exact) ** 2).mean())
+            sizes.append(out.stat().st_size)
+        assert errors[0] > errors[1] > 0 and sizes[0] < sizes[1], (ext, errors, sizes)
+        run(tessera_bin, "mosaic", "-q", gray_library, target, "-o", tmp_path / f"d{ext}")
+        run(tessera_bin, "mosaic", "-q", gray_library, target, "-o", tmp_path / f"q90{ext}",
+            "--quality", 90)
+        assert (tmp_path / f"d{ext}").read_bytes() == (tmp_path / f"q90{ext}").read_bytes()
+    for args, message in (([".png", "--quality", 80], "--quality is for .jpg and .webp outputs"),
+                          ([".jpg", "--quality", 0], "--quality"),
+                          ([".jpg", "--quality", 101], "--quality")):
+        out = tmp_path / f"bad{args[0]}"
+        assert_failed(run(tessera_bin, "mosaic", gray_library, target, "-o", out, *args[1:],
+                          check=False), message, code=2)
+        assert not out.exists()
 
 
 def test_build_summary_counts(tessera_bin, data_dir, tmp_path):

@@ -272,6 +272,20 @@ def test_save_refuses_a_source_after_the_working_directory_changed(tmp_path, mon
         other.write_bytes(before)
 
 
+def test_save_refuses_a_source_replaced_since_the_build(tmp_path, monkeypatch):
+    """A source rewritten through a temporary and a rename (as editors save) is a new file under
+    the same name: still the input, still refused."""
+    monkeypatch.chdir(tmp_path)
+    Image.fromarray(np.arange(256, dtype=np.uint8).reshape(16, 16)).save("train.png")
+    lib = tessera.Library.build(["train.png"], tile=8)
+    Image.fromarray(np.zeros((16, 16), np.uint8)).save("new.png")
+    os.replace("new.png", "train.png")
+    before = (tmp_path / "train.png").read_bytes()
+    with pytest.raises(tessera.Error, match="would overwrite the input train.png"):
+        lib.save(tmp_path / "train.png")
+    assert (tmp_path / "train.png").read_bytes() == before
+
+
 def test_save_over_the_mapped_file_leaves_the_mapping_intact(tmp_path):
     """save() writes a new file and renames it over the old one, so a Library memory-mapped from
     that file keeps its pages: saving it onto itself, or another library over it, is safe."""

@@ -58,13 +58,20 @@ std::string image_extensions();
 // The extension of the file name in `path`, in lower case: "a/B.PNG" -> ".png".
 std::string extension_of(const std::string& path);
 
+// JPEG and WebP quality, 1 to 100. 90 rather than libvips's 75: a mosaic is all tile edges,
+// where lower qualities ring visibly.
+inline constexpr int kDefaultQuality = 90;
+
 // Encodes `image` in the format named by the extension of file.path() straight into `file` (no
 // copy of the encoded file in memory), which the caller commits, alone or with files that belong
-// with it.
-void save_image(AtomicFile& file, ImageView image);
+// with it. `quality` applies to the lossy formats (.jpg, .webp).
+void save_image(AtomicFile& file, ImageView image, int quality = kDefaultQuality);
 
 // The same for one file on its own: writes `path` atomically.
-void save_image(const std::string& path, ImageView image);
+void save_image(const std::string& path, ImageView image, int quality = kDefaultQuality);
+
+// Whether the format named by the extension of `path` loses detail (JPEG, WebP).
+bool lossy_format(const std::string& path);
 
 // Throws Error unless the extension of `path` names a format that save_image can write for an
 // image in `mode`: the PNM extensions have their own mode (.pgm gray, .ppm RGB; .pnm either).
@@ -82,10 +89,10 @@ struct FoundImage {
 };
 
 // The image files below `directory`, recursively, by the extensions of the supported formats
-// (hidden files and directories skipped; links to directories followed, except back up into
-// one the walk is inside), with the subdirectories that cannot be read and the broken links
-// named like images, sorted by path so that patch ids do not depend on the file system's order.
-// Throws Error when `directory` itself cannot be read.
+// (hidden files and directories skipped; links followed, each directory walked once however many
+// links lead to it), with the subdirectories that cannot be read and the links that cannot be
+// followed named like images, sorted by path so that patch ids do not depend on the file
+// system's order. Throws Error when `directory` itself cannot be read.
 std::vector<FoundImage> find_images(const std::string& directory);
 
 }  // namespace tessera::io
