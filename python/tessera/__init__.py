@@ -157,8 +157,10 @@ class Library:
         ----------
         images : a path, or an iterable of paths, PIL images and numpy uint8 arrays (mixed).
             As in ``tessera build``: a directory stands for the image files below it
-            (recursively, by extension, hidden files skipped, sorted by path); one of those that
-            cannot be decoded is skipped with a warning. A file named explicitly must decode.
+            (recursively, by extension, hidden files skipped, links followed with each directory
+            walked once, sorted by path); one of those that cannot be decoded or is over
+            max_pixels, an unreadable subdirectory and a link that cannot be followed are skipped
+            with a warning. A file named explicitly must decode.
             Images smaller than the tile give no patches (warning). Warnings are issued in
             order after decoding, at the caller's line. One array is refused: pass [array],
             or list(array) for a stack of images. PIL 16-bit and float modes are refused: pass
