@@ -337,6 +337,16 @@ class PixelBuffer {
     size_t capacity_ = 0;
 };
 
+// Room for `extra` more elements, growing as PixelBuffer does: reserve() alone allocates exactly
+// what is asked, so reserving for each source copied everything before it every time (a build
+// from 40,000 small files took 43 s in these copies).
+template <typename T>
+void reserve_more(std::vector<T>& v, size_t extra) {
+    if (v.size() + extra > v.capacity()) {
+        v.reserve(std::max(v.size() + extra, v.capacity() + v.capacity() / 2));
+    }
+}
+
 }  // namespace
 
 struct LibraryBuilder::Buffers {
@@ -375,8 +385,8 @@ size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
     size_t at = b.pixels.size();
     try {
         b.pixels.resize(at + added * patch_bytes);
-        b.origins.reserve(b.origins.size() + added);
-        b.sources.reserve(b.sources.size() + 1);
+        reserve_more(b.origins, added);
+        reserve_more(b.sources, 1);
     } catch (const std::bad_alloc&) {
         b.pixels.resize(at);  // as before this source: no patch from it
         throw_out_of_memory(source.path, params_, b.origins.size() + added);
