@@ -237,14 +237,22 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
                 throw Error(path + ": not a supported image format (" + supported_formats() + ")");
             }
             // Opening reads only the header, so oversized images are refused before decoding.
-            // "memory": libvips would decode an image over 100 MB into a file in $TMPDIR, so a
-            // small or full $TMPDIR would fail it as undecodable; its pixels end up in memory
-            // anyway (`decoded` below).
-            img = VImage::new_from_source(source, "",
-                                          VImage::option()
-                                              ->set("fail_on", VIPS_FAIL_ON_ERROR)
-                                              ->set("access", VIPS_ACCESS_RANDOM)
-                                              ->set("memory", true));
+            // Sequential access decodes strip by strip straight into `decoded` below: one copy of
+            // the pixels. Only an EXIF rotation needs the whole image decoded first, in memory
+            // ("memory": else libvips puts an image over 100 MB in a file in $TMPDIR, and a small
+            // or full $TMPDIR would fail it as undecodable).
+            const auto open = [&](bool whole) {
+                vips::VOption* options = VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR);
+                if (whole) {
+                    options->set("access", VIPS_ACCESS_RANDOM)->set("memory", true);
+                } else {
+                    options->set("access", VIPS_ACCESS_SEQUENTIAL);
+                }
+                return VImage::new_from_source(VSource::new_from_memory(bytes.data(), bytes.size()),
+                                               "", options);
+            };
+            img = open(false);
+            if (vips_image_get_orientation(img.get_image()) > 1) img = open(true);
         }
         const uint64_t pixels = uint64_t(img.width()) * uint64_t(img.height());
         if (pixels > limit.max) {
@@ -269,12 +277,13 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
             throw Error(path + ": unsupported layout with " + std::to_string(img.bands()) +
                         " bands");
         }
-        // libvips decodes straight into the image's buffer, and a matching mode keeps it: one
-        // copy of the pixels in memory, not three.
+        // libvips decodes straight into the image's buffer, and a matching mode keeps it; the
+        // decoder's own buffers go before a conversion makes its copy.
         Image decoded(img.width(), img.height(), img.bands());
         img.write(VImage::new_from_memory(decoded.pixels.data(), decoded.pixels.size(),
                                           decoded.width, decoded.height, decoded.channels,
                                           VIPS_FORMAT_UCHAR));
+        img = VImage();
         return decoded.channels == channels(mode) ? std::move(decoded)
                                                   : convert(decoded.view(), mode);
     });
