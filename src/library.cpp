@@ -281,16 +281,17 @@ SearchIndex index_view(const LibraryParams& params, size_t n, const SectionData&
 }
 
 // The builder holds the whole library in memory, about the size of its file: the message says
-// how big that is and which parameters make it smaller.
+// how big that is and which parameters make it smaller. While sources are added, the builder does
+// not know those still to come: the size is of the sources so far, and says so.
 [[noreturn]] void throw_out_of_memory(const std::string& what, const LibraryParams& params,
-                                      uint64_t patch_count) {
+                                      uint64_t patch_count, bool all_sources) {
     const Layout layout(0, 0, patch_count, params.patch_bytes(), detail::block_grid(params).pairs(),
                         params.channels());
-    throw Error(what + ": out of memory: a library of " + std::to_string(patch_count) +
-                " patches of " + size_text(params.tile) + " " +
-                std::string(mode_name(params.mode)) + " needs about " +
-                bytes_text(layout.file_bytes) +
-                "; use a larger stride, fewer rotations or flips, or a smaller tile");
+    throw Error(
+        what + ": out of memory: a library of " + std::to_string(patch_count) + " patches of " +
+        size_text(params.tile) + " " + std::string(mode_name(params.mode)) + " needs about " +
+        bytes_text(layout.file_bytes) + (all_sources ? "" : " with the sources up to this one") +
+        "; use a larger stride, fewer rotations or flips, or a smaller tile");
 }
 
 }  // namespace
@@ -389,7 +390,7 @@ size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
         reserve_more(b.sources, 1);
     } catch (const std::bad_alloc&) {
         b.pixels.resize(at);  // as before this source: no patch from it
-        throw_out_of_memory(source.path, params_, b.origins.size() + added);
+        throw_out_of_memory(source.path, params_, b.origins.size() + added, false);
     }
     const auto source_id = uint32_t(b.sources.size());
     source.width = uint32_t(image.width);
@@ -422,7 +423,7 @@ Library LibraryBuilder::finish() {
     try {
         buffers_->index = build_index(params_, buffers_->pixels.data(), lib.patch_count_);
     } catch (const std::bad_alloc&) {
-        throw_out_of_memory("the search index", params_, lib.patch_count_);
+        throw_out_of_memory("the search index", params_, lib.patch_count_, true);
     }
     lib.norms_ = buffers_->index.norms.data();
     const IndexBuffers& b = buffers_->index;
