@@ -34,6 +34,7 @@ namespace {
 // the summary replaces it.
 struct Console {
     bool quiet = false;
+    mutable std::string phase;  // the last status, shown or not: what an out-of-memory error names
     bool progress() const { return !quiet && ::isatty(STDERR_FILENO); }
     void warn(const std::string& message) const {
         if (progress()) std::cerr << "\r\033[K";
@@ -41,9 +42,10 @@ struct Console {
     }
     template <typename... Args>
     void status(const char* format, Args... args) const {
-        if (!progress()) return;
         std::string line(size_t(std::snprintf(nullptr, 0, format, args...)), '\0');
         std::snprintf(line.data(), line.size() + 1, format, args...);
+        phase = line;
+        if (!progress()) return;
         // A line as wide as the terminal would wrap, and "\r" would no longer go back to its start:
         // cut it short (at a UTF-8 character boundary).
         winsize terminal{};
@@ -340,6 +342,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     const io::LoadedImage target =
         io::load_image(args.target, library.params().mode, {args.max_pixels, "--max-pixels"});
     io::check_output_size(args.output, target.image.size(), "the mosaic of " + args.target);
+    console.status("mosaic: cutting %s into tiles", args.target.c_str());
     const auto searcher = make_exact_searcher(library, args.threads);
     const auto matches =
         match_tiles(library, *searcher, target.image.view(), [&](size_t done, size_t total) {
@@ -576,7 +579,8 @@ int main(int argc, char** argv) {
         return 1;
     } catch (const std::bad_alloc&) {
         console.end_status();
-        std::cerr << "tessera: out of memory\n";
+        std::cerr << "tessera: out of memory"
+                  << (console.phase.empty() ? "" : " (" + console.phase + ")") << "\n";
         return 1;
     } catch (const std::exception& e) {  // a library's exception: still a message, not an abort
         console.end_status();

@@ -565,6 +565,24 @@ def test_interrupt_while_writing_matches_leaves_the_old_pair(tessera_bin, tmp_pa
 
 @pytest.mark.skipif("TESSERA_SANITIZED" in os.environ,
                     reason="AddressSanitizer reserves terabytes of address space: no ulimit -v")
+def test_a_mosaic_out_of_memory_says_where(tessera_bin, work):
+    """9 million 1x1 tiles under a 600 MB address space: the one line names the phase and the
+    target, not just 'out of memory'."""
+    Image.fromarray(noise(3000, 3000, 1)).save(work / "big.png")
+    lib = work / "one.tsr"
+    run(tessera_bin, "build", "-q", "-o", lib, "--tile", 1, "--mode", "gray", work / "a.png")
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (600 << 20, 600 << 20))
+    result = run(tessera_bin, "mosaic", lib, work / "big.png", "-o", work / "out" / "m.png",
+                 check=False, preexec_fn=limit)
+    line = assert_failed(result, "tessera: out of memory (mosaic: ")
+    assert str(work / "big.png") in line, line
+    assert os.listdir(work / "out") == []
+
+
+@pytest.mark.skipif("TESSERA_SANITIZED" in os.environ,
+                    reason="AddressSanitizer reserves terabytes of address space: no ulimit -v")
 def test_a_library_too_big_for_memory_says_how_big_and_what_to_change(tessera_bin, work, data_dir):
     """58 GB of patches under a 4 GB address space: the one allocation is refused at once (nothing
     is touched), and the message gives the size and the options that make it smaller."""
