@@ -586,5 +586,10 @@ int main(int argc, char** argv) {
         console.end_status();
         std::cerr << "tessera: " << e.what() << "\n";
         return 1;
+    } catch (...) {  // a library's own exception type (DjVuLibre's, say): still not an abort
+        console.end_status();
+        std::cerr << "tessera: failed" << (console.phase.empty() ? "" : " (" + console.phase + ")")
+                  << " with an error of a kind tessera does not know\n";
+        return 1;
     }
 }

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <set>
 #include <shared_mutex>
 #include <span>
@@ -141,6 +142,12 @@ PixelLimitError over_limit(const std::string& path, uint64_t width, uint64_t hei
 // Set by initialize(): libvips started without its modules, which load_module() opens on demand.
 bool modules_deferred = false;
 
+// The process's new-handler when libvips started. ImageMagick loads its DjVu coder on its first
+// decode, and DjVuLibre then installs a handler that turns every failed allocation in the
+// process into a DJVU::GException instead of std::bad_alloc: an image too large for memory,
+// decoded after a BMP, aborted tessera. Each ImageMagick call puts this one back.
+std::new_handler new_handler_at_start = nullptr;
+
 // Opens one libvips module (once) when modules are deferred. A module that is missing or fails
 // to open only loses its formats: HEIF is then refused as unsupported, and BMP fails to decode
 // with libvips's "class magickload_buffer not found".
@@ -184,7 +191,9 @@ void initialize(const char* argv0, Modules modules) {
     // directory without any defers them. A VIPSHOME the user set is left to libvips.
     modules_deferred = modules == Modules::on_demand && std::getenv("VIPSHOME") == nullptr;
     if (modules_deferred) setenv("VIPSHOME", "/dev/null", 1);
+    new_handler_at_start = std::get_new_handler();
     const int failed = VIPS_INIT(argv0);
+    std::set_new_handler(new_handler_at_start);  // modules loaded at start may have changed it
     if (modules_deferred) unsetenv("VIPSHOME");
     if (failed != 0) throw Error("cannot start libvips");
     // Loaders also trip GObject's property checks on hostile headers (a width of 0).
@@ -222,6 +231,8 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
             VipsBlob* blob = vips_blob_new(nullptr, bytes.data(), bytes.size());
             std::unique_ptr<VipsArea, decltype(&vips_area_unref)> owned(VIPS_AREA(blob),
                                                                         vips_area_unref);
+            const std::unique_ptr<void, void (*)(void*)> restore_new_handler(
+                &new_handler_at_start, [](void*) { std::set_new_handler(new_handler_at_start); });
             img = VImage::magickload_buffer(blob, VImage::option()->set("memory", true));
         } else {
             VSource source = VSource::new_from_memory(bytes.data(), bytes.size());

@@ -209,6 +209,22 @@ def test_bmp_bomb_is_not_decoded(tessera_bin, tmp_path, out_dir):
 
 
 @pytest.mark.skipif("TESSERA_SANITIZED" in os.environ,
+                    reason="AddressSanitizer aborts on an allocation too large instead of failing it")
+def test_out_of_memory_after_a_bmp_is_an_error_not_an_abort(tessera_bin, tmp_path, out_dir):
+    """ImageMagick, which decodes BMP, loads DjVuLibre, whose new-handler turned every later
+    failed allocation into an exception that is not std::bad_alloc: tessera aborted. An image
+    too large for memory after a BMP is skipped with a warning like any other."""
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "a.bmp").write_bytes(encoded(noise(16, 16), "BMP"))
+    (d / "b.png").write_bytes(png_header_only(200_000, 200_000))  # 120 GB as RGB
+    result = run(tessera_bin, "build", "--threads", 1, "--max-pixels", 10**11, d, "-o",
+                 out_dir / "lib.tsr", check=False)
+    assert result.returncode == 0, result.stderr
+    assert f"{d / 'b.png'}: out of memory while decoding; skipped" in result.stderr
+
+
+@pytest.mark.skipif("TESSERA_SANITIZED" in os.environ,
                     reason="AddressSanitizer's shadow memory and quarantine inflate the resident size")
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_a_decoded_image_is_held_once(tessera_bin, tmp_path, out_dir, fmt):
