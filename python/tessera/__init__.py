@@ -28,6 +28,7 @@ corrupt or foreign library file, an undecodable image, parameters that cannot ma
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import threading
@@ -164,9 +165,10 @@ class Library:
             Images smaller than the tile give no patches (warning). Warnings are issued in
             order after decoding, at the caller's line. One array is refused: pass [array],
             or list(array) for a stack of images. PIL 16-bit and float modes are refused: pass
-            the file path. PIL images and non-contiguous arrays are converted one at a time, in
-            their turn (what converting one raises is raised then); C-contiguous uint8 arrays
-            are used without a copy.
+            the file path. PIL images and non-contiguous arrays in a list or tuple are
+            converted one at a time, in their turn (what converting one raises is raised then);
+            from any other iterable, as they are yielded. C-contiguous uint8 arrays are used
+            without a copy (a generator refilling one array must yield copies).
         tile : int or (height, width), 1 to 128 per side. Default 16.
         stride : int or (height, width), the step between windows. Default: the tile.
         rotations : degrees counter-clockwise, any of 0, 90, 180, 270. Default (0,).
@@ -196,13 +198,20 @@ class Library:
             if r not in (0, 90, 180, 270):
                 raise Error(f"invalid rotation {r}: rotations are 0, 90, 180 or 270 degrees")
         builder = _tessera.Builder(tile_hw, stride_hw, _mode(mode), rotations, flips)
-        # Every input is checked now; images are converted in their turn (see _pixel_maker).
-        inputs = [
-            (_existing_path(item), None)
-            if isinstance(item, _PATH_TYPES)
-            else (os.fsencode(_default_name(item, index)), _pixel_maker(item, f"images[{index}]"))
-            for index, item in enumerate(_image_items(images))
-        ]
+        # Every input is checked now. A list or tuple holds its images through the call, so each
+        # is converted in its turn (see _pixel_maker), one copy at a time; any other iterable may
+        # reuse or close what it yields (PIL's ImageSequence.Iterator, a generator of Image.open,
+        # one buffer refilled), so its items are converted as they are yielded.
+        in_turn = isinstance(images, (list, tuple))
+        inputs = []
+        for index, item in enumerate(_image_items(images)):
+            if isinstance(item, _PATH_TYPES):
+                inputs.append((_existing_path(item), None))
+                continue
+            make = _pixel_maker(item, f"images[{index}]")
+            if not in_turn:
+                make = functools.partial(lambda pixels: pixels, make())
+            inputs.append((os.fsencode(_default_name(item, index)), make))
         builder.add(inputs, _flag(strict, "strict"), _max_pixels(max_pixels), _threads(threads))
         lib = cls._wrap(builder.finish(), None)
         # The source paths are relative to this working directory, which may change before save:
@@ -569,7 +578,7 @@ def _image_items(images: Any) -> Iterable[Any]:
         )
         raise TypeError(f"images must be a list of images, not one array: pass {advice}")
     try:
-        return list(images)
+        return iter(images)
     except TypeError:
         raise TypeError(
             f"images must be a path or an iterable of paths, PIL images and numpy arrays, "

@@ -381,6 +381,45 @@ def test_calls_release_the_gil(data_dir, call):
     assert done_first, "the other thread could not run during the call"
 
 
+def test_build_from_iterators_takes_each_item_as_yielded(tmp_path):
+    """An iterator may reuse or close what it yields: PIL's ImageSequence.Iterator gives one
+    image object for every frame, a generator may refill one buffer (here strided views, which
+    are converted), and a generator of Image.open keeps a file open per image until it is
+    loaded. Each item is taken as it comes, as a list's are in their turn."""
+    from PIL import ImageSequence
+
+    frames = [Image.fromarray(np.full((16, 16, 3), v, np.uint8)) for v in (0, 80, 160)]
+    frames[0].save(tmp_path / "seq.gif", save_all=True, append_images=frames[1:])
+    with Image.open(tmp_path / "seq.gif") as im:
+        lib = tessera.Library.build(ImageSequence.Iterator(im), tile=16, threads=1)
+    assert [int(p.mean()) for p in lib.patches] == [0, 80, 160]
+
+    buffer = np.zeros((16, 32), np.uint8)
+
+    def refilled():
+        for value in (0, 50, 100):
+            buffer[:] = value
+            yield buffer[:, ::2]
+
+    lib = tessera.Library.build(refilled(), tile=16, mode="gray", threads=2)
+    assert [int(p.mean()) for p in lib.patches] == [0, 50, 100]
+
+    for i in range(100):
+        Image.fromarray(np.full((8, 8), i, np.uint8)).save(tmp_path / f"{i:03}.png")
+    script = (
+        "import glob, resource, sys\n"
+        "import tessera\n"
+        "from PIL import Image\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\n"
+        "paths = sorted(glob.glob(sys.argv[1] + '/*.png'))\n"
+        "lib = tessera.Library.build((Image.open(p) for p in paths), tile=8, mode='gray')\n"
+        "print(len(lib))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True,
+                         text=True, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.returncode == 0 and out.stdout == "100\n", out.stderr
+
+
 def test_paths_that_are_not_utf8_round_trip_as_python_does(tmp_path):
     """File names are bytes: they go in as str (surrogate escapes), bytes or PathLike, and come
     back as os.fsdecode gives them, everywhere a path crosses into the C++ core."""
