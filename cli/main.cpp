@@ -112,15 +112,20 @@ const CLI::Validator kPositiveCount(
     },
     "N");
 
-// A thread count, 0 to 4096 (CLI11's range check would call 1.5 out of range).
-const CLI::Validator kThreadCount(
-    [](std::string& text) {
-        const bool ok = !text.empty() && text.size() <= 4 &&
-                        text.find_first_not_of("0123456789") == std::string::npos &&
-                        std::stoi(text) <= 4096;
-        return ok ? std::string() : "'" + text + "' is not a whole number from 0 to 4096";
-    },
-    "N");
+// A whole number from `low` to `high` (CLI11's range check would call 1.5 out of range).
+CLI::Validator whole_number(int low, int high) {
+    return CLI::Validator(
+        [low, high](std::string& text) {
+            const bool ok = !text.empty() && text.size() <= 9 &&
+                            text.find_first_not_of("0123456789") == std::string::npos &&
+                            std::stoi(text) >= low && std::stoi(text) <= high;
+            return ok ? std::string()
+                      : "'" + text + "' is not a whole number from " + std::to_string(low) +
+                            " to " + std::to_string(high);
+        },
+        "N");
+}
+const CLI::Validator kThreadCount = whole_number(0, 4096);
 
 // Wherever a path is expected: "" would otherwise fail late with a message naming nothing.
 const CLI::Validator kPath(
@@ -515,7 +520,7 @@ int main(int argc, char** argv) {
     mosaic_cmd
         ->add_option("--quality", mosaic.quality,
                      "JPEG or WebP quality, 1 to 100 (a .png, .tif or .pnm is lossless)")
-        ->check(CLI::Range(1, 100))
+        ->check(whole_number(1, 100))
         ->capture_default_str();
     mosaic_cmd->add_option("--threads", mosaic.threads, "Worker threads, 0 = all cores")
         ->check(kThreadCount)

@@ -399,8 +399,9 @@ def test_quality_of_lossy_outputs(tessera_bin, gray_library, sources, tmp_path):
             "--quality", 90)
         assert (tmp_path / f"d{ext}").read_bytes() == (tmp_path / f"q90{ext}").read_bytes()
     for args, message in (([".png", "--quality", 80], "--quality is for .jpg and .webp outputs"),
-                          ([".jpg", "--quality", 0], "--quality"),
-                          ([".jpg", "--quality", 101], "--quality")):
+                          ([".jpg", "--quality", 0], "'0' is not a whole number from 1 to 100"),
+                          ([".jpg", "--quality", "high"], "'high' is not a whole number"),
+                          ([".jpg", "--quality", 101], "'101' is not a whole number")):
         out = tmp_path / f"bad{args[0]}"
         assert_failed(run(tessera_bin, "mosaic", gray_library, target, "-o", out, *args[1:],
                           check=False), message, code=2)
