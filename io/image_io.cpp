@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -19,6 +20,7 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <type_traits>
 
 #include "tessera/error.hpp"
 #include "tessera/file.hpp"
@@ -47,9 +49,18 @@ std::string vips_reason(const VError& e) {
 // explanation of a failure. They are kept instead, to complete the one-line error.
 thread_local std::string last_warning;
 
+// An allocation that fails in a libvips worker thread (a region's buffer) is only a warning,
+// "out of memory --- size == 0MB", and the image comes back with holes: a decode or an encode
+// that saw one must fail (run_vips). Counted for the whole process, since the warning is logged
+// on libvips's thread, not the caller's.
+std::atomic<uint64_t> vips_allocation_failures = 0;
+
 // Called from GLib's C code, so nothing may escape: a copy that cannot be made (out of memory)
 // keeps no warning rather than terminating the process.
 void keep_warning(const char*, GLogLevelFlags, const char* message, void*) noexcept {
+    if (message != nullptr && std::strstr(message, "out of memory") != nullptr) {
+        ++vips_allocation_failures;
+    }
     try {
         last_warning = message ? message : "";
     } catch (...) {
@@ -65,19 +76,37 @@ void keep_warning(const char*, GLogLevelFlags, const char* message, void*) noexc
 std::shared_mutex vips_calls;
 
 // Returns what `work` (calls into libvips) returns; a libvips failure throws Error(context +
-// its reason).
+// its reason). An allocation failure that libvips only logged while `work` ran counts as a
+// failure too (one from another thread's call as well, until the call runs again alone).
 template <class Work>
 auto run_vips(const std::string& context, const Work& work) {
+    const auto checked = [&work] {
+        const uint64_t failures = vips_allocation_failures.load();
+        const auto check = [failures] {
+            if (vips_allocation_failures.load() != failures) {
+                vips_error("libvips", "out of memory");
+                throw VError();
+            }
+        };
+        if constexpr (std::is_void_v<decltype(work())>) {
+            work();
+            check();
+        } else {
+            auto result = work();
+            check();
+            return result;
+        }
+    };
     try {
         std::shared_lock shared(vips_calls);
-        return work();
+        return checked();
     } catch (const VError&) {
     }
     std::unique_lock alone(vips_calls);
     vips_error_clear();
     last_warning.clear();
     try {
-        return work();
+        return checked();
     } catch (const VError& e) {
         std::string reason = vips_reason(e);
         if (reason == kUnknownVipsError && !last_warning.empty()) reason = last_warning;
