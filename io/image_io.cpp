@@ -283,16 +283,22 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
                 throw Error(path + ": not a supported image format (" + supported_formats() + ")");
             }
             // Opening reads only the header, so oversized images are refused before decoding.
-            // Random access, in memory: sequential access would decode strip by strip into
-            // `decoded` below, without libvips's own copy, but a strip whose allocation fails
-            // there is only a warning, and the image comes back with holes. "memory": else
-            // libvips would decode an image over 100 MB into a file in $TMPDIR, so a small or
-            // full $TMPDIR would fail it as undecodable.
-            img = VImage::new_from_source(source, "",
-                                          VImage::option()
-                                              ->set("fail_on", VIPS_FAIL_ON_ERROR)
-                                              ->set("access", VIPS_ACCESS_RANDOM)
-                                              ->set("memory", true));
+            // Sequential access decodes strip by strip straight into `decoded` below: one copy
+            // of the pixels. Only an EXIF rotation needs the whole image decoded first, in
+            // memory ("memory": else libvips puts an image over 100 MB in a file in $TMPDIR, and
+            // a small or full $TMPDIR would fail it as undecodable).
+            const auto open = [&](bool whole) {
+                vips::VOption* options = VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR);
+                if (whole) {
+                    options->set("access", VIPS_ACCESS_RANDOM)->set("memory", true);
+                } else {
+                    options->set("access", VIPS_ACCESS_SEQUENTIAL);
+                }
+                return VImage::new_from_source(VSource::new_from_memory(bytes.data(), bytes.size()),
+                                               "", options);
+            };
+            img = open(false);
+            if (vips_image_get_orientation(img.get_image()) > 1) img = open(true);
         }
         const uint64_t pixels = uint64_t(img.width()) * uint64_t(img.height());
         if (pixels > limit.max) {
@@ -317,8 +323,8 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
             throw Error(path + ": unsupported layout with " + std::to_string(img.bands()) +
                         " bands");
         }
-        // libvips's decoded pixels are copied into the image's buffer, and a matching mode keeps
-        // it; libvips's copy goes before a conversion makes another.
+        // libvips decodes into the image's buffer (a rotated image through its own copy, which
+        // goes before a conversion makes another), and a matching mode keeps it.
         Image decoded(img.width(), img.height(), img.bands());
         img.write(VImage::new_from_memory(decoded.pixels.data(), decoded.pixels.size(),
                                           decoded.width, decoded.height, decoded.channels,
