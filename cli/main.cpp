@@ -63,11 +63,6 @@ struct Console {
     }
 };
 
-// "1 patch", "2 patches".
-std::string count_text(size_t n, const char* one, const char* many) {
-    return std::to_string(n) + " " + (n == 1 ? one : many);
-}
-
 double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -102,23 +97,15 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
     }
 }
 
-// 1 to 19 digits, not zero: a count that fits uint64 (CLI11's own checks print a float range).
-const CLI::Validator kPositiveCount(
-    [](std::string& text) {
-        const bool ok = !text.empty() && text.size() <= 19 &&
-                        text.find_first_not_of("0123456789") == std::string::npos &&
-                        text.find_first_not_of('0') != std::string::npos;
-        return ok ? std::string() : "'" + text + "' is not a whole number from 1 to 10^19 - 1";
-    },
-    "N");
-
-// A whole number from `low` to `high` (CLI11's range check would call 1.5 out of range).
-CLI::Validator whole_number(int low, int high) {
+// Digits only, from `low` to `high`: CLI11's own checks accept "1.5" or "1e9" for an integer
+// option, or call them out of a range they print as floats.
+CLI::Validator whole_number(uint64_t low, uint64_t high) {
     return CLI::Validator(
         [low, high](std::string& text) {
-            const bool ok = !text.empty() && text.size() <= 9 &&
-                            text.find_first_not_of("0123456789") == std::string::npos &&
-                            std::stoi(text) >= low && std::stoi(text) <= high;
+            uint64_t value = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+            const bool ok = !text.empty() && ec == std::errc() &&
+                            end == text.data() + text.size() && value >= low && value <= high;
             return ok ? std::string()
                       : "'" + text + "' is not a whole number from " + std::to_string(low) +
                             " to " + std::to_string(high);
@@ -126,6 +113,7 @@ CLI::Validator whole_number(int low, int high) {
         "N");
 }
 const CLI::Validator kThreadCount = whole_number(0, 4096);
+const CLI::Validator kPositiveCount = whole_number(1, UINT64_MAX);
 
 // Wherever a path is expected: "" would otherwise fail late with a message naming nothing.
 const CLI::Validator kPath(
@@ -312,9 +300,7 @@ std::string psnr_text(const AtomicFile& file, Image& out, const Image& target) {
             const io::LoadedImage written =
                 io::load_image(file.temporary_path(), mode, {uint64_t(-1), ""});
             value = psnr(written.image.view(), target.view());
-        } catch (const Error&) {
-            note = " before encoding";
-        } catch (const std::bad_alloc&) {
+        } catch (const std::exception&) {  // Error, or bad_alloc
             note = " before encoding";
         }
     }

@@ -162,17 +162,14 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
     if (failure) std::rethrow_exception(failure);
     if (builder.patch_count() == 0) {
         // Every source was skipped with a warning: say why, once, for all of them.
-        const auto count = [](size_t n, const char* one, const char* many) {
-            return std::to_string(n) + (n == 1 ? one : many);
-        };
-        throw Error("no patches: " + count(summary.skipped, " file", " files") +
+        throw Error("no patches: " + count_text(summary.skipped, "file", "files") +
                     " could not be read or decoded" +
                     (summary.over_limit == 0
                          ? std::string(" and ")
-                         : ", " + count(summary.over_limit, " image had", " images had") +
+                         : ", " + count_text(summary.over_limit, "image had", "images had") +
                                " more pixels than " + std::string(options.limit.option) +
                                " allows and ") +
-                    count(summary.too_small, " image was", " images were") +
+                    count_text(summary.too_small, "image was", "images were") +
                     " smaller than the tile " + size_text(builder.params().tile));
     }
     return summary;

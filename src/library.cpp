@@ -296,6 +296,10 @@ SearchIndex index_view(const LibraryParams& params, size_t n, const SectionData&
 
 }  // namespace
 
+std::string count_text(uint64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
 std::string bytes_text(uint64_t bytes) {
     const char* units[] = {"B", "KB", "MB", "GB", "TB"};
     double v = double(bytes);
