@@ -3,8 +3,8 @@
 #include <cstdlib>
 
 #include "memory_file.hpp"
-#include "tessera/error.hpp"
-#include "tessera/image_io.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/io/image_io.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** argv) {
     ::setenv("VIPS_CONCURRENCY", "1", 1);  // reproducible runs

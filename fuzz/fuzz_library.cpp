@@ -5,9 +5,9 @@
 #include <vector>
 
 #include "memory_file.hpp"
-#include "tessera/error.hpp"
-#include "tessera/library.hpp"
-#include "tessera/search.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/library/library.hpp"
+#include "tessera/search/search.hpp"
 
 namespace {
 

@@ -16,12 +16,12 @@
 #include <thread>
 #include <vector>
 
-#include "tessera/error.hpp"
-#include "tessera/image_io.hpp"
-#include "tessera/library.hpp"
-#include "tessera/mosaic.hpp"
-#include "tessera/search.hpp"
-#include "tessera/sources.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/io/image_io.hpp"
+#include "tessera/library/library.hpp"
+#include "tessera/mosaic/mosaic.hpp"
+#include "tessera/search/search.hpp"
+#include "tessera/pipeline/sources.hpp"
 
 namespace py = pybind11;
 using namespace tessera;

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "kernel_checks.hpp"
-#include "kernels/kernels.hpp"
+#include "search/kernels/kernels.hpp"
 
 namespace tessera {
 namespace {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/kernels.hpp"
+#include "search/kernels/kernels.hpp"
 
 namespace tessera::testing {
 

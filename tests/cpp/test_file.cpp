@@ -6,8 +6,8 @@
 #include <utility>
 #include <vector>
 
-#include "tessera/error.hpp"
-#include "tessera/file.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/core/file.hpp"
 #include "testing.hpp"
 
 namespace tessera {

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "tessera/error.hpp"
-#include "tessera/geometry.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/core/geometry.hpp"
 #include "testing.hpp"
 
 namespace tessera {

@@ -13,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "tessera/error.hpp"
-#include "tessera/file.hpp"
-#include "tessera/library.hpp"
-#include "tessera/search.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/core/file.hpp"
+#include "tessera/library/library.hpp"
+#include "tessera/search/search.hpp"
 #include "testing.hpp"
 
 namespace fs = std::filesystem;

@@ -3,8 +3,8 @@
 
 #include <array>
 
-#include "tessera/error.hpp"
-#include "tessera/image.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/core/image.hpp"
 #include "testing.hpp"
 
 namespace tessera {

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <functional>
 
-#include "tessera/error.hpp"
-#include "tessera/library.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/library/library.hpp"
 #include "testing.hpp"
 
 namespace tessera {

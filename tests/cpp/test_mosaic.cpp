@@ -7,8 +7,8 @@
 #include <functional>
 #include <random>
 
-#include "tessera/error.hpp"
-#include "tessera/mosaic.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/mosaic/mosaic.hpp"
 #include "testing.hpp"
 
 namespace tessera {

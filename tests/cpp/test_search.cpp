@@ -7,9 +7,9 @@
 #include <cstring>
 #include <string>
 
-#include "tessera/error.hpp"
-#include "tessera/mosaic.hpp"
-#include "tessera/search.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/mosaic/mosaic.hpp"
+#include "tessera/search/search.hpp"
 #include "testing.hpp"
 
 namespace tessera {

@@ -10,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "kernels/kernels.hpp"
-#include "simd.hpp"
-#include "tessera/library.hpp"
-#include "tessera/search.hpp"
+#include "search/kernels/kernels.hpp"
+#include "search/simd.hpp"
+#include "tessera/library/library.hpp"
+#include "tessera/search/search.hpp"
 #include "testing.hpp"
 
 namespace tessera {

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "tessera/error.hpp"
-#include "tessera/library.hpp"
-#include "tessera/search.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/library/library.hpp"
+#include "tessera/search/search.hpp"
 #include "testing.hpp"
 
 namespace tessera {

@@ -6,11 +6,11 @@
 #include <vector>
 
 #include "kernel_checks.hpp"
-#include "kernels/kernels.hpp"
-#include "search_index.hpp"
-#include "simd.hpp"
-#include "tessera/error.hpp"
-#include "tessera/search.hpp"
+#include "search/kernels/kernels.hpp"
+#include "search/search_index.hpp"
+#include "search/simd.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/search/search.hpp"
 #include "testing.hpp"
 
 namespace tessera {

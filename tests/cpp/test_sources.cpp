@@ -1,7 +1,7 @@
 // Building from the user's inputs (tessera/sources.hpp), the one rule behind `tessera build` and
 // Library.build: which files a path stands for, what is fatal, what is a warning.
 #ifdef TESSERA_TESTS_HAVE_IO
-#include "tessera/sources.hpp"
+#include "tessera/pipeline/sources.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <random>
 #include <thread>
 
-#include "tessera/error.hpp"
+#include "tessera/core/error.hpp"
 #include "testing.hpp"
 
 namespace tessera {

@@ -21,14 +21,14 @@
 
 #include <gtest/gtest.h>
 
-#include "tessera/error.hpp"
-#include "tessera/geometry.hpp"
-#include "tessera/image.hpp"
-#include "tessera/library.hpp"
-#include "tessera/search.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/core/geometry.hpp"
+#include "tessera/core/image.hpp"
+#include "tessera/library/library.hpp"
+#include "tessera/search/search.hpp"
 
 #ifdef TESSERA_TESTS_HAVE_IO
-#include "tessera/image_io.hpp"
+#include "tessera/io/image_io.hpp"
 #endif
 
 namespace tessera::testing {

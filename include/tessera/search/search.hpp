@@ -1,0 +1,66 @@
+// Exact nearest-patch search. Distances are squared L2 over uint8 pixels in integer arithmetic;
+// the k nearest are reported nearest first, ties broken by the lowest patch id. Every
+// implementation returns exactly what the brute-force oracle returns.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "tessera/core/geometry.hpp"
+#include "tessera/library/library.hpp"
+
+namespace tessera {
+
+struct Neighbor {
+    uint64_t distance = 0;
+    uint32_t id = 0;
+    bool operator==(const Neighbor&) const = default;
+    // The search order: by distance, then by id.
+    bool operator<(const Neighbor& other) const {
+        return distance != other.distance ? distance < other.distance : id < other.id;
+    }
+};
+
+// `count` queries, each window.width x window.height pixels of the library's channel count,
+// tightly packed one after another. A window smaller than the tile compares the query with the
+// top-left window of each patch (the visible part of an edge tile).
+struct QueryBatch {
+    const uint8_t* data = nullptr;
+    size_t count = 0;
+    Size window;
+};
+
+class Searcher {
+  public:
+    virtual ~Searcher() = default;
+    virtual std::string_view name() const = 0;
+    // Writes the k nearest patches of query q to out[q * k .. q * k + k). Requires
+    // 1 <= k <= library size and a window no larger than the tile.
+    virtual void search(const QueryBatch& queries, int k, Neighbor* out) const = 0;
+};
+
+// The instruction-set level of the exact search's kernels. One binary runs on any x86-64: the
+// level is chosen at run time.
+enum class SimdLevel { Scalar, Avx2, Avx512 };  // avx512 means AVX-512 F, BW, VL and VNNI
+
+std::string_view simd_level_name(SimdLevel level);  // "scalar", "avx2" or "avx512"
+bool simd_level_supported(SimdLevel level);         // by this CPU
+// The level make_exact_searcher uses by default: TESSERA_SIMD=scalar|avx2|avx512 when set, else
+// the best the CPU supports. Throws Error when TESSERA_SIMD names no level or one the CPU lacks.
+SimdLevel default_simd_level();
+std::string_view simd_level();  // the name of default_simd_level()
+
+// The oracle: one plain loop per query over every patch. Single-threaded and slow on purpose.
+std::unique_ptr<Searcher> make_bruteforce_searcher(const Library& library);
+
+// The fast exact search used by `tessera mosaic`. threads <= 0 means all cores. The second form
+// forces a SIMD level (tests, benchmarks) and throws Error when the CPU does not support it.
+std::unique_ptr<Searcher> make_exact_searcher(const Library& library, int threads = 0);
+std::unique_ptr<Searcher> make_exact_searcher(const Library& library, int threads, SimdLevel level);
+
+// Checks a batch against a library: channel layout, window size, k. Throws Error.
+void check_queries(const Library& library, const QueryBatch& queries, int k);
+
+}  // namespace tessera

@@ -1,0 +1,268 @@
+#include "tessera/core/file.hpp"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include "tessera/core/error.hpp"
+
+namespace tessera {
+
+namespace {
+
+std::string errno_text() {
+    return std::strerror(errno);
+}
+
+// What an output that is not a regular file is, for refusing it.
+const char* kind_of(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a named pipe (FIFO)";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "an unknown kind of file";
+}
+
+// Temporaries a signal handler may have to remove. A fixed array of lock-free atomics, because
+// the handler may only use async-signal-safe operations: it reads the flags and calls unlink.
+struct LiveTemporary {
+    std::atomic<int> state{0};  // kFree, kClaimed (being filled in) or kLive
+    char path[PATH_MAX];
+};
+constexpr int kFree = 0, kClaimed = 1, kLive = 2;
+constexpr int kMaxLive = 64;
+LiveTemporary live_temporaries[kMaxLive];
+static_assert(std::atomic<int>::is_always_lock_free);
+
+// Returns the slot, or -1 when every slot is taken (then an interrupt may leave this temporary).
+int register_temporary(const std::string& path) {
+    if (path.size() >= PATH_MAX) return -1;
+    for (int i = 0; i < kMaxLive; ++i) {
+        int expected = kFree;
+        if (live_temporaries[i].state.compare_exchange_strong(expected, kClaimed)) {
+            std::memcpy(live_temporaries[i].path, path.c_str(), path.size() + 1);
+            live_temporaries[i].state.store(kLive);
+            return i;
+        }
+    }
+    return -1;
+}
+
+void unregister_temporary(int slot) {
+    if (slot >= 0) live_temporaries[slot].state.store(kFree);
+}
+
+const char* interrupted_program = "tessera";
+// On a terminal the message first clears the line, where a status line may be half written.
+bool stderr_is_terminal = false;
+
+void remove_temporaries_and_exit(int signal) {
+    for (LiveTemporary& t : live_temporaries) {
+        if (t.state.load() == kLive) ::unlink(t.path);
+    }
+    // SIGBUS comes from reading a mapped file that is no longer there to read.
+    const char* what = signal == SIGINT    ? ": interrupted by SIGINT"
+                       : signal == SIGTERM ? ": interrupted by SIGTERM"
+                       : signal == SIGHUP  ? ": interrupted by SIGHUP"
+                                           : ": a memory-mapped input could not be read (truncated "
+                                             "while in use, or a disk error)";
+    const char* clear = stderr_is_terminal ? "\r\033[K" : "";
+    for (const char* part : {clear, interrupted_program, what, "; unfinished output removed\n"}) {
+        ssize_t ignored = ::write(STDERR_FILENO, part, std::strlen(part));
+        (void)ignored;
+    }
+    ::_exit(1);
+}
+
+constexpr int kHandled[] = {SIGINT, SIGTERM, SIGHUP, SIGBUS};
+
+}  // namespace
+
+void remove_temporaries_on_interrupt(const char* program) {
+    interrupted_program = program;
+    stderr_is_terminal = ::isatty(STDERR_FILENO);
+    struct sigaction action {};
+    action.sa_handler = remove_temporaries_and_exit;
+    sigemptyset(&action.sa_mask);
+    for (int s : kHandled) sigaddset(&action.sa_mask, s);
+    for (int s : kHandled) ::sigaction(s, &action, nullptr);
+    ::signal(SIGXFSZ, SIG_IGN);
+}
+
+std::string output_target(const std::string& path) {
+    if (path.empty()) throw Error("the output file name is empty; give a file name");
+    // Linux's own limit on links followed in one lookup.
+    constexpr int kMaxLinks = 40;
+    std::string target = path;
+    const auto name = [&] {
+        return target == path ? path : path + " (a symbolic link to " + target + ")";
+    };
+    for (int links = 0;; ++links) {
+        struct stat st {};
+        if (::lstat(target.c_str(), &st) != 0) {
+            if (errno != ENOENT && errno != ENOTDIR) return target;  // creating it will say why
+            std::filesystem::path dir = std::filesystem::path(target).parent_path();
+            if (dir.empty()) dir = ".";
+            if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+                throw Error(name() + ": the directory " + dir.string() +
+                            " does not exist; create it first");
+            }
+            return target;
+        }
+        if (S_ISREG(st.st_mode)) return target;
+        if (!S_ISLNK(st.st_mode)) {
+            throw Error(name() + ": is " + kind_of(st.st_mode) +
+                        ", not a regular file; give a file name");
+        }
+        if (links == kMaxLinks) throw Error(path + ": too many levels of symbolic links");
+        std::error_code ec;
+        const std::filesystem::path link = std::filesystem::read_symlink(target, ec);
+        if (ec) throw Error(name() + ": cannot read the symbolic link: " + ec.message());
+        // A relative link is relative to its own directory; an absolute one replaces the path.
+        target = (std::filesystem::path(target).parent_path() / link).string();
+    }
+}
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), target_(output_target(path_)) {
+    // The temporary lives in the target's directory so the final rename is atomic. Its name
+    // (process id, then a counter) is registered before the file is created, so an interrupt at
+    // any moment finds it; a name left by a killed process is skipped.
+    const std::filesystem::path target(target_);
+    static std::atomic<uint64_t> counter{0};
+    std::string prefix(1, '.');
+    prefix += target.filename().string().substr(0, 200);  // the temporary's name must fit too
+    prefix += ".tmp-" + std::to_string(::getpid()) + "-";
+    for (int attempt = 0; fd_ < 0; ++attempt) {
+        temp_path_ = (target.parent_path() / (prefix + std::to_string(counter++))).string();
+        slot_ = register_temporary(temp_path_);
+        fd_ = ::open(temp_path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd_ < 0) {
+            const int error = errno;
+            unregister_temporary(std::exchange(slot_, -1));
+            if (error != EEXIST || attempt == 100) {
+                std::string dir =
+                    target.parent_path().empty() ? "." : target.parent_path().string();
+                throw Error(path_ + ": cannot write in " + dir + ": " + std::strerror(error));
+            }
+        }
+    }
+}
+
+AtomicFile::~AtomicFile() {
+    remove_temporary();
+}
+
+void AtomicFile::remove_temporary() {
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+    if (temp_path_.empty()) return;
+    ::unlink(temp_path_.c_str());
+    temp_path_.clear();
+    unregister_temporary(std::exchange(slot_, -1));
+}
+
+void AtomicFile::fail(const std::string& what) {
+    std::string message = path_ + ": " + what + ": " + errno_text();
+    remove_temporary();
+    throw Error(message);
+}
+
+void AtomicFile::write(const void* data, size_t size) {
+    TESSERA_ASSERT(fd_ >= 0);
+    const char* bytes = static_cast<const char*>(data);
+    while (size > 0) {
+        ssize_t n = ::write(fd_, bytes, size);
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0) errno = EIO;  // a write that makes no progress sets no errno of its own
+        if (n <= 0) fail("write failed");
+        bytes += n;
+        size -= size_t(n);
+    }
+}
+
+void AtomicFile::flush() {
+    TESSERA_ASSERT(fd_ >= 0);
+    // The temporary is created 0600; give the file the permissions an ordinary create would.
+    // The umask is read once: reading it means setting it, which races with other threads.
+    static const mode_t mask = [] {
+        const mode_t m = ::umask(0);
+        ::umask(m);
+        return m;
+    }();
+    if (::fchmod(fd_, 0666 & ~mask) != 0) fail("cannot set permissions");
+    if (::fsync(fd_) != 0) fail("cannot flush to disk");
+    if (::close(std::exchange(fd_, -1)) != 0) fail("cannot close");
+}
+
+void AtomicFile::rename_into_place() {
+    if (::rename(temp_path_.c_str(), target_.c_str()) != 0) {
+        fail("cannot rename the finished file into place");
+    }
+    temp_path_.clear();
+    unregister_temporary(std::exchange(slot_, -1));
+}
+
+void AtomicFile::commit() {
+    commit_together({this});
+}
+
+void commit_together(std::initializer_list<AtomicFile*> files) {
+    for (AtomicFile* file : files) file->flush();
+    // Held back so that an interrupt cannot come between two renames, leaving one file new and
+    // removing the other; one that comes meanwhile is handled after.
+    sigset_t held, previous;
+    sigemptyset(&held);
+    for (int s : kHandled) sigaddset(&held, s);
+    ::pthread_sigmask(SIG_BLOCK, &held, &previous);
+    struct Restore {
+        const sigset_t& mask;
+        ~Restore() { ::pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
+    } restore{previous};
+    for (AtomicFile* file : files) file->rename_into_place();
+}
+
+void write_file_atomically(const std::string& path, const void* data, size_t size) {
+    AtomicFile file(path);
+    file.write(data, size);
+    file.commit();
+}
+
+MappedFile::MappedFile(const std::string& path) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) throw Error(path + ": cannot open: " + errno_text());
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        ::close(fd);
+        throw Error(path + ": cannot stat: " + errno_text());
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ::close(fd);
+        throw Error(path + ": not a regular file");
+    }
+    size_ = size_t(st.st_size);
+    if (size_ > 0) {
+        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
+        if (p == MAP_FAILED) {
+            ::close(fd);
+            throw Error(path + ": cannot memory-map: " + errno_text());
+        }
+        data_ = static_cast<const uint8_t*>(p);
+    }
+    ::close(fd);
+}
+
+MappedFile::~MappedFile() {
+    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+}  // namespace tessera

@@ -1,0 +1,84 @@
+// Compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni: only called after the CPU is known
+// to support all four. The tests also compile it with TESSERA_EMULATE_AVX512, which takes the same
+// intrinsics from SIMDe's portable versions, so that this code is checked on CPUs without AVX-512.
+#ifdef TESSERA_EMULATE_AVX512
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#else
+#include <immintrin.h>
+#endif
+
+#include <cstring>
+
+// GCC 12's AVX-512 headers trip its own -Wuninitialized on _mm512_undefined_* (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#include "search/kernels/distance.hpp"
+#include "search/kernels/kernels.hpp"
+
+namespace tessera::kernels {
+
+namespace {
+
+// vpdpbusd multiplies unsigned by signed bytes, and |a - b| can reach 255, so square it as
+// d * d = 2 * (d * (d >> 1)) + d * (d & 1): both right-hand factors fit a signed byte. Each
+// lane of acc_half gains at most 4 * 255 * 127 per 64 bytes: below 2^31 for n <= 49152.
+inline void accumulate_sq(__m512i x, __m512i y, __m512i& acc_half, __m512i& acc_odd) {
+    const __m512i one = _mm512_set1_epi8(1);
+    const __m512i d = _mm512_sub_epi8(_mm512_max_epu8(x, y), _mm512_min_epu8(x, y));
+    // d >> 1 per byte: clear each byte's low bit, then shift the 16-bit words.
+    const __m512i half = _mm512_srli_epi16(_mm512_andnot_si512(one, d), 1);
+    acc_half = _mm512_dpbusd_epi32(acc_half, d, half);
+    acc_odd = _mm512_dpbusd_epi32(acc_odd, d, _mm512_and_si512(d, one));
+}
+
+// The accumulator of distance.hpp: 64 bytes a step.
+struct Sums {
+    static constexpr size_t kStep = 64;
+    __m512i acc_half = _mm512_setzero_si512(), acc_odd = _mm512_setzero_si512();
+
+    void add(const uint8_t* a, const uint8_t* b) {
+        accumulate_sq(_mm512_loadu_si512(a), _mm512_loadu_si512(b), acc_half, acc_odd);
+    }
+
+    // 2 * acc_half + acc_odd summed over the lanes modulo 2^32: callers' totals fit 32 bits.
+    uint32_t total() const {
+        const __m512i t = _mm512_add_epi32(_mm512_slli_epi32(acc_half, 1), acc_odd);
+        const __m256i t8 =
+            _mm256_add_epi32(_mm512_castsi512_si256(t), _mm512_extracti64x4_epi64(t, 1));
+        __m128i t4 = _mm_add_epi32(_mm256_castsi256_si128(t8), _mm256_extracti128_si256(t8, 1));
+        t4 = _mm_add_epi32(t4, _mm_unpackhi_epi64(t4, t4));
+        return uint32_t(_mm_cvtsi128_si32(_mm_add_epi32(t4, _mm_shuffle_epi32(t4, 1))));
+    }
+
+    // The last n - i bytes zero-padded in both inputs (the common tiles, 8x8 and 16x16 in gray
+    // or colour, have no such tail).
+    uint32_t finish(const uint8_t* a, const uint8_t* b, size_t i, size_t n) {
+        if (i < n) {
+            alignas(64) uint8_t x[64] = {}, y[64] = {};
+            std::memcpy(x, a + i, n - i);
+            std::memcpy(y, b + i, n - i);
+            accumulate_sq(_mm512_load_si512(x), _mm512_load_si512(y), acc_half, acc_odd);
+        }
+        return total();
+    }
+};
+
+}  // namespace
+
+const Kernels* avx512_kernels() {
+    // The filters work on 8 positions at a time, and the window sums on 16-byte rows, which
+    // AVX2 already covers.
+    static const Kernels k{"avx512",
+                           sqdist<Sums>,
+                           sqdist_within<Sums>,
+                           avx2_kernels()->block_filter,
+                           avx2_kernels()->channel_filter,
+                           avx2_kernels()->window_sums};
+    return &k;
+}
+
+}  // namespace tessera::kernels

@@ -1,0 +1,454 @@
+// The fast exact search: lower bounds from the library's search index (search_index.hpp) skip
+// most patches, and only the survivors get a full distance from the SIMD kernels. Every bound is
+// exact integer arithmetic and a patch is skipped only when its bound is strictly greater than
+// the current k-th best distance, so ties still reach the top-k and resolve to the lowest id.
+#include <omp.h>
+
+#include <algorithm>
+#include <bit>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "search/search_index.hpp"
+#include "search/simd.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/search/search.hpp"
+
+namespace tessera {
+
+namespace {
+
+using u128 = unsigned __int128;
+
+// The k best neighbours seen so far: a max-heap on (distance, id) in the output slots, O(log k)
+// a candidate, until sort() puts them in order. Before the heap is full, worst() is held to a
+// ceiling known in advance (from seed()); only candidates within both are taken, so a value that
+// the early-stopping kernel returned past the limit never enters. The scan offers each patch once.
+class TopK {
+  public:
+    TopK(Neighbor* out, int k) : best_(out), k_(k) {
+        std::fill(best_, best_ + k_, Neighbor{UINT64_MAX, UINT32_MAX});
+    }
+    uint64_t worst() const { return std::min(best_[0].distance, ceiling_); }
+    // `distance` is at least the k-th best: it is the largest of k patches' distances.
+    void set_ceiling(uint64_t distance) { ceiling_ = distance; }
+    // Returns true when the candidate entered the top k.
+    bool offer(uint64_t distance, uint32_t id) {
+        const Neighbor n{distance, id};
+        if (distance > ceiling_ || !(n < best_[0])) return false;
+        std::pop_heap(best_, best_ + k_);
+        best_[k_ - 1] = n;
+        std::push_heap(best_, best_ + k_);
+        return true;
+    }
+    void sort() {
+        // At least k patches are within the ceiling, and the scan offers every one that can be.
+        TESSERA_ASSERT(best_[0].id != UINT32_MAX);
+        std::sort_heap(best_, best_ + k_);
+    }
+
+  private:
+    Neighbor* best_;
+    int k_;
+    uint64_t ceiling_ = UINT64_MAX;
+};
+
+// Positions per step of the scan: the limits tighten between steps.
+constexpr size_t kChunk = 64;
+
+uint64_t gap(uint64_t a, uint64_t b) {
+    return a > b ? a - b : b - a;
+}
+
+// max(0, |a - b| - 1): the least |sqrt(x) - sqrt(y)| when isqrt(x) = a and isqrt(y) = b.
+uint64_t root_gap(uint64_t a, uint64_t b) {
+    const uint64_t g = gap(a, b);
+    return g > 0 ? g - 1 : 0;
+}
+
+class ExactSearcher final : public Searcher {
+  public:
+    ExactSearcher(const Library& library, int threads, const kernels::Kernels& kernels)
+        : library_(library),
+          threads_(threads > 0 ? threads : omp_get_num_procs()),
+          kernels_(kernels),
+          grid_(detail::block_grid(library.params())) {}
+
+    std::string_view name() const override { return "exact"; }
+
+    void search(const QueryBatch& queries, int k, Neighbor* out) const override {
+        check_queries(library_, queries, k);
+        const bool full = queries.window == library_.params().tile;
+        const size_t query_bytes =
+            size_t(queries.window.width) * queries.window.height * library_.params().channels();
+        const std::shared_ptr<const WindowIndex> window =
+            full ? nullptr : cached_window_index(queries.window);
+        // Runs of neighbouring queries share a thread so each can start from the last one's
+        // answer; the answers themselves do not depend on the runs.
+        constexpr size_t kRun = 16;
+        const size_t runs = (queries.count + kRun - 1) / kRun;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+        for (size_t r = 0; r < runs; ++r) {
+            Scratch scratch{std::vector<uint16_t>(2 * grid_.pairs()),
+                            std::vector<uint32_t>(grid_.pairs())};
+            const Neighbor* previous = nullptr;
+            for (size_t q = r * kRun; q < std::min(queries.count, (r + 1) * kRun); ++q) {
+                const uint8_t* query = queries.data + q * query_bytes;
+                TopK top(out + q * size_t(k), k);
+                if (previous != nullptr) seed(query, queries.window, previous, k, top);
+                if (full) {
+                    search_full(query, scratch, top);
+                } else {
+                    search_window(query, queries.window, *window, top);
+                }
+                top.sort();
+                previous = out + q * size_t(k);
+            }
+        }
+    }
+
+  private:
+    // Distance over the top-left window of a patch (the whole patch when window is the tile).
+    // Past `limit` it may stop early and return any value above it, as sqdist_u8_within does.
+    uint64_t distance(const uint8_t* query, Size window, uint32_t id,
+                      uint64_t limit = UINT64_MAX) const {
+        const size_t tile_row = size_t(library_.params().tile.width) * library_.params().channels();
+        const size_t row = size_t(window.width) * library_.params().channels();
+        const uint8_t* patch = library_.patch(id);
+        if (row == tile_row) {
+            // Distances fit 32 bits (kMaxTileSide).
+            return kernels_.sqdist_u8_within(query, patch, row * window.height,
+                                             uint32_t(std::min<uint64_t>(limit, UINT32_MAX)));
+        }
+        uint64_t d = 0;
+        for (int y = 0; y < window.height; ++y) {
+            d += kernels_.sqdist_u8(query + y * row, patch + y * tile_row, row);
+            if (d > limit) break;
+        }
+        return d;
+    }
+
+    // The previous query's answers, k distinct patches, bound the k-th best distance before the
+    // scan starts; the scan then meets them again like any other patch.
+    void seed(const uint8_t* query, Size window, const Neighbor* previous, int k, TopK& top) const {
+        uint64_t ceiling = 0;
+        for (int i = 0; i < k; ++i) {
+            ceiling = std::max(ceiling, distance(query, window, previous[i].id));
+        }
+        top.set_ceiling(ceiling);
+    }
+
+    // A query's block sums, alone and in pairs.
+    struct Scratch {
+        std::vector<uint16_t> blocks;
+        std::vector<uint32_t> pairs;
+    };
+
+    void search_full(const uint8_t* query, Scratch& scratch, TopK& top) const {
+        const SearchIndex& x = library_.index();
+        const uint64_t D = library_.patch_bytes();
+        const size_t pairs = x.pairs;
+        const detail::PatchFeatures qf =
+            detail::patch_features(query, library_.params(), grid_, scratch.blocks.data());
+        for (size_t j = 0; j < pairs; ++j) {
+            scratch.pairs[j] = detail::block_pair(scratch.blocks.data(), j);
+        }
+        const uint64_t S = qf.sum;
+        kernels::BlockQuery bq;
+        bq.pairs = scratch.pairs.data();
+        bq.pair_count = pairs;
+        bq.tail = int32_t(qf.tail);
+        const int channels = library_.params().channels();
+        const size_t lanes = detail::channel_lanes(channels);
+        const uint64_t Dc = uint64_t(library_.params().tile.width) * library_.params().tile.height;
+        kernels::ChannelQuery cq;
+        cq.channels = channels;
+        for (int c = 0; c < channels; ++c) cq.sums[c] = int32_t(qf.channel_sums[c]);
+        cq.spread = int32_t(qf.channel_spread);
+
+        // Limits derived from the k-th best distance tau, refreshed when it falls.
+        uint64_t tau = 0;
+        u128 spread_limit = 0;  // D tau
+        auto refresh = [&] {
+            tau = top.worst();
+            spread_limit = tau == UINT64_MAX ? ~u128(0) : u128(D) * tau;
+            bq.limit = int32_t(std::min<u128>(u128(grid_.block_bytes) * tau, INT32_MAX));
+            cq.limit = int64_t(std::min<u128>(u128(Dc) * tau, INT64_MAX));
+        };
+        refresh();
+
+        uint8_t masks[kChunk / detail::kGroup + 1];
+        // Positions [begin, end): the channel filter (colour), the block filter on the groups
+        // with a survivor, then full distances for the survivors.
+        auto visit = [&](size_t begin, size_t end) __attribute__((always_inline)) {
+            const size_t g0 = begin / detail::kGroup, g1 = (end - 1) / detail::kGroup + 1;
+            if (lanes != 0) {
+                colour_filter(cq, bq, g0, g1, masks);
+            } else if (pairs != 0) {
+                kernels_.block_filter(bq, &x.block_pairs[g0 * pairs * detail::kGroup],
+                                      &x.tails[g0 * detail::kGroup], g1 - g0, masks);
+            } else {
+                std::fill(masks, masks + (g1 - g0), uint8_t(0xff));
+            }
+            // Survivors' patches are scattered over the library: fetch them all before the
+            // distances so their cache misses overlap.
+            uint32_t ids[kChunk + detail::kGroup];
+            size_t count = 0;
+            for (size_t g = g0; g < g1; ++g) {
+                for (uint32_t m = masks[g - g0]; m != 0; m &= m - 1) {
+                    const size_t i = g * detail::kGroup + size_t(std::countr_zero(m));
+                    if (i < begin || i >= end) continue;
+                    ids[count++] = x.order[i];
+                    prefetch_patch(x.order[i]);
+                }
+            }
+            for (size_t j = 0; j < count; ++j) offer(query, ids[j], top, refresh);
+        };
+
+        // One bucket: outwards from the query's spread in chunks, the spread interval the bound
+        // allows (sum_gap^2 + root_gap^2 <= D tau) recomputed as tau falls.
+        auto scan_bucket = [&](size_t b, uint64_t sum_gap) __attribute__((always_inline)) {
+            const uint32_t* spreads = x.spreads.data();
+            const size_t first = x.buckets[b], last = x.buckets[b + 1];
+            const size_t mid =
+                std::lower_bound(spreads + first, spreads + last, qf.spread) - spreads;
+            size_t down = mid, up = mid;       // [down, up) is done
+            size_t begin = first, end = last;  // the allowed interval, shrinking with tau
+            uint64_t tau_seen = 0;
+            bool stale = true;
+            while (true) {
+                if (stale || tau != tau_seen) {
+                    stale = false;
+                    tau_seen = tau;
+                    const u128 mean_part = u128(sum_gap) * sum_gap;
+                    if (mean_part > spread_limit) return;
+                    const u128 room = spread_limit - mean_part;
+                    const uint64_t g = room >> 64 ? UINT64_MAX : detail::isqrt(uint64_t(room));
+                    const uint64_t reach = std::min<uint64_t>(g, UINT32_MAX) + 1;
+                    const uint64_t lo = qf.spread > reach ? qf.spread - reach : 0;
+                    begin = std::lower_bound(spreads + begin, spreads + down, lo) - spreads;
+                    end =
+                        std::upper_bound(spreads + up, spreads + end, qf.spread + reach) - spreads;
+                }
+                if (begin == down && end == up) return;
+                if (up < end) {
+                    const size_t stop = std::min(end, up + kChunk);
+                    visit(up, stop);
+                    up = stop;
+                }
+                if (begin < down) {
+                    const size_t start = std::max(begin, down > kChunk ? down - kChunk : 0);
+                    visit(start, down);
+                    down = start;
+                }
+            }
+        };
+
+        // Buckets in order of their least sum gap, outwards from the query's own; a direction
+        // stops at the first bucket the mean bound rules out, as all further ones are farther.
+        const size_t home = detail::mean_bucket(S, D);
+        auto bucket_gap = [&](size_t b) -> uint64_t {
+            const uint64_t lo = b * D, hi = b + 1 < detail::kMeanBuckets ? (b + 1) * D - 1 : b * D;
+            return S < lo ? lo - S : S > hi ? S - hi : 0;
+        };
+        auto open = [&](uint64_t sum_gap) { return u128(sum_gap) * sum_gap <= u128(D) * tau; };
+        size_t down = home + 1, up = home + 1;  // next buckets: down - 1 and up
+        bool down_open = true, up_open = true;
+        while (true) {
+            down_open = down_open && down > 0 && open(bucket_gap(down - 1));
+            up_open = up_open && up < detail::kMeanBuckets && open(bucket_gap(up));
+            if (!down_open && !up_open) break;
+            if (down_open && (!up_open || bucket_gap(down - 1) <= bucket_gap(up))) {
+                --down;
+                scan_bucket(down, bucket_gap(down));
+            } else {
+                scan_bucket(up, bucket_gap(up));
+                ++up;
+            }
+        }
+    }
+
+    // Colour: the channel filter over groups [g0, g1), then the block filter over the runs of
+    // groups it leaves a survivor in.
+    void colour_filter(const kernels::ChannelQuery& cq, const kernels::BlockQuery& bq, size_t g0,
+                       size_t g1, uint8_t* masks) const {
+        const SearchIndex& x = library_.index();
+        const size_t lanes = detail::channel_lanes(library_.params().channels());
+        kernels_.channel_filter(cq, &x.channels[g0 * lanes], g1 - g0, masks);
+        uint8_t block_masks[kChunk / detail::kGroup + 1];
+        for (size_t g = g0; x.pairs != 0 && g < g1;) {
+            if (masks[g - g0] == 0) {
+                ++g;
+                continue;
+            }
+            size_t run = g + 1;  // [g, run): groups with a survivor
+            while (run < g1 && masks[run - g0] != 0) ++run;
+            kernels_.block_filter(bq, &x.block_pairs[g * x.pairs * detail::kGroup],
+                                  &x.tails[g * detail::kGroup], run - g, block_masks);
+            for (size_t r = g; r < run; ++r) masks[r - g0] &= block_masks[r - g];
+            g = run;
+        }
+    }
+
+    void prefetch_patch(uint32_t id) const {
+        const uint8_t* patch = library_.patch(id);
+        const size_t bytes = std::min<size_t>(library_.patch_bytes(), 1024);
+        for (size_t at = 0; at < bytes; at += 64) __builtin_prefetch(patch + at);
+    }
+
+    // Full distance to the patch `id`; refreshes the limits when it enters the top k.
+    template <typename Refresh>
+    void offer(const uint8_t* query, uint32_t id, TopK& top, const Refresh& refresh) const {
+        // Distances fit 32 bits (kMaxTileSide); one past the k-th best cannot enter the top k.
+        const auto limit = uint32_t(std::min<uint64_t>(top.worst(), UINT32_MAX));
+        const uint32_t d =
+            kernels_.sqdist_u8_within(query, library_.patch(id), library_.patch_bytes(), limit);
+        if (top.offer(d, id)) {
+            refresh();
+        }
+    }
+
+    // For one partial window shape, each patch's window sums per channel, and the spread
+    // left after removing them: isqrt(Dc |p|^2 - sum_c S_c^2) with Dc the bytes per channel.
+    // Dc d >= sum_c (Sq_c - Sp_c)^2 + (sqrt(Rq) - sqrt(Rp))^2 is the mean and spread bound
+    // per channel (search_index.hpp), much tighter than the grey one on colour.
+    // Patches are kept in the order (window total over all channels, id), so a query visits
+    // them outwards from its own total and stops each way at the first total the bound rules
+    // out: sum_c (Sq_c - Sp_c)^2 >= (Tq - Tp)^2 / C (Cauchy-Schwarz), so a gap in totals with
+    // (Tq - Tp)^2 > C Dc tau means d > tau, for this patch and every one farther out.
+    struct WindowIndex {
+        std::vector<uint32_t> ids, totals, sums, spreads;  // by position in that order
+    };
+
+    // The window's spread from its sums per channel and its squared norm; `total` gets the sum
+    // over the channels.
+    static uint32_t window_spread(const uint32_t* sums, int channels, Size window, uint32_t norm,
+                                  uint64_t* total) {
+        uint64_t energy = 0;
+        *total = 0;
+        for (int c = 0; c < channels; ++c) {
+            *total += sums[c];
+            energy += uint64_t(sums[c]) * sums[c];
+        }
+        const uint64_t dc = uint64_t(window.width) * window.height;
+        return uint32_t(detail::isqrt(dc * norm - energy));
+    }
+
+    WindowIndex window_index(Size window) const {
+        const int channels = library_.params().channels();
+        const size_t tile_row = size_t(library_.params().tile.width) * channels;
+        const size_t n = library_.size();
+        std::vector<uint32_t> sums(n * channels), spreads(n);
+        std::vector<std::pair<uint32_t, uint32_t>> keys(n);  // (total, id)
+        const kernels::WindowShape shape{tile_row, size_t(window.width) * channels, window.height,
+                                         channels};
+        constexpr size_t kBatch = 1024;
+#pragma omp parallel for schedule(static) num_threads(threads_)
+        for (size_t first = 0; first < n; first += kBatch) {
+            const size_t count = std::min(kBatch, n - first);
+            // The norms go into spreads, then each becomes its spread.
+            kernels_.window_sums(library_.patch(first), library_.patch_bytes(), count, shape,
+                                 &sums[first * channels], &spreads[first]);
+            for (size_t id = first; id < first + count; ++id) {
+                uint64_t total;
+                spreads[id] =
+                    window_spread(&sums[id * channels], channels, window, spreads[id], &total);
+                keys[id] = {uint32_t(total), uint32_t(id)};
+            }
+        }
+        std::sort(keys.begin(), keys.end());
+        WindowIndex w;
+        w.ids.resize(n);
+        w.totals.resize(n);
+        w.sums.resize(n * channels);
+        w.spreads.resize(n);
+        for (size_t i = 0; i < n; ++i) {
+            const uint32_t id = keys[i].second;
+            w.ids[i] = id;
+            w.totals[i] = keys[i].first;
+            std::copy_n(&sums[id * channels], channels, &w.sums[i * channels]);
+            w.spreads[i] = spreads[id];
+        }
+        return w;
+    }
+
+    // The window index of a shape, built on first use and kept: a target has at most three edge
+    // shapes (right column, bottom row, corner) and callers often search many same-size targets.
+    std::shared_ptr<const WindowIndex> cached_window_index(Size window) const {
+        std::lock_guard lock(windows_mutex_);
+        for (const auto& [shape, index] : windows_) {
+            if (shape == window) return index;
+        }
+        auto index = std::make_shared<const WindowIndex>(window_index(window));
+        if (windows_.size() == kCachedWindows) windows_.erase(windows_.begin());
+        windows_.emplace_back(window, index);
+        return index;
+    }
+
+    // Edge tiles: patches outwards from the query's window total (WindowIndex), skipping those
+    // the per-channel bound rules out.
+    void search_window(const uint8_t* query, Size window, const WindowIndex& w, TopK& top) const {
+        const int channels = library_.params().channels();
+        const uint64_t dc = uint64_t(window.width) * window.height;
+        const size_t row = size_t(window.width) * channels;
+        uint32_t sums[3], norm;
+        kernels_.window_sums(query, row * window.height, 1, {row, row, window.height, channels},
+                             sums, &norm);
+        uint64_t total;
+        const uint32_t spread = window_spread(sums, channels, window, norm, &total);
+        // Every term fits 64 bits: sums and spreads are below 2^23 for the largest tile.
+        auto limit_of = [dc](uint64_t tau) { return tau == UINT64_MAX ? UINT64_MAX : dc * tau; };
+        uint64_t limit = limit_of(top.worst());
+        auto open = [&](size_t i) {
+            const uint64_t g = gap(w.totals[i], total);
+            return u128(g) * g <= u128(channels) * limit;
+        };
+        const size_t n = w.ids.size();
+        const size_t start =
+            std::lower_bound(w.totals.begin(), w.totals.end(), total) - w.totals.begin();
+        size_t down = start, up = start;  // next positions: down - 1 and up
+        bool down_open = true, up_open = true;
+        while (true) {
+            down_open = down_open && down > 0 && open(down - 1);
+            up_open = up_open && up < n && open(up);
+            if (!down_open && !up_open) break;
+            const size_t i =
+                down_open && (!up_open || total - w.totals[down - 1] <= w.totals[up] - total)
+                    ? --down
+                    : up++;
+            const uint64_t dv = root_gap(w.spreads[i], spread);
+            uint64_t bound = dv * dv;
+            for (int c = 0; c < channels; ++c) {
+                const uint64_t ds = gap(w.sums[i * channels + c], sums[c]);
+                bound += ds * ds;
+            }
+            if (bound > limit) continue;
+            if (top.offer(distance(query, window, w.ids[i], top.worst()), w.ids[i])) {
+                limit = limit_of(top.worst());
+            }
+        }
+    }
+
+    Library library_;
+    int threads_;
+    const kernels::Kernels& kernels_;
+    detail::BlockGrid grid_;
+    static constexpr size_t kCachedWindows = 6;  // two target sizes' edge shapes
+    mutable std::mutex windows_mutex_;
+    mutable std::vector<std::pair<Size, std::shared_ptr<const WindowIndex>>> windows_;
+};
+
+}  // namespace
+
+std::unique_ptr<Searcher> make_exact_searcher(const Library& library, int threads) {
+    return make_exact_searcher(library, threads, default_simd_level());
+}
+
+std::unique_ptr<Searcher> make_exact_searcher(const Library& library, int threads,
+                                              SimdLevel level) {
+    return std::make_unique<ExactSearcher>(library, threads, detail::kernels_for(level));
+}
+
+}  // namespace tessera
