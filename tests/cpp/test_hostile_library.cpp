@@ -50,9 +50,9 @@ Library small_library(Size tile = {4, 4}) {
     return builder.finish();
 }
 
-// Header fields the tests read or rewrite (the layout is in src/library.cpp): the fields up to
-// byte 64 are at fixed places, then (offset, bytes) pairs for the sections, in file order
-// sources, names, origins, pixels, ...; the header's last 8 bytes are its checksum.
+// Header fields the tests read or rewrite (the layout is in src/library/file_format.hpp): the
+// fields up to byte 64 are at fixed places, then (offset, bytes) pairs for the sections, in file
+// order sources, names, origins, pixels, ...; the header's last 8 bytes are its checksum.
 constexpr size_t kMagicBytes = 8, kVersionAt = 8, kTileWidthAt = 16, kStrideXAt = 24,
                  kChannelsAt = 32, kTransformMaskAt = 36, kPatchCountAt = 40, kSourceCountAt = 48,
                  kSectionsAt = 64;

@@ -159,15 +159,6 @@ TEST(LibraryBuilder, SmallSourcesAddNothing) {
     expect_error([&] { builder.finish(); }, {"no patches", "4x4"});
 }
 
-// Sizes in messages (a library too big for memory, `tessera build`'s summary).
-TEST(LibraryBuilder, BytesText) {
-    EXPECT_EQ(bytes_text(0), "0 B");
-    EXPECT_EQ(bytes_text(999), "999 B");
-    EXPECT_EQ(bytes_text(1000), "1.0 KB");
-    EXPECT_EQ(bytes_text(58'285'000'000), "58.3 GB");
-    EXPECT_EQ(bytes_text(UINT64_MAX), "18446744.1 TB");
-}
-
 TEST(LibraryBuilder, RejectsWrongChannelsAndBadParams) {
     std::mt19937 rng(3);
     LibraryBuilder builder(params({2, 2}, {2, 2}, Mode::Gray, {Transform::Rot0}),

@@ -158,7 +158,7 @@ inline void expect_message(const std::string& error, const std::vector<std::stri
     }
 }
 
-// A library file's header size (a field at byte 12; the layout is in src/library.cpp).
+// A library file's header size (a field at byte 12; the layout is in src/library/file_format.hpp).
 inline uint32_t header_bytes(const std::vector<uint8_t>& library) {
     uint32_t n = 0;
     std::memcpy(&n, library.data() + 12, sizeof n);
