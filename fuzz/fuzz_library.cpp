@@ -2,11 +2,13 @@
 // whose every section can be read, never crash or read out of bounds.
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "memory_file.hpp"
 #include "tessera/core/error.hpp"
 #include "tessera/library/library.hpp"
+#include "tessera/search/exact_search_data.hpp"
 #include "tessera/search/search.hpp"
 
 namespace {
@@ -31,17 +33,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace tessera;
     const std::vector<uint8_t> bytes = resealed(data, size);
     try {
-        const Library lib = Library::open(file_with(bytes.data(), bytes.size()));
+        const Library lib =
+            Library::open(file_with(bytes.data(), bytes.size()), exact_search_data());
         // Touch everything open() vouched for: ASan reports any read past the mapping.
         uint64_t sum = 0;
         for (const SourceInfo& s : lib.sources()) sum += s.path.size() + s.width;
         for (const PatchOrigin& o : lib.origins()) sum += lib.sources()[o.source].path.size() + o.x;
-        for (uint32_t n : lib.norms()) sum += n;
-        sum += lib.patch(lib.size() - 1)[lib.patch_bytes() - 1];
+        for (std::span<const uint8_t> section : lib.search_sections()) {
+            for (uint8_t b : section) sum += b;
+        }
+        sum += lib.patch(lib.patch_count() - 1)[lib.patch_bytes() - 1];
         lib.verify();
         // A library that passes every check must be searchable: the exact search agrees with
         // the oracle on one query (the first patch).
-        if (lib.size() <= 4096) {
+        if (lib.patch_count() <= 4096) {
             const QueryBatch query{lib.patch(0), 1, lib.params().tile};
             Neighbor exact, oracle;
             make_exact_searcher(lib, 1)->search(query, 1, &exact);

@@ -18,8 +18,10 @@
 
 #include "tessera/core/error.hpp"
 #include "tessera/io/image_io.hpp"
+#include "tessera/library/builder.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/mosaic/mosaic.hpp"
+#include "tessera/search/exact_search_data.hpp"
 #include "tessera/search/search.hpp"
 #include "tessera/pipeline/sources.hpp"
 
@@ -220,7 +222,7 @@ class Builder {
   public:
     Builder(std::pair<int, int> tile, std::pair<int, int> stride, const std::string& mode,
             const std::vector<int>& rotations, bool flips)
-        : builder_(params(tile, stride, mode, rotations, flips)) {}
+        : builder_(params(tile, stride, mode, rotations, flips), exact_search_data()) {}
 
     // Adds the images of `inputs` in order, each a (path, None) for a file or a directory, or a
     // (name, function) for pixels in memory, by the CLI's rule (tessera/sources.hpp). The
@@ -348,7 +350,7 @@ PYBIND11_MODULE(_tessera, m) {
             "open",
             [](const std::string& path) {
                 // As `tessera mosaic` does: the search trusts its index, so check every byte once.
-                Library library = Library::open(path);
+                Library library = Library::open(path, exact_search_data());
                 library.verify();
                 return std::make_unique<CoreLibrary>(std::move(library));
             },
@@ -361,7 +363,7 @@ PYBIND11_MODULE(_tessera, m) {
              "(distances, ids) int64 (n, k); bruteforce=True uses the oracle (tests only).")
         .def("mosaic", &CoreLibrary::mosaic, py::arg("target"), py::arg("threads"),
              py::arg("bruteforce") = false, "(image, matches, psnr)")
-        .def("__len__", [](const CoreLibrary& c) { return c.library().size(); })
+        .def("__len__", [](const CoreLibrary& c) { return c.library().patch_count(); })
         .def_property_readonly("tile",
                                [](const CoreLibrary& c) { return hw(c.library().params().tile); })
         .def_property_readonly("stride",
@@ -398,7 +400,7 @@ PYBIND11_MODULE(_tessera, m) {
             [](const CoreLibrary& c) {
                 const Library& lib = c.library();
                 const Size t = lib.params().tile;
-                std::vector<py::ssize_t> shape{py::ssize_t(lib.size()), t.height, t.width};
+                std::vector<py::ssize_t> shape{py::ssize_t(lib.patch_count()), t.height, t.width};
                 if (lib.params().channels() != 1) {
                     shape.push_back(lib.params().channels());
                 }
@@ -408,7 +410,7 @@ PYBIND11_MODULE(_tessera, m) {
             const Library& lib = c.library();
             static_assert(sizeof(PatchOrigin) == 4 * sizeof(uint32_t));
             return library_view(lib, reinterpret_cast<const uint32_t*>(lib.origins().data()),
-                                {py::ssize_t(lib.size()), 4});
+                                {py::ssize_t(lib.patch_count()), 4});
         });
 
     py::class_<Builder>(m, "Builder")

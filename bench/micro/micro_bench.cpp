@@ -7,7 +7,9 @@
 
 #include "search/kernels/kernels.hpp"
 #include "search/simd.hpp"
+#include "tessera/library/builder.hpp"
 #include "tessera/library/library.hpp"
+#include "tessera/search/exact_search_data.hpp"
 #include "tessera/search/search.hpp"
 
 namespace tessera {
@@ -84,7 +86,7 @@ void BM_ExactSearch(benchmark::State& state) {
         params.stride = {4, 4};
         params.mode = Mode::Gray;
         params.transforms = transforms_from({0, 90, 180, 270}, false);
-        LibraryBuilder builder(params);
+        LibraryBuilder builder(params, exact_search_data());
         for (uint32_t s = 1; s <= 4; ++s)
             builder.add_source({"synthetic"}, synthetic_image(256, 256, s).view());
         return builder.finish();
@@ -106,7 +108,7 @@ void BM_ExactSearch(benchmark::State& state) {
         benchmark::DoNotOptimize(out.data());
     }
     state.SetItemsProcessed(int64_t(state.iterations() * 256));  // queries
-    state.SetLabel(std::string(simd_level_name(level)) + ", " + std::to_string(lib.size()) +
+    state.SetLabel(std::string(simd_level_name(level)) + ", " + std::to_string(lib.patch_count()) +
                    " patches");
 }
 BENCHMARK(BM_ExactSearch)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);

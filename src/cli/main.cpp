@@ -20,8 +20,10 @@
 #include "tessera/core/error.hpp"
 #include "tessera/core/file.hpp"
 #include "tessera/io/image_io.hpp"
+#include "tessera/library/builder.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/mosaic/mosaic.hpp"
+#include "tessera/search/exact_search_data.hpp"
 #include "tessera/search/search.hpp"
 #include "tessera/pipeline/sources.hpp"
 
@@ -172,7 +174,7 @@ int run_build(const BuildArgs& args, const Console& console) {
     } catch (const Error& e) {
         throw UsageError(e.what());
     }
-    LibraryBuilder builder(params);
+    LibraryBuilder builder(params, exact_search_data());
     std::vector<io::SourceInput> inputs;
     for (const std::string& input : args.inputs) {
         std::error_code ec;
@@ -210,7 +212,7 @@ int run_build(const BuildArgs& args, const Console& console) {
             "tessera build: %s used; skipped: %zu unreadable, %zu over --max-pixels, %zu "
             "too small; %s, %s, %.2f s -> %s\n",
             count_text(used, "source", "sources").c_str(), summary.skipped, summary.over_limit,
-            summary.too_small, count_text(library.size(), "patch", "patches").c_str(),
+            summary.too_small, count_text(library.patch_count(), "patch", "patches").c_str(),
             bytes_text(library.file_bytes()).c_str(), seconds_since(start), args.output.c_str());
     }
     return 0;
@@ -311,7 +313,7 @@ std::string psnr_text(const AtomicFile& file, Image& out, const Image& target) {
 
 int run_mosaic(const MosaicArgs& args, const Console& console) {
     const auto start = std::chrono::steady_clock::now();
-    const Library library = Library::open(args.library);
+    const Library library = Library::open(args.library, exact_search_data());
     check_output(args.output, {args.library, args.target});
     io::check_output_format(args.output, library.params().mode);
     if (args.quality_given && !io::lossy_format(args.output)) {
@@ -370,7 +372,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
 // ---- info ----
 
 int run_info(const std::string& path, bool verify, bool list_sources) {
-    const Library library = Library::open(path);
+    const Library library = Library::open(path, exact_search_data());
     const std::string simd(simd_level());  // throws on a bad TESSERA_SIMD before any output
     const LibraryParams& p = library.params();
     std::string transforms;
@@ -382,7 +384,7 @@ int run_info(const std::string& path, bool verify, bool list_sources) {
     std::printf("tile        %s\n", size_text(p.tile).c_str());
     std::printf("stride      %s\n", size_text(p.stride).c_str());
     std::printf("transforms  %s\n", transforms.c_str());
-    std::printf("patches     %zu\n", library.size());
+    std::printf("patches     %zu\n", library.patch_count());
     std::printf("sources     %zu\n", library.sources().size());
     std::printf("bytes       %llu (%s)\n", static_cast<unsigned long long>(library.file_bytes()),
                 bytes_text(library.file_bytes()).c_str());

@@ -65,7 +65,7 @@ Image render(const Library& library, std::span<const TileMatch> matches, Size si
     Image out(size.width, size.height, channels);
     for (const TileMatch& m : matches) {
         const Tile& t = m.tile;
-        TESSERA_ASSERT(m.patch < library.size());
+        TESSERA_ASSERT(m.patch < library.patch_count());
         TESSERA_ASSERT(t.x >= 0 && t.y >= 0 && t.x + t.size.width <= size.width &&
                        t.y + t.size.height <= size.height);
         const uint8_t* patch = library.patch(m.patch);

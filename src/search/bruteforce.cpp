@@ -16,9 +16,9 @@ void check_queries(const Library& library, const QueryBatch& queries, int k) {
                     std::to_string(queries.window.height) + " does not fit the library's tile " +
                     std::to_string(tile.width) + "x" + std::to_string(tile.height));
     }
-    if (k < 1 || size_t(k) > library.size()) {
+    if (k < 1 || size_t(k) > library.patch_count()) {
         throw Error("k = " + std::to_string(k) + " is out of range: the library has " +
-                    std::to_string(library.size()) + " patches");
+                    std::to_string(library.patch_count()) + " patches");
     }
     if (queries.count > 0 && queries.data == nullptr) throw Error("query data is missing");
 }
@@ -39,10 +39,10 @@ class BruteForceSearcher final : public Searcher {
         const size_t row_bytes = size_t(queries.window.width) * channels;
         const size_t tile_row_bytes = size_t(library_.params().tile.width) * channels;
         const size_t query_bytes = row_bytes * queries.window.height;
-        std::vector<Neighbor> all(library_.size());
+        std::vector<Neighbor> all(library_.patch_count());
         for (size_t q = 0; q < queries.count; ++q) {
             const uint8_t* query = queries.data + q * query_bytes;
-            for (size_t id = 0; id < library_.size(); ++id) {
+            for (size_t id = 0; id < library_.patch_count(); ++id) {
                 const uint8_t* patch = library_.patch(id);
                 uint64_t distance = 0;
                 for (int y = 0; y < queries.window.height; ++y) {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "search/exact_index.hpp"
 #include "search/search_index.hpp"
 #include "search/simd.hpp"
 #include "tessera/core/error.hpp"
@@ -74,7 +75,8 @@ class ExactSearcher final : public Searcher {
         : library_(library),
           threads_(threads > 0 ? threads : omp_get_num_procs()),
           kernels_(kernels),
-          grid_(detail::block_grid(library.params())) {}
+          grid_(detail::block_grid(library.params())),
+          index_(exact_index(library_)) {}
 
     std::string_view name() const override { return "exact"; }
 
@@ -147,7 +149,7 @@ class ExactSearcher final : public Searcher {
     };
 
     void search_full(const uint8_t* query, Scratch& scratch, TopK& top) const {
-        const SearchIndex& x = library_.index();
+        const ExactIndex& x = index_;
         const uint64_t D = library_.patch_bytes();
         const size_t pairs = x.pairs;
         const detail::PatchFeatures qf =
@@ -274,9 +276,9 @@ class ExactSearcher final : public Searcher {
     // groups it leaves a survivor in.
     void colour_filter(const kernels::ChannelQuery& cq, const kernels::BlockQuery& bq, size_t g0,
                        size_t g1, uint8_t* masks) const {
-        const SearchIndex& x = library_.index();
+        const ExactIndex& x = index_;
         const size_t lanes = detail::channel_lanes(library_.params().channels());
-        kernels_.channel_filter(cq, &x.channels[g0 * lanes], g1 - g0, masks);
+        kernels_.channel_filter(cq, &x.channel_groups[g0 * lanes], g1 - g0, masks);
         uint8_t block_masks[kChunk / detail::kGroup + 1];
         for (size_t g = g0; x.pairs != 0 && g < g1;) {
             if (masks[g - g0] == 0) {
@@ -339,7 +341,7 @@ class ExactSearcher final : public Searcher {
     WindowIndex window_index(Size window) const {
         const int channels = library_.params().channels();
         const size_t tile_row = size_t(library_.params().tile.width) * channels;
-        const size_t n = library_.size();
+        const size_t n = library_.patch_count();
         std::vector<uint32_t> sums(n * channels), spreads(n);
         std::vector<std::pair<uint32_t, uint32_t>> keys(n);  // (total, id)
         const kernels::WindowShape shape{tile_row, size_t(window.width) * channels, window.height,
@@ -435,6 +437,7 @@ class ExactSearcher final : public Searcher {
     int threads_;
     const kernels::Kernels& kernels_;
     detail::BlockGrid grid_;
+    ExactIndex index_;
     static constexpr size_t kCachedWindows = 6;  // two target sizes' edge shapes
     mutable std::mutex windows_mutex_;
     mutable std::vector<std::pair<Size, std::shared_ptr<const WindowIndex>>> windows_;

@@ -44,8 +44,8 @@ BlockGrid block_grid(const LibraryParams& params) {
     return g;
 }
 
-void window_sums(const uint8_t* p, size_t row_stride, Size window, int channels, uint64_t* sums,
-                 uint32_t* norm) {
+void window_channel_sums(const uint8_t* p, size_t row_stride, Size window, int channels,
+                         uint64_t* sums, uint32_t* norm) {
     const size_t row = size_t(window.width) * channels;
     // Column sums first: contiguous loops the compiler vectorizes.
     uint32_t columns[kMaxTileSide * 3] = {};
@@ -71,7 +71,7 @@ PatchFeatures patch_features(const uint8_t* patch, const LibraryParams& params,
     const size_t bytes = params.patch_bytes();
     uint64_t sums[3];
     PatchFeatures f;
-    window_sums(patch, size_t(width) * channels, params.tile, channels, sums, &f.norm);
+    window_channel_sums(patch, size_t(width) * channels, params.tile, channels, sums, &f.norm);
     uint64_t sum = 0, energy = 0;
     for (int c = 0; c < channels; ++c) {
         sum += sums[c];

@@ -1,5 +1,5 @@
-// The search index stored in a library (format 3): what the exact search's lower bounds need,
-// computed once at build time. Internal to tessera_core.
+// The exact search's lower bounds and the per-patch features they need, computed once at build
+// time into the exact index (exact_index.hpp). Internal to the search layer.
 //
 // Every bound below is a squared distance to an orthogonal projection, so it never exceeds the
 // true squared distance d = |q - p|^2 (D = patch bytes):
@@ -26,7 +26,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "tessera/library/library.hpp"
+#include "tessera/core/geometry.hpp"
+#include "tessera/library/params.hpp"
 
 namespace tessera::detail {
 
@@ -64,8 +65,8 @@ inline size_t channel_lanes(int channels) {
 
 // Sums per channel of the top-left window of a patch whose rows are row_stride bytes apart, and
 // the window's squared norm (it fits 32 bits for any tile, kMaxTileSide).
-void window_sums(const uint8_t* p, size_t row_stride, Size window, int channels, uint64_t* sums,
-                 uint32_t* norm);
+void window_channel_sums(const uint8_t* p, size_t row_stride, Size window, int channels,
+                         uint64_t* sums, uint32_t* norm);
 
 // Computes a patch's features and writes its block sums to blocks[0 .. 2 * grid.pairs()), the
 // last one zero when the feature count is odd.

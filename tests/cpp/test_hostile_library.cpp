@@ -15,7 +15,9 @@
 
 #include "tessera/core/error.hpp"
 #include "tessera/core/file.hpp"
+#include "tessera/library/builder.hpp"
 #include "tessera/library/library.hpp"
+#include "tessera/search/exact_search_data.hpp"
 #include "tessera/search/search.hpp"
 #include "testing.hpp"
 
@@ -40,7 +42,7 @@ Library small_library(Size tile = {4, 4}) {
     params.tile = tile;
     params.stride = tile;
     params.transforms = {Transform::Rot0, Transform::Rot180};
-    LibraryBuilder builder(params);
+    LibraryBuilder builder(params, exact_search_data());
     Image a = noise_image(24, 20, 3, 1);
     Image b = noise_image(9, 13, 3, 2);
     builder.add_source({"a.png", 100, 7, 0, 0}, a.view());
@@ -48,9 +50,9 @@ Library small_library(Size tile = {4, 4}) {
     return builder.finish();
 }
 
-// Header fields the tests read or rewrite (the layout is in src/library.cpp): the fields up to
-// byte 64 are at fixed places, then (offset, bytes) pairs for the sections, in file order
-// sources, names, origins, pixels, ...; the header's last 8 bytes are its checksum.
+// Header fields the tests read or rewrite (the layout is in src/library/file_format.hpp): the
+// fields up to byte 64 are at fixed places, then (offset, bytes) pairs for the sections, in file
+// order sources, names, origins, pixels, ...; the header's last 8 bytes are its checksum.
 constexpr size_t kMagicBytes = 8, kVersionAt = 8, kTileWidthAt = 16, kStrideXAt = 24,
                  kChannelsAt = 32, kTransformMaskAt = 36, kPatchCountAt = 40, kSourceCountAt = 48,
                  kSectionsAt = 64;
@@ -92,7 +94,7 @@ class HostileLibrary : public ::testing::Test {
     std::string open_error(const std::vector<uint8_t>& bytes, bool verify = false) {
         write_file(bad_, bytes);
         return error_of([&] {
-            Library lib = Library::open(bad_.string());
+            Library lib = Library::open(bad_.string(), exact_search_data());
             if (verify) lib.verify();
         });
     }
@@ -115,14 +117,16 @@ class HostileLibrary : public ::testing::Test {
 
 TEST_F(HostileLibrary, GoodFileOpensAndVerifies) {
     EXPECT_EQ(open_error(bytes_, true), "");
-    EXPECT_EQ(Library::open(bad_.string()).size(), small_library().size());
+    EXPECT_EQ(Library::open(bad_.string(), exact_search_data()).patch_count(),
+              small_library().patch_count());
 }
 
 TEST_F(HostileLibrary, MissingFileAndDirectory) {
     const std::string none = (dir_ / "none.tsr").string();
-    expect_message(error_of([&] { Library::open(none); }), none, {"cannot open", "No such file"});
-    expect_message(error_of([&] { Library::open(dir_.string()); }), dir_.string(),
-                   {"not a regular file"});
+    expect_message(error_of([&] { Library::open(none, exact_search_data()); }), none,
+                   {"cannot open", "No such file"});
+    expect_message(error_of([&] { Library::open(dir_.string(), exact_search_data()); }),
+                   dir_.string(), {"not a regular file"});
 }
 
 // Every shorter file is refused, with the message for where it ends; so are longer ones.
@@ -304,14 +308,14 @@ TEST_F(HostileLibrary, ConcurrentReadersAgree) {
     params.tile = {8, 8};
     params.stride = {4, 4};
     params.transforms = transforms_from({0, 90, 180, 270}, true);
-    LibraryBuilder builder(params);
+    LibraryBuilder builder(params, exact_search_data());
     builder.add_source({"s.png", 1, 1, 0, 0}, source.view());
     builder.finish().save(good_.string());
 
     Image target = noise_image(8, 8 * 40, 3, 4);  // 40 queries stacked vertically
     const QueryBatch queries{target.pixels.data(), 40, {8, 8}};
     auto search = [&](int threads) {
-        Library lib = Library::open(good_.string());
+        Library lib = Library::open(good_.string(), exact_search_data());
         std::vector<Neighbor> found(40 * 3);
         make_exact_searcher(lib, threads)->search(queries, 3, found.data());
         return found;
@@ -372,7 +376,7 @@ TEST_F(HostileLibrary, FailedWriteLeavesNothing) {
 TEST_F(HostileLibrary, LibraryTruncatedWhileMapped) {
     auto read_truncated = [&] {
         remove_temporaries_on_interrupt("tessera-test");
-        const Library lib = Library::open(good_.string());
+        const Library lib = Library::open(good_.string(), exact_search_data());
         fs::resize_file(good_, 0);
         lib.verify();
         std::_Exit(0);

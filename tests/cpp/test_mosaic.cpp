@@ -36,7 +36,7 @@ TEST(Mosaic, EdgeTileMatchesVisiblePixelsOnly) {
             make_image(8, 3, 1, {101, 101, 101, 101, 100, 100, 255, 255, 101, 101, 101, 101,
                                  100, 100, 255, 255, 101, 101, 101, 101, 100, 100, 255, 255});
         const Library lib = build_library(gray_params({4, 3}), {&source});
-        ASSERT_EQ(lib.size(), 2u);
+        ASSERT_EQ(lib.patch_count(), 2u);
         ASSERT_EQ(std::vector<uint8_t>(lib.patch(1), lib.patch(1) + 12), p1);
 
         const Image t = testing::flat_image(6, 3, 1, 100);
@@ -69,7 +69,7 @@ TEST(Mosaic, BottomAndCornerEdgeTiles) {
     LibraryParams p = gray_params({2, 2});
     p.mode = Mode::Rgb;
     const Library lib = build_library(p, {&source});
-    ASSERT_EQ(lib.size(), 2u);
+    ASSERT_EQ(lib.patch_count(), 2u);
     // A 3x3 target: tile (0,0) 2x2, (0,1) 1x2, (1,0) 2x1, (1,1) 1x1.
     const Image target = make_image(3, 3, 3, {11, 10, 10, 20, 20, 20, 61, 60, 60,  //
                                               30, 30, 30, 40, 40, 40, 80, 80, 80,  //
@@ -105,7 +105,7 @@ TEST(Mosaic, RenderPastesTransformedPatches) {
     LibraryParams p = gray_params({2, 2});
     p.transforms = {Transform::Rot0, Transform::Rot90, Transform::Flip};
     const Library lib = build_library(p, {&source});
-    ASSERT_EQ(lib.size(), 3u);
+    ASSERT_EQ(lib.patch_count(), 3u);
     std::vector<TileMatch> m(3);
     for (int i = 0; i < 3; ++i) {
         m[i].tile = {0, i, 2 * i, 0, {2, 2}};

@@ -167,8 +167,8 @@ TEST_P(MatchesOracle, DuplicatedPatchesTieToLowestId) {
     std::mt19937 rng(300 + tile().width * 37 + tile().height);
     const Image a = random(rng, source_size());
     const Library lib = testing::build_library(params(false), {&a, &a});
-    const size_t half = lib.size() / 2;
-    ASSERT_EQ(lib.size(), 2 * half);
+    const size_t half = lib.patch_count() / 2;
+    ASSERT_EQ(lib.patch_count(), 2 * half);
     ASSERT_EQ(0, std::memcmp(lib.patch(0), lib.patch(half), half * lib.patch_bytes()));
     for (const Image& target :
          {random(rng, target_size()), crop(a, 0, 0, target_size().width, target_size().height)}) {
@@ -185,7 +185,7 @@ TEST_P(MatchesOracle, AllEqualPatches) {
         const Image flat =
             testing::flat_image(source_size().width, source_size().height, channels(), value);
         const Library lib = testing::build_library(params(), {&flat});
-        ASSERT_GT(lib.size(), 1u);
+        ASSERT_GT(lib.patch_count(), 1u);
         for (const TileMatch& m : expect_same_as_oracle(lib, random(rng, target_size()))) {
             EXPECT_EQ(m.patch, 0u);
         }

@@ -229,7 +229,7 @@ TEST(SearchBounds, ChannelSectionIsChecked) {
     const std::vector<uint8_t> good = testing::read_file(path);
     auto open_error = [&](const std::vector<uint8_t>& bytes) {
         testing::write_file(path, bytes);
-        return testing::error_of([&] { Library::open(path); });
+        return testing::error_of([&] { Library::open(path, exact_search_data()); });
     };
     EXPECT_EQ(open_error(good), "");
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "search/exact_index.hpp"
 #include "tessera/core/error.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/search/search.hpp"
@@ -41,7 +42,7 @@ std::vector<uint8_t> cut_queries(const Library& lib, const Image& image, Size wi
     std::vector<uint8_t> out = testing::grid_queries(image, window);
     const size_t row = size_t(window.width) * lib.params().channels();
     const size_t tile_row = size_t(lib.params().tile.width) * lib.params().channels();
-    for (size_t id = 0; id < lib.size(); id += lib.size() / 7 + 1) {
+    for (size_t id = 0; id < lib.patch_count(); id += lib.patch_count() / 7 + 1) {
         for (int r = 0; r < window.height; ++r) {
             const uint8_t* src = lib.patch(id) + r * tile_row;
             out.insert(out.end(), src, src + row);
@@ -54,7 +55,7 @@ std::vector<uint8_t> cut_queries(const Library& lib, const Image& image, Size wi
 void expect_same_as_oracle(const Library& lib, const std::vector<uint8_t>& data, size_t count,
                            Size window, const std::string& what) {
     for (int k : {1, 5}) {
-        if (size_t(k) > lib.size()) continue;
+        if (size_t(k) > lib.patch_count()) continue;
         testing::expect_k_nearest_as_oracle(lib, {data.data(), count, window}, k, what);
     }
 }
@@ -123,7 +124,7 @@ TEST(SearchExactLargeK, MatchesBruteForce) {
             const std::vector<uint8_t> queries = testing::grid_queries(query_image, window, 12);
             const size_t count = queries.size() / (size_t(window.width) * window.height *
                                                    size_t(lib.params().channels()));
-            for (int k : {64, int(lib.size())}) {
+            for (int k : {64, int(lib.patch_count())}) {
                 testing::expect_k_nearest_as_oracle(lib, {queries.data(), count, window}, k,
                                                     "large k " + std::string(mode_name(mode)));
             }
@@ -138,12 +139,13 @@ TEST(SearchExactFile, SavedAndReopenedLibrarySearchesTheSame) {
     const testing::TempDir dir;
     const std::string path = dir.file("lib.tsr");
     built.save(path);
-    const Library opened = Library::open(path);
+    const Library opened = Library::open(path, exact_search_data());
     opened.verify();
     EXPECT_EQ(opened.format_version(), kLibraryFormatVersion);
-    ASSERT_EQ(opened.index().order.size(), built.size());
-    EXPECT_TRUE(std::equal(opened.index().order.begin(), opened.index().order.end(),
-                           built.index().order.begin()));
+    const ExactIndex opened_index = exact_index(opened), built_index = exact_index(built);
+    ASSERT_EQ(opened_index.order.size(), built.patch_count());
+    EXPECT_TRUE(std::equal(opened_index.order.begin(), opened_index.order.end(),
+                           built_index.order.begin()));
     const Image image = pattern_image(Data::Smooth, Mode::Gray, 40, 30, 5);
     size_t count = 0;
     const std::vector<uint8_t> queries = cut_queries(opened, image, {8, 8}, &count);
@@ -154,12 +156,12 @@ TEST(SearchExactFile, IndexIsAPermutationSortedByMeanBucket) {
     const Library lib = build({4, 4}, Mode::Rgb,
                               {pattern_image(Data::Noise, Mode::Rgb, 30, 20, 1),
                                pattern_image(Data::Repeated, Mode::Rgb, 30, 20, 2)});
-    const SearchIndex& x = lib.index();
-    std::vector<bool> seen(lib.size());
+    const ExactIndex x = exact_index(lib);
+    std::vector<bool> seen(lib.patch_count());
     EXPECT_EQ(x.buckets.front(), 0u);
     for (size_t b = 0; b + 1 < x.buckets.size(); ++b) {
         for (size_t i = x.buckets[b]; i < x.buckets[b + 1]; ++i) {
-            ASSERT_LT(x.order[i], lib.size());
+            ASSERT_LT(x.order[i], lib.patch_count());
             EXPECT_FALSE(seen[x.order[i]]);
             seen[x.order[i]] = true;
             EXPECT_EQ(x.sums[i] / lib.patch_bytes(), b);
@@ -168,7 +170,7 @@ TEST(SearchExactFile, IndexIsAPermutationSortedByMeanBucket) {
             }
         }
     }
-    EXPECT_EQ(x.buckets.back(), lib.size());
+    EXPECT_EQ(x.buckets.back(), lib.patch_count());
     EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](bool b) { return b; }));
 }
 

@@ -104,7 +104,7 @@ TEST_F(Sources, LinksInDirectoriesAreFollowedOrReported) {
     EXPECT_TRUE(sources[0].problem.empty() && sources[2].problem.empty());
 
     // Reported like an undecodable file: a warning and a count, or an error under strict.
-    LibraryBuilder builder(params({4, 4}));
+    LibraryBuilder builder(params({4, 4}), exact_search_data());
     std::vector<std::string> warnings;
     const io::AddSummary summary = io::add_sources(
         builder, sources, {}, [&](const std::string& message) { warnings.push_back(message); });
@@ -115,7 +115,7 @@ TEST_F(Sources, LinksInDirectoriesAreFollowedOrReported) {
                                 ": a symbolic link to a file that does not exist; skipped",
                             dir_.file("in/loop.png") + ": cannot follow the symbolic link: Too "
                                                        "many levels of symbolic links; skipped"}));
-    LibraryBuilder strict(params({4, 4}));
+    LibraryBuilder strict(params({4, 4}), exact_search_data());
     io::AddOptions strict_options;
     strict_options.strict = true;
     EXPECT_EQ(error_of([&] {
@@ -153,7 +153,7 @@ TEST_F(Sources, NoPatchesSaysWhy) {
     garbage("d/a.png");
     garbage("d/b.png");
     const std::vector<io::SourceInput> bad = {{dir_.file("d"), {}}};
-    LibraryBuilder builder(params({8, 4}));
+    LibraryBuilder builder(params({8, 4}), exact_search_data());
     const auto quiet = [](const std::string&) {};
     EXPECT_EQ(
         error_of([&] { io::add_sources(builder, io::expand_inputs(bad), {}, quiet); }),
@@ -247,7 +247,7 @@ TEST_F(Sources, FailuresAreWarningsUnlessNamedOrStrict) {
 
     std::vector<std::string> warnings;
     const auto warn = [&](const std::string& m) { warnings.push_back(m); };
-    LibraryBuilder builder(params({8, 4}));
+    LibraryBuilder builder(params({8, 4}), exact_search_data());
     const io::AddSummary summary = io::add_sources(builder, sources, {}, warn);
     EXPECT_EQ(summary.skipped, 1u);
     EXPECT_EQ(summary.too_small, 1u);
@@ -258,7 +258,7 @@ TEST_F(Sources, FailuresAreWarningsUnlessNamedOrStrict) {
     EXPECT_EQ(warnings[1], small + ": 6x10 is smaller than the tile 8x4; no patches from it");
 
     for (const std::string& path : {bad, small}) {
-        LibraryBuilder strict(params({8, 4}));
+        LibraryBuilder strict(params({8, 4}), exact_search_data());
         io::AddOptions options;
         options.strict = true;
         warnings.clear();
@@ -266,7 +266,7 @@ TEST_F(Sources, FailuresAreWarningsUnlessNamedOrStrict) {
         EXPECT_THROW(io::add_sources(strict, one, options, warn), Error) << path;
         EXPECT_TRUE(warnings.empty());
     }
-    LibraryBuilder named(params({8, 4}));
+    LibraryBuilder named(params({8, 4}), exact_search_data());
     const std::vector<io::Source> one = {{bad, true, {}}};
     EXPECT_THROW(io::add_sources(named, one, {}, warn), Error);
 }
@@ -275,7 +275,7 @@ TEST_F(Sources, FailuresAreWarningsUnlessNamedOrStrict) {
 TEST_F(Sources, PixelLimitNamesTheCallersOption) {
     const std::string big = png("big.png", 20, 10);
     for (const char* option : {"max_pixels=", ""}) {
-        LibraryBuilder builder(params({4, 4}));
+        LibraryBuilder builder(params({4, 4}), exact_search_data());
         io::AddOptions options;
         options.limit = {199, option};
         const std::vector<io::Source> one = {{big, true, {}}};
@@ -291,7 +291,7 @@ TEST_F(Sources, PixelLimitNamesTheCallersOption) {
         }
     }
     // The limit itself is allowed.
-    LibraryBuilder builder(params({4, 4}));
+    LibraryBuilder builder(params({4, 4}), exact_search_data());
     io::AddOptions options;
     options.limit = {200, "max_pixels="};
     const std::vector<io::Source> one = {{big, true, {}}};
@@ -310,14 +310,14 @@ TEST_F(Sources, OrderIsTheInputOrderForEveryThreadCount) {
     const std::vector<io::Source> sources = io::expand_inputs(inputs);
     std::vector<std::vector<uint8_t>> built;
     for (int threads : {1, 2, 4}) {
-        LibraryBuilder builder(params({4, 4}));
+        LibraryBuilder builder(params({4, 4}), exact_search_data());
         io::add_sources(builder, sources, {false, {}, threads}, [](const std::string&) {});
         const Library lib = builder.finish();
         ASSERT_EQ(lib.sources().size(), 7u);
         EXPECT_EQ(lib.sources()[1].path, "<array>");
         EXPECT_EQ(lib.sources()[1].file_bytes, pixels.pixels.size());
         EXPECT_EQ(lib.sources()[2].path, dir_.file("d/0.png"));
-        built.emplace_back(lib.pixels(), lib.pixels() + lib.size() * lib.patch_bytes());
+        built.emplace_back(lib.pixels(), lib.pixels() + lib.patch_count() * lib.patch_bytes());
     }
     EXPECT_EQ(built[0], built[1]);
     EXPECT_EQ(built[0], built[2]);
@@ -351,7 +351,7 @@ TEST_F(Sources, InMemoryPixelsAreMadeInTurnAndReleasedOnceAdded) {
         {"m0", memory(0)}, {d, {}}, {"bad", memory(-1)}, {d, {}}, {"m1", memory(1)}};
     for (int threads : {1, 2, 4}) {
         made.clear();
-        LibraryBuilder builder(params({4, 4}));
+        LibraryBuilder builder(params({4, 4}), exact_search_data());
         io::add_sources(builder, io::expand_inputs(good), {false, {}, threads},
                         [](const std::string&) {});
         EXPECT_EQ(made, (std::vector<int>{0, 1, 2, 3})) << threads;
@@ -365,7 +365,7 @@ TEST_F(Sources, InMemoryPixelsAreMadeInTurnAndReleasedOnceAdded) {
         EXPECT_EQ(lib.sources()[8].path, "m3");
 
         made.clear();
-        LibraryBuilder failing(params({4, 4}));
+        LibraryBuilder failing(params({4, 4}), exact_search_data());
         EXPECT_EQ(error_of([&] {
                       io::add_sources(failing, io::expand_inputs(bad), {false, {}, threads},
                                       [](const std::string&) {});
@@ -396,7 +396,7 @@ TEST_F(Sources, ProgressWarningsAndFailuresInPathOrderForEveryThreadCount) {
         for (bool strict : {false, true}) {
             std::vector<std::string> warnings;
             std::vector<size_t> done;
-            LibraryBuilder builder(params({4, 4}));
+            LibraryBuilder builder(params({4, 4}), exact_search_data());
             const auto add = [&] {
                 io::add_sources(
                     builder, sources, {strict, {}, threads},

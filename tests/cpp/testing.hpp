@@ -24,7 +24,9 @@
 #include "tessera/core/error.hpp"
 #include "tessera/core/geometry.hpp"
 #include "tessera/core/image.hpp"
+#include "tessera/library/builder.hpp"
 #include "tessera/library/library.hpp"
+#include "tessera/search/exact_search_data.hpp"
 #include "tessera/search/search.hpp"
 
 #ifdef TESSERA_TESTS_HAVE_IO
@@ -87,7 +89,7 @@ inline Image crop(const Image& image, int x, int y, int width, int height) {
 
 // Builds an in-memory library from images; sources are named "s0", "s1", ...
 inline Library build_library(const LibraryParams& params, const std::vector<const Image*>& images) {
-    LibraryBuilder builder(params);
+    LibraryBuilder builder(params, exact_search_data());
     int i = 0;
     for (const Image* image : images) {
         SourceInfo info;
@@ -156,7 +158,7 @@ inline void expect_message(const std::string& error, const std::vector<std::stri
     }
 }
 
-// A library file's header size (a field at byte 12; the layout is in src/library.cpp).
+// A library file's header size (a field at byte 12; the layout is in src/library/file_format.hpp).
 inline uint32_t header_bytes(const std::vector<uint8_t>& library) {
     uint32_t n = 0;
     std::memcpy(&n, library.data() + 12, sizeof n);

@@ -1,6 +1,6 @@
 """Helpers for the CLI tests: run the tessera command and check how it failed, make noise images,
-read a library file with numpy (the format is in src/library.cpp and docs/architecture.md), cut
-patches the way the original Python workflow does."""
+read a library file with numpy (the format is in src/library/file_format.hpp and
+docs/architecture.md), cut patches the way the original Python workflow does."""
 
 import fcntl
 import os

@@ -11,7 +11,7 @@
 
 #include "tessera/core/image.hpp"
 #include "tessera/io/image_io.hpp"
-#include "tessera/library/library.hpp"
+#include "tessera/library/builder.hpp"
 #include "tessera/mosaic/mosaic.hpp"
 
 namespace tessera::io {

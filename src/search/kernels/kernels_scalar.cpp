@@ -63,14 +63,14 @@ void channel_filter(const ChannelQuery& q, const uint32_t* lanes, size_t groups,
     }
 }
 
-// The reference: detail::window_sums, which also gives the library's own features.
+// The reference: detail::window_channel_sums, which also gives the library's own features.
 void window_sums(const uint8_t* patches, size_t patch_bytes, size_t count, const WindowShape& w,
                  uint32_t* sums, uint32_t* norms) {
     const Size window{int(w.row / size_t(w.channels)), w.height};
     for (size_t i = 0; i < count; ++i) {
         uint64_t s[3];
-        detail::window_sums(patches + i * patch_bytes, w.row_stride, window, w.channels, s,
-                            &norms[i]);
+        detail::window_channel_sums(patches + i * patch_bytes, w.row_stride, window, w.channels, s,
+                                    &norms[i]);
         for (int c = 0; c < w.channels; ++c) sums[i * size_t(w.channels) + c] = uint32_t(s[c]);
     }
 }

@@ -1,0 +1,121 @@
+#include "tessera/library/builder.hpp"
+
+#include <cstdint>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "library/file_format.hpp"
+#include "library/pixel_buffer.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/core/text.hpp"
+
+namespace tessera {
+
+namespace {
+
+// The builder holds the whole library in memory, about the size of its file: the message says
+// how big that is and which parameters make it smaller. While sources are added, the builder does
+// not know those still to come: the size is of the sources so far, and says so.
+[[noreturn]] void throw_out_of_memory(const std::string& what, const LibraryParams& params,
+                                      const SearchData& search_data, uint64_t patch_count,
+                                      bool all_sources) {
+    const detail::Layout layout(detail::section_bytes(
+        0, 0, patch_count, params.patch_bytes(), search_data.section_bytes(params, patch_count)));
+    throw Error(
+        what + ": out of memory: a library of " + std::to_string(patch_count) + " patches of " +
+        size_text(params.tile) + " " + std::string(mode_name(params.mode)) + " needs about " +
+        bytes_text(layout.file_bytes) + (all_sources ? "" : " with the sources up to this one") +
+        "; use a larger stride, fewer rotations or flips, or a smaller tile");
+}
+
+}  // namespace
+
+struct LibraryBuilder::Buffers {
+    std::vector<SourceInfo> sources;
+    std::vector<PatchOrigin> origins;
+    detail::PixelBuffer pixels;
+    std::shared_ptr<const void> search_storage;
+};
+
+LibraryBuilder::LibraryBuilder(LibraryParams params, const SearchData& search_data)
+    : params_(std::move(params)),
+      search_data_(&search_data),
+      buffers_(std::make_shared<Buffers>()) {
+    params_.validate();
+}
+
+size_t LibraryBuilder::patch_count() const {
+    return buffers_->origins.size();
+}
+size_t LibraryBuilder::source_count() const {
+    return buffers_->sources.size();
+}
+
+size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
+    if (image.channels != params_.channels()) {
+        throw Error(source.path + ": has " + std::to_string(image.channels) +
+                    " channels but the library is " + std::string(mode_name(params_.mode)));
+    }
+    const std::vector<Point> windows = window_origins(image.size(), params_.tile, params_.stride);
+    if (windows.empty()) return 0;
+    Buffers& b = *buffers_;
+    const size_t added = windows.size() * params_.transforms.size();
+    if (b.origins.size() + added > UINT32_MAX) {  // patch ids are 32-bit
+        throw Error(source.path + ": the library would pass " + std::to_string(UINT32_MAX) +
+                    " patches, the most a library holds; use a larger stride or fewer sources");
+    }
+    const size_t patch_bytes = params_.patch_bytes();
+    size_t at = b.pixels.size();
+    try {
+        b.pixels.resize(at + added * patch_bytes);
+        detail::reserve_more(b.origins, added);
+        detail::reserve_more(b.sources, 1);
+    } catch (const std::bad_alloc&) {
+        b.pixels.resize(at);  // as before this source: no patch from it
+        throw_out_of_memory(source.path, params_, *search_data_, b.origins.size() + added, false);
+    }
+    const auto source_id = uint32_t(b.sources.size());
+    source.width = uint32_t(image.width);
+    source.height = uint32_t(image.height);
+    b.sources.push_back(std::move(source));
+    for (Transform t : params_.transforms) {
+        for (Point p : windows) {
+            uint8_t* dst = b.pixels.data() + at;
+            apply_transform(image.row(p.y) + ptrdiff_t(p.x) * image.channels, image.stride,
+                            params_.tile, image.channels, t, dst);
+            b.origins.push_back({source_id, uint32_t(p.x), uint32_t(p.y), uint32_t(t)});
+            at += patch_bytes;
+        }
+    }
+    return added;
+}
+
+Library LibraryBuilder::finish() {
+    if (buffers_->origins.empty()) {
+        throw Error("no patches: every source is smaller than the tile " +
+                    std::to_string(params_.tile.width) + "x" + std::to_string(params_.tile.height) +
+                    " (or no source was given)");
+    }
+    Library lib;
+    lib.params_ = params_;
+    lib.patch_count_ = buffers_->origins.size();
+    lib.sources_ = std::shared_ptr<const std::vector<SourceInfo>>(buffers_, &buffers_->sources);
+    lib.origins_ = buffers_->origins.data();
+    lib.pixels_ = buffers_->pixels.data();
+    lib.search_data_ = search_data_;
+    try {
+        BuiltSearchSections search =
+            search_data_->build(params_, buffers_->pixels.data(), lib.patch_count_);
+        lib.search_sections_ = search.sections;
+        buffers_->search_storage = std::move(search.storage);
+    } catch (const std::bad_alloc&) {
+        throw_out_of_memory("the search index", params_, *search_data_, lib.patch_count_, true);
+    }
+    lib.storage_ = std::move(buffers_);
+    buffers_ = std::make_shared<Buffers>();
+    lib.data_checksum_ = detail::data_checksum(lib);
+    return lib;
+}
+
+}  // namespace tessera

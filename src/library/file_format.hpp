@@ -1,0 +1,88 @@
+// The library file's layout (format 3; docs/architecture.md describes it for readers of the
+// file): a fixed header, then the sections in file order, each on a cache line, zero padding
+// between them. Internal to the library layer.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tessera/library/library.hpp"
+
+namespace tessera::detail {
+
+static_assert(std::endian::native == std::endian::little, "the library format is little-endian");
+
+inline constexpr std::array<char, 8> kMagic = {'T', 'E', 'S', 'S', 'E', 'R', 'A', '\x1a'};
+inline constexpr uint64_t kAlignment = 64;  // every section starts on a cache line
+
+struct FileSection {
+    uint64_t offset;
+    uint64_t bytes;
+    bool operator==(const FileSection&) const = default;
+};
+
+// The sections in file order: the library's own, then the search data's (search_data.hpp).
+enum SectionId { kSources, kNames, kOrigins, kPixels, kFirstSearchSection };
+inline constexpr int kSectionCount = kFirstSearchSection + int(kSearchSectionCount);
+using Sections = std::array<FileSection, kSectionCount>;
+using SectionBytes = std::array<uint64_t, kSectionCount>;
+using SectionData = std::array<const void*, kSectionCount>;
+
+struct FileHeader {
+    std::array<char, 8> magic;
+    uint32_t version;
+    uint32_t header_bytes;
+    uint32_t tile_width, tile_height;
+    uint32_t stride_x, stride_y;
+    uint32_t channels;
+    uint32_t transform_mask;  // bit t set when Transform t was applied
+    uint64_t patch_count;
+    uint64_t source_count;
+    uint64_t file_bytes;
+    Sections sections;
+    uint64_t data_checksum;    // XXH3-64 of the sections in order, zero padding included
+    uint64_t header_checksum;  // XXH3-64 of every header byte before this field
+};
+static_assert(sizeof(FileHeader) == 272);
+
+struct SourceRecord {
+    uint64_t file_bytes;
+    uint64_t content_hash;
+    uint32_t width, height;
+    uint32_t name_offset, name_bytes;
+};
+static_assert(sizeof(SourceRecord) == 32);
+static_assert(sizeof(PatchOrigin) == 16);
+
+// The size of every section, from the counts and the search data's sizes.
+SectionBytes section_bytes(uint64_t source_count, uint64_t name_bytes, uint64_t patch_count,
+                           uint64_t patch_bytes, const SearchSectionBytes& search);
+
+// Where each section goes, as a function of the sizes alone: writing uses it, and reading
+// accepts a header only when its sections are exactly these.
+struct Layout {
+    Sections sections;
+    uint64_t file_bytes;
+    explicit Layout(const SectionBytes& bytes);
+};
+
+// The library's bytes after the header, as (pointer, size) chunks in file order; nullptr stands
+// for zero padding. Saving writes these chunks and the checksum hashes them.
+template <typename Fn>
+void for_each_chunk(const Layout& layout, const SectionData& data, Fn&& fn) {
+    uint64_t at = sizeof(FileHeader);
+    for (int i = 0; i < kSectionCount; ++i) {
+        const FileSection& section = layout.sections[i];
+        fn(nullptr, section.offset - at);
+        fn(data[i], section.bytes);
+        at = section.offset + section.bytes;
+    }
+}
+
+// The data checksum of a library as saving writes it (library_save.cpp).
+uint64_t data_checksum(const Library& library);
+
+}  // namespace tessera::detail
