@@ -223,8 +223,9 @@ for _ in range(2):
 
 def stages_inside(timings, whole):
     """Per-stage seconds that `tessera mosaic --timings FILE.json` measured inside the process."""
+    names = [n for n in INSIDE_STAGES if n in timings] + [n for n in timings if n not in INSIDE_STAGES]
     stages = [{"stage": name, "seconds": float(timings[name]), "how": "tessera mosaic --timings"}
-              for name in INSIDE_STAGES if name in timings]
+              for name in names]
     rest = whole - sum(s["seconds"] for s in stages)
     stages.append({"stage": "process start, matches CSV, exit", "seconds": rest,
                    "how": "whole process minus the stages above"})
@@ -448,7 +449,10 @@ def exhaustive_check(patches, tiles, sample, tess_ids, tess_dist, chunk=16_384):
     at_best = np.zeros(len(sample), dtype=np.int64)
     for begin in range(0, len(patches), chunk):  # in order, so the first minimum is the lowest id
         block = patches[begin:begin + chunk].astype(np.float64)
-        d = np.einsum("ij,ij->i", block, block)[:, None] + query_norms[None, :] - 2 * (block @ queries.T)
+        d = block @ queries.T  # in place from here: |p|^2 - 2 t.p, then + |t|^2 per column
+        d *= -2
+        d += np.einsum("ij,ij->i", block, block)[:, None]
+        d += query_norms[None, :]
         low = d.min(axis=0)
         count = (d == low).sum(axis=0)
         nearer, equal = low < best, low == best
@@ -758,9 +762,12 @@ def credit_lines(report):
             pointers.add(wl["credits"])
     for name in sorted(seen, key=str.lower):
         holder, licence = seen[name]
-        lines.append(f"- {name}: {holder}, {licence}")
+        url = photos.LICENCE_URLS.get(licence)
+        lines.append(f"- {name}: (c) {holder}, " + (f"[{licence}]({url})" if url else licence))
     if seen:
-        lines.insert(0, f"From Debian's `{photos.PACKAGE}` (authors and licences as in its copyright file):")
+        lines.insert(0, f"Photographs from Debian's `{photos.PACKAGE}`, authors and licences as its "
+                        "copyright file gives them; used cropped (targets) or downscaled (libraries), "
+                        "not redistributed:")
     for pointer in sorted(pointers):
         shown = Path(pointer)
         if shown.is_absolute() and ROOT in shown.parents:

@@ -22,6 +22,11 @@ PHOTO_FOLDER = Path("usr/share/backgrounds")
 COPYRIGHT = Path("usr/share/doc") / PACKAGE / "copyright"
 # Files of the package that are not photographs, left out of every workload.
 NOT_PHOTOGRAPHS = {"umang_by_Abhishek_Mudgal.jpg": "a digital colour-gradient artwork"}
+LICENCE_URLS = {
+    "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
+    "CC-BY-SA-4.0": "https://creativecommons.org/licenses/by-sa/4.0/",
+    "CC0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm", ".ppm"}
 
 
