@@ -34,6 +34,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 import photos
+import tessera_stages
 
 # Tessera runs in the caller's environment (ENVIRONMENT, copied before this change). FAISS and
 # scikit-learn run here with idle OpenMP threads sleeping instead of spinning: on a shared 2-vCPU
@@ -47,12 +48,6 @@ TRANSFORM_NAMES = ["rot0", "rot90", "rot180", "rot270",
                    "flip", "flip-rot90", "flip-rot180", "flip-rot270"]
 METHODS = ("sklearn", "faiss", "hnswlib", "loop")  # what --skip can name
 HNSW_M, HNSW_EF, HNSW_EF_CONSTRUCTION = 16, 256, 200
-# Peak int8 multiply-adds per cycle and core of the instructions each `tessera --version` SIMD
-# level can use: AMX tdpbusd 16x16x64 MACs per 16 cycles; AVX-512 VNNI vpdpbusd 64 MACs, two per
-# cycle; AVX2 vpmaddubsw 32 MACs, two per cycle (an exact kernel needs more instructions per MAC
-# than that, so AVX2's share is an upper bound's share). At --ghz 3.8 the first two are the
-# ~3,840 and ~485 GMAC/s per core measured on Sapphire Rapids.
-MACS_PER_CYCLE = {"amx": 1024, "avx512": 128, "avx2": 64}
 
 
 @dataclasses.dataclass
@@ -206,117 +201,6 @@ def read_matches(path, source_index):
         "row": column("row"),
         "col": column("col"),
     }
-
-
-# ---- tessera's stages ----
-
-INSIDE_STAGES = ("open", "verify", "decode", "search", "render", "encode")
-# Prints the first decode (which starts libvips, as the CLI's does) and a second, warm one.
-DECODE_SCRIPT = """import sys, time
-from tessera import _tessera
-for _ in range(2):
-    start = time.perf_counter()
-    _tessera.load_image(sys.argv[1], sys.argv[2], 1 << 62)
-    print(time.perf_counter() - start)
-"""
-
-
-def stages_inside(timings, whole):
-    """Per-stage seconds that `tessera mosaic --timings FILE.json` measured inside the process."""
-    names = [n for n in INSIDE_STAGES if n in timings] + [n for n in timings if n not in INSIDE_STAGES]
-    stages = [{"stage": name, "seconds": float(timings[name]), "how": "tessera mosaic --timings"}
-              for name in names]
-    rest = whole - sum(s["seconds"] for s in stages)
-    stages.append({"stage": "process start, matches CSV, exit", "seconds": rest,
-                   "how": "whole process minus the stages above"})
-    return stages
-
-
-def best_seconds(cmd, repeats, env=None):
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = subprocess.run(cmd, capture_output=True, text=True, env=env or ENVIRONMENT)
-        best = min(best, time.perf_counter() - start)
-        if result.returncode != 0:
-            return None, result
-    return best, result
-
-
-def decode_seconds(args, target_file, mode):
-    """tessera's own decode (libvips, as the CLI calls it) timed inside Python: (starting libvips,
-    decoding), each best of --repeats; None when no tessera Python module sits beside the binary
-    or on PYTHONPATH."""
-    env = dict(ENVIRONMENT)
-    beside = Path(args.tessera).resolve().parent / "python"
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(beside), env.get("PYTHONPATH", "")) if p)
-    runs = []
-    for _ in range(args.repeats):
-        result = subprocess.run([sys.executable, "-c", DECODE_SCRIPT, target_file, mode],
-                                capture_output=True, text=True, env=env)
-        if result.returncode != 0:
-            return None
-        first, warm = map(float, result.stdout.split())
-        runs.append((first - warm, warm))
-    return min(r[0] for r in runs), min(r[1] for r in runs)
-
-
-def stages_outside(args, library, target_file, mode, source_file, whole):
-    """Stages estimated from outside the process, until tessera reports its own: process start
-    (`tessera --version`), open (`tessera info`), verify (`info --verify`), decode (Python
-    load_image), render + encode + matches (a mosaic against a one-patch library), and search as
-    what is left of the whole mosaic. Each best of --repeats."""
-    folder = Path(library).parent
-    tiny_source = folder / "one-patch.png"
-    with Image.open(source_file) as im:
-        im.crop((0, 0, TILE, TILE)).save(tiny_source)
-    tiny = folder / "one-patch.tsr"
-    run([args.tessera, "build", str(tiny_source), "-o", str(tiny), "--mode", mode, "--tile", str(TILE),
-         "-q"])
-    one_cmd = [args.tessera, "mosaic", str(tiny), target_file, "-o", str(folder / "one-patch-mosaic.png"),
-               "--matches", str(folder / "one-patch-matches.csv"), "-q"]
-    if args.threads:
-        one_cmd += ["--threads", str(args.threads)]
-    start = best_seconds([args.tessera, "--version"], args.repeats)[0]
-    opened = best_seconds([args.tessera, "info", library], args.repeats)[0]
-    verified = best_seconds([args.tessera, "info", "--verify", library], args.repeats)[0]
-    one_patch = best_seconds(one_cmd, args.repeats)[0]
-    decode = decode_seconds(args, target_file, mode)
-    stages = [
-        {"stage": "process start and exit", "seconds": start, "how": "tessera --version"},
-        {"stage": "open", "seconds": opened - start, "how": "tessera info, less process start"},
-        {"stage": "verify", "seconds": verified - opened, "how": "tessera info --verify, less tessera info"},
-    ]
-    rest = one_patch - start
-    if decode is not None:
-        stages += [{"stage": "libvips start", "seconds": decode[0],
-                    "how": "tessera's load_image in Python: first call less a warm one"},
-                   {"stage": "decode", "seconds": decode[1],
-                    "how": "tessera's load_image in Python, warm"}]
-        rest -= sum(decode)
-    stages.append({"stage": "render, encode, matches" + ("" if decode is not None else ", decode"),
-                   "seconds": rest, "how": "mosaic with a one-patch library, less process start, "
-                                           "libvips start and decode"})
-    stages.append({"stage": "search (estimated)", "seconds": whole - one_patch - (verified - start),
-                   "how": "whole mosaic, less the one-patch mosaic, open and verify"})
-    return stages
-
-
-def search_rate(tiles, patches, dimension, seconds, args):
-    """The search as effective int8 multiply-adds per second: a brute-force pass's MACs (tiles x
-    patches x D) over the search's seconds, per core, and its share of the level's peak."""
-    threads = args.threads or os.cpu_count()
-    macs = tiles * patches * dimension
-    per_cycle = MACS_PER_CYCLE.get(args.simd_level)
-    out = {"brute_force_macs": macs, "threads": threads, "level": args.simd_level, "ghz": args.ghz,
-           "peak_gmacs_per_core": per_cycle * args.ghz if per_cycle else None,
-           "gmacs": None, "gmacs_per_core": None, "share": None}
-    if seconds > 0:
-        out["gmacs"] = macs / seconds / 1e9
-        out["gmacs_per_core"] = out["gmacs"] / threads
-        if per_cycle:
-            out["share"] = out["gmacs_per_core"] / out["peak_gmacs_per_core"]
-    return out
 
 
 # ---- the other methods ----
@@ -563,12 +447,14 @@ def run_workload(w, args, work, rng):
     if len(outputs) != 1:
         sys.exit("bench: tessera mosaic wrote different matches on repeated runs")
     if inside:
-        stages = stages_inside(inside[times.index(min(times))], min(times))
+        stages = tessera_stages.stages_inside(inside[times.index(min(times))], min(times))
     else:
-        stages = stages_outside(args, library, target_file, w.mode, source_files[0], min(times))
+        stages = tessera_stages.stages_outside(args, run, ENVIRONMENT, library, target_file, w.mode,
+                                               TILE, source_files[0], min(times))
     search_seconds = next(s["seconds"] for s in stages if s["stage"].startswith("search"))
-    rate = search_rate((target.shape[0] // TILE) * (target.shape[1] // TILE), patch_count, TILE * TILE * (1 if w.mode == "gray" else 3),
-                       search_seconds, args)
+    tile_count = (target.shape[0] // TILE) * (target.shape[1] // TILE)
+    dimension = TILE * TILE * (1 if w.mode == "gray" else 3)
+    rate = tessera_stages.search_rate(tile_count, patch_count, dimension, search_seconds, args)
     log("  tessera stages: " + ", ".join(f"{s['stage']} {s['seconds']:.3f} s" for s in stages))
     if rate["gmacs"] is not None:
         log(f"  search: {rate['gmacs_per_core']:.0f} effective GMAC/s per core"
@@ -737,19 +623,8 @@ def render_text(report):
                                            for i, c in enumerate(r)))
         lines.append("  tessera stages: " + ", ".join(f"{s['stage']} {s['seconds']:.3f} s"
                                                       for s in wl["stages"]))
-        lines.append(f"  search: {rate_text(wl['search_rate'])}")
+        lines.append(f"  search: {tessera_stages.rate_text(wl['search_rate'])}")
     return "\n".join(lines)
-
-
-def rate_text(rate):
-    if rate["gmacs"] is None:
-        return "no search time left to rate"
-    text = (f"{rate['brute_force_macs'] / 1e12:.2f} T brute-force MACs, {rate['gmacs']:,.0f} effective "
-            f"GMAC/s ({rate['gmacs_per_core']:,.0f} per core, {rate['threads']} threads)")
-    if rate["share"] is None:
-        return text + f"; no int8 peak known for SIMD level {rate['level']}"
-    return text + (f" = {rate['share']:.0%} of the {rate['level']} peak of "
-                   f"{rate['peak_gmacs_per_core']:,.0f} GMAC/s per core")
 
 
 def credit_lines(report):
@@ -785,7 +660,7 @@ def render_markdown(report, chart_name):
            f"- `{v['tessera']}`; Python {v['python']}, numpy {v['numpy']}, scikit-learn {v['scikit-learn']}, "
            f"FAISS {v['faiss']}, hnswlib {v['hnswlib']}",
            f"- SIMD level in use: {report['simd_level']} (`tessera --version`). Int8 peak per core assumed: "
-           + ", ".join(f"{level} {n} MAC/cycle" for level, n in MACS_PER_CYCLE.items())
+           + ", ".join(f"{level} {n} MAC/cycle" for level, n in tessera_stages.MACS_PER_CYCLE.items())
            + f" (AMX tdpbusd; AVX-512 VNNI vpdpbusd x2; AVX2 vpmaddubsw x2) at {report['ghz']} GHz.",
            "- tessera is timed as a whole process (`tessera mosaic --matches`: load the library and the target, "
            f"search, render, write the PNG and the CSV), best of {report['repeats']} runs. The other methods are "
@@ -825,7 +700,7 @@ def render_markdown(report, chart_name):
         out += [f"| {' | '.join(r)} |" for r in table_rows(wl)]
         out += ["", "| tessera stage | seconds | how |", "| --- | ---: | --- |"]
         out += [f"| {s['stage']} | {s['seconds']:.3f} | {s['how']} |" for s in wl["stages"]]
-        out += ["", f"- Search: {rate_text(wl['search_rate'])}", ""]
+        out += ["", f"- Search: {tessera_stages.rate_text(wl['search_rate'])}", ""]
     out += ["## Images", ""] + credit_lines(report) + [""]
     return "\n".join(out)
 
