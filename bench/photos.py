@@ -48,7 +48,6 @@ def fetch(cache):
                      "DIR with photographs of your own")
     cache.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".fetch-", dir=cache) as scratch:
-        os.chmod(scratch, 0o755)  # apt's unprivileged _apt user writes the download here
         print(f"bench: downloading {PACKAGE} into {cache} (once)", flush=True)
         got = subprocess.run(["apt-get", "download", PACKAGE], cwd=scratch, capture_output=True,
                              text=True)
