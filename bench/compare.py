@@ -1,6 +1,10 @@
 #!/usr/bin/python3
 """tessera side by side with scikit-learn, FAISS and hnswlib, on real photographs.
 
+The headline workloads take their photographs from Debian's lomiri-wallpapers-16.04 (bench/photos.py
+fetches it into a cache; --photos names another folder) and search a photograph at its own
+resolution, cropped, never resampled. Workloads 1-3 use the small images in data/.
+
 For each workload, one run: builds the library with `tessera build`, times `tessera mosaic` as a
 whole process (best of --repeats), then runs the other methods on exactly the same patches. The
 patches are cut here in numpy the way tessera cuts them (sources in order, transforms ascending,
@@ -29,6 +33,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+import photos
+import tessera_stages
+
 # Tessera runs in the caller's environment (ENVIRONMENT, copied before this change). FAISS and
 # scikit-learn run here with idle OpenMP threads sleeping instead of spinning: on a shared 2-vCPU
 # machine the spinning threads take the CPU from OpenBLAS and made FAISS 3x slower.
@@ -39,40 +46,58 @@ ROOT = Path(__file__).resolve().parents[1]
 TILE = 16
 TRANSFORM_NAMES = ["rot0", "rot90", "rot180", "rot270",
                    "flip", "flip-rot90", "flip-rot180", "flip-rot270"]
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".gif", ".pgm", ".ppm"}
 METHODS = ("sklearn", "faiss", "hnswlib", "loop")  # what --skip can name
 HNSW_M, HNSW_EF, HNSW_EF_CONSTRUCTION = 16, 256, 200
 
 
 @dataclasses.dataclass
 class Workload:
-    key: int
+    key: str
     title: str
     mode: str               # "gray" or "rgb", as `tessera build --mode`
     transforms: tuple       # transform ids, ascending (4 = flips, as `--flips`)
-    goal: int               # patches wanted; the stride is chosen to come closest
+    goal: int               # patches wanted; the stride is chosen to come closest ...
     target: str             # file name in the images folder; excluded from the library
     target_size: tuple = None  # (width, height) to resize the target to (center-cropped to its shape)
-    sources: int = 0        # smoke mode: use only this many sources, ...
-    source_side: int = 0    # ... downscaled to at most this side
+    sources: int = 0        # use only this many sources (smoke), ...
+    source_side: int = 0    # ... each downscaled to at most this side (0: as they are)
+    stride: int = 0         # ... unless this fixes the stride
+    target_crop: tuple = None  # (width, height) cut from the target's center, never resampled
+    photos: bool = False    # images from --photos (the fetched photographs), not --images
 
 
-FULL = {
-    1: Workload(1, "gray 16x16, ~130k patches, 4 rotations, 512x512 target", "gray",
-                (0, 1, 2, 3), 130_000, "astronaut.png"),
-    2: Workload(2, "gray 16x16, ~1M patches, 8 rotations/flips, 3840x2160 target", "gray",
-                tuple(range(8)), 1_000_000, "astronaut.png", (3840, 2160)),
-    3: Workload(3, "RGB 16x16, ~70k patches, 4 rotations, 640x420 target", "rgb",
-                (0, 1, 2, 3), 70_000, "rocket.jpg"),
-}
-SMOKE = {
-    1: Workload(1, "smoke: gray, 4 rotations", "gray", (0, 1, 2, 3), 3_000, "astronaut.png",
-                (96, 96), 4, 128),
-    2: Workload(2, "smoke: gray, 8 rotations/flips", "gray", tuple(range(8)), 6_000,
-                "astronaut.png", (160, 96), 4, 128),
-    3: Workload(3, "smoke: RGB, 4 rotations", "rgb", (0, 1, 2, 3), 2_000, "rocket.jpg",
-                (96, 64), 4, 128),
-}
+PHOTO_TARGET = "Dragonfly_by_Bolly.jpg"  # 4224x3168, the most textured of the 4K-or-larger ones
+LIBRARY_SIDE = 1024  # the library photographs' long side: stride 8 then lands near 1M patches
+
+FULL = {w.key: w for w in (
+    Workload("photo-gray", "real photograph: gray 16x16, stride 8, 8 rotations/flips, native "
+             "3840x2160 target", "gray", tuple(range(8)), 1_000_000, PHOTO_TARGET,
+             source_side=LIBRARY_SIDE, stride=8, target_crop=(3840, 2160), photos=True),
+    Workload("photo-rgb", "real photograph: RGB 16x16, ~250k patches, 4 rotations, native "
+             "1920x1072 target (1080p cut to whole tiles)", "rgb", (0, 1, 2, 3), 250_000,
+             PHOTO_TARGET, source_side=LIBRARY_SIDE, target_crop=(1920, 1072), photos=True),
+    Workload("1", "gray 16x16, ~130k patches, 4 rotations, 512x512 target", "gray",
+             (0, 1, 2, 3), 130_000, "astronaut.png"),
+    Workload("2", "gray 16x16, ~1M patches, 8 rotations/flips, 512x512 target UPSCALED to "
+             "3840x2160 (smooth tiles: flatters pruning)", "gray", tuple(range(8)), 1_000_000,
+             "astronaut.png", (3840, 2160)),
+    Workload("3", "RGB 16x16, ~70k patches, 4 rotations, 640x416 target", "rgb",
+             (0, 1, 2, 3), 70_000, "rocket.jpg"),
+)}
+# Smoke mode downloads nothing: its photo workloads take data/ (or --photos) through the same path.
+SMOKE = {w.key: w for w in (
+    Workload("photo-gray", "smoke: gray, stride 8, 8 rotations/flips, cropped target", "gray",
+             tuple(range(8)), 0, "astronaut.png", sources=4, source_side=128, stride=8,
+             target_crop=(160, 96), photos=True),
+    Workload("photo-rgb", "smoke: RGB, 4 rotations, cropped target", "rgb", (0, 1, 2, 3), 2_000,
+             "rocket.jpg", sources=4, source_side=128, target_crop=(96, 64), photos=True),
+    Workload("1", "smoke: gray, 4 rotations", "gray", (0, 1, 2, 3), 3_000, "astronaut.png",
+             (96, 96), 4, 128),
+    Workload("2", "smoke: gray, 8 rotations/flips, upscaled target", "gray", tuple(range(8)),
+             6_000, "astronaut.png", (160, 96), 4, 128),
+    Workload("3", "smoke: RGB, 4 rotations", "rgb", (0, 1, 2, 3), 2_000, "rocket.jpg",
+             (96, 64), 4, 128),
+)}
 
 
 def log(message):
@@ -80,11 +105,6 @@ def log(message):
 
 
 # ---- images and patches ----
-
-def list_images(folder):
-    return sorted(p for p in Path(folder).iterdir()
-                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
-
 
 def load_photo(path):
     """Decodes once with PIL into 8-bit L or RGB; written as PNG so tessera reads the same pixels."""
@@ -300,42 +320,51 @@ def bench_loop(patches, tiles, args, rng):
                        f"{len(tiles)} tiles")
 
 
-def exhaustive_check(patches, tiles, sample, tess_ids, tess_dist):
-    """Exhaustive integer scan for the sampled tiles: every patch's exact distance |t|^2 + |p|^2
-    - 2 t.p (dot products in int32, which cannot overflow as D * 255^2 < 2^31; the sum in int64).
-    Returns tiles where tessera's distance is not the minimum or its id not the lowest among ties,
-    and how many sampled tiles had ties."""
-    p32 = patches.astype(np.int32)
-    norms = np.einsum("ij,ij->i", p32, p32).astype(np.int64)
-    wrong, ties = [], 0
-    for t in sample:
-        q = tiles[t].astype(np.int32)
-        d = norms + int(q @ q) - 2 * np.einsum("ij,j->i", p32, q).astype(np.int64)
-        best = d.min()
-        at_best = np.flatnonzero(d == best)
-        ties += len(at_best) > 1
-        if best != tess_dist[t] or at_best[0] != tess_ids[t]:
-            wrong.append(int(t))
-    return wrong, ties
+def exhaustive_check(patches, tiles, sample, tess_ids, tess_dist, chunk=16_384):
+    """Exhaustive scan for the sampled tiles: every patch's distance |t|^2 + |p|^2 - 2 t.p, in
+    float64 matrix products (BLAS), which are exact here: every product and partial sum is an
+    integer below D x 255^2 < 2^31, far inside float64's 2^53. Returns tiles where tessera's
+    distance is not the minimum or its id not the lowest among ties, and how many sampled tiles
+    had ties."""
+    queries = tiles[sample].astype(np.float64)
+    query_norms = np.einsum("ij,ij->i", queries, queries)
+    best = np.full(len(sample), np.inf)
+    best_ids = np.zeros(len(sample), dtype=np.int64)
+    at_best = np.zeros(len(sample), dtype=np.int64)
+    for begin in range(0, len(patches), chunk):  # in order, so the first minimum is the lowest id
+        block = patches[begin:begin + chunk].astype(np.float64)
+        d = block @ queries.T  # in place from here: |p|^2 - 2 t.p, then + |t|^2 per column
+        d *= -2
+        d += np.einsum("ij,ij->i", block, block)[:, None]
+        d += query_norms[None, :]
+        low = d.min(axis=0)
+        count = (d == low).sum(axis=0)
+        nearer, equal = low < best, low == best
+        best_ids[nearer] = begin + d.argmin(axis=0)[nearer]
+        at_best = np.where(nearer, count, at_best + np.where(equal, count, 0))
+        best = np.minimum(best, low)
+    wrong = (best.astype(np.int64) != tess_dist[sample]) | (best_ids != tess_ids[sample])
+    return [int(t) for t in sample[wrong]], int(np.sum(at_best > 1))
 
 
 # ---- one workload ----
 
 def prepare(w, args, work):
-    images = list_images(args.images)
-    targets = {int(k): v for k, v in (s.split("=", 1) for s in args.targets)} if args.targets else {}
+    image_folder = args.photos if w.photos else args.images
+    images = photos.photographs(image_folder)
+    targets = dict(s.split("=", 1) for s in args.targets) if args.targets else {}
     target_name = targets.get(w.key, w.target)
     target_path = next((p for p in images if p.name == target_name), None)
     if target_path is None:
         if not images:
-            sys.exit(f"bench: no images in {args.images}")
+            sys.exit(f"bench: no images in {image_folder}")
         target_path = images[0]
-        log(f"  {target_name} is not in {args.images}; using {target_path.name} as the target")
+        log(f"  {target_name} is not in {image_folder}; using {target_path.name} as the target")
     sources = [p for p in images if p != target_path]
     if w.sources:  # smoke: spread the few sources over the folder (the bundled one has a silhouette)
         sources = sources[::max(1, len(sources) // w.sources)][:w.sources]
     if not sources:
-        sys.exit(f"bench: no source images left in {args.images} besides the target")
+        sys.exit(f"bench: no source images left in {image_folder} besides the target")
 
     folder = work / f"workload{w.key}"
     (folder / "sources").mkdir(parents=True, exist_ok=True)
@@ -351,6 +380,14 @@ def prepare(w, args, work):
 
     target = load_photo(target_path)
     note = f"{target_path.name} {target.size[0]}x{target.size[1]}"
+    if w.target_crop:
+        (width, height), (cw, ch) = target.size, w.target_crop
+        if width < cw or height < ch:
+            sys.exit(f"bench: target {target_path.name} is {width}x{height}, smaller than workload "
+                     f"{w.key}'s {cw}x{ch}; it is cropped, never enlarged: pick another with --targets")
+        left, top = (width - cw) // 2, (height - ch) // 2
+        target = target.crop((left, top, left + cw, top + ch))
+        note += f", center-cropped to {cw}x{ch} at its own resolution (not resampled)"
     if w.target_size:
         target = ImageOps.fit(target, w.target_size, Image.LANCZOS)
         note += f", center-cropped to the shape and resized (LANCZOS) to {w.target_size[0]}x{w.target_size[1]}"
@@ -360,16 +397,20 @@ def prepare(w, args, work):
         note += f", cropped to {cw}x{ch} (whole tiles only)"
     target_file = folder / "target.png"
     target.save(target_file)
-    return sources, source_files, arrays, str(target_file), as_mode(target, w.mode), note
+    return sources, source_files, arrays, str(target_file), as_mode(target, w.mode), note, target_path
 
 
 def run_workload(w, args, work, rng):
     log(f"\n== workload {w.key}: {w.title}")
-    sources, source_files, arrays, target_file, target, target_note = prepare(w, args, work)
+    sources, source_files, arrays, target_file, target, target_note, target_path = prepare(w, args, work)
     sizes = [(a.shape[1], a.shape[0]) for a in arrays]
-    stride, expected = choose_stride(sizes, w.transforms, w.goal)
+    if w.stride:
+        stride = w.stride
+        expected = sum(window_count(s, stride) for s in sizes) * len(w.transforms)
+    else:
+        stride, expected = choose_stride(sizes, w.transforms, w.goal)
     log(f"  library: {len(sources)} photographs, transforms {[TRANSFORM_NAMES[t] for t in w.transforms]}, "
-        f"stride {stride} -> {expected:,} patches (goal ~{w.goal:,})")
+        f"stride {stride} -> {expected:,} patches" + ("" if w.stride else f" (goal ~{w.goal:,})"))
     log(f"  target: {target_note}")
 
     folder = Path(target_file).parent
@@ -392,14 +433,32 @@ def run_workload(w, args, work, rng):
                   "--matches", str(matches_file), "-q"]
     if args.threads:
         mosaic_cmd += ["--threads", str(args.threads)]
-    times, outputs = [], set()
+    timings_file = folder / "timings.json"
+    if args.has_timings:
+        mosaic_cmd += ["--timings", str(timings_file)]
+    times, outputs, inside = [], set(), []
     while len(times) < args.repeats and (not times or sum(times) + min(times) <= args.budget):
         seconds, _ = timed(lambda: run(mosaic_cmd))
         times.append(seconds)
         outputs.add(matches_file.read_bytes())
+        if args.has_timings:
+            inside.append(json.loads(timings_file.read_text()))
     log(f"  tessera mosaic: best {min(times):.3f} s of {len(times)} ({', '.join(f'{t:.3f}' for t in times)})")
     if len(outputs) != 1:
         sys.exit("bench: tessera mosaic wrote different matches on repeated runs")
+    if inside:
+        stages = tessera_stages.stages_inside(inside[times.index(min(times))], min(times))
+    else:
+        stages = tessera_stages.stages_outside(args, run, ENVIRONMENT, library, target_file, w.mode,
+                                               TILE, source_files[0], min(times))
+    search_seconds = next(s["seconds"] for s in stages if s["stage"].startswith("search"))
+    tile_count = (target.shape[0] // TILE) * (target.shape[1] // TILE)
+    dimension = TILE * TILE * (1 if w.mode == "gray" else 3)
+    rate = tessera_stages.search_rate(tile_count, patch_count, dimension, search_seconds, args)
+    log("  tessera stages: " + ", ".join(f"{s['stage']} {s['seconds']:.3f} s" for s in stages))
+    if rate["gmacs"] is not None:
+        log(f"  search: {rate['gmacs_per_core']:.0f} effective GMAC/s per core"
+            + (f", {rate['share']:.0%} of the {rate['level']} peak" if rate["share"] is not None else ""))
 
     # The same patches and tiles in numpy, checked against tessera's provenance and distances.
     parts = [cut_patches(a, stride, w.transforms) for a in arrays]
@@ -461,6 +520,8 @@ def run_workload(w, args, work, rng):
         "title": w.title,
         "mode": w.mode,
         "sources": [p.name for p in sources],
+        "source_side": w.source_side,
+        "credits": image_credits(args, w, sources + [target_path]),
         "transforms": [TRANSFORM_NAMES[t] for t in w.transforms],
         "stride": stride,
         "patches": patch_count,
@@ -469,6 +530,8 @@ def run_workload(w, args, work, rng):
         "tiles": len(tiles),
         "checked_tiles": check_count,
         "tied_checked_tiles": ties,
+        "stages": stages,
+        "search_rate": rate,
         "results": [{
             "method": r.method,
             "seconds": r.seconds,
@@ -482,6 +545,17 @@ def run_workload(w, args, work, rng):
     }
 
 
+def image_credits(args, w, used):
+    """{file name: [copyright, licence]} for the fetched photographs; a pointer to the folder's own
+    licence list otherwise."""
+    folder = args.photos if w.photos else args.images
+    known = photos.credits_for(folder, [p.name for p in used])
+    if known is not None:
+        return {name: list(value) for name, value in known.items()}
+    licences = Path(folder) / "LICENSES.md"
+    return str(licences) if licences.is_file() else f"see the licences of {folder}"
+
+
 # ---- report ----
 
 def machine():
@@ -492,7 +566,7 @@ def machine():
                 cpu = line.split(":", 1)[1].strip()
             elif line.startswith("flags") and not flags:
                 have = set(line.split(":", 1)[1].split())
-                flags = " ".join(f for f in ("avx2", "avx512f", "avx512_vnni", "avx512bw") if f in have)
+                flags = " ".join(f for f in ("avx2", "avx512f", "avx512bw", "avx512_vnni", "amx_int8") if f in have)
     except OSError:
         pass
     memory = ""
@@ -547,7 +621,34 @@ def render_text(report):
         for r in rows:
             lines.append("  " + "  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i])
                                            for i, c in enumerate(r)))
+        lines.append("  tessera stages: " + ", ".join(f"{s['stage']} {s['seconds']:.3f} s"
+                                                      for s in wl["stages"]))
+        lines.append(f"  search: {tessera_stages.rate_text(wl['search_rate'])}")
     return "\n".join(lines)
+
+
+def credit_lines(report):
+    """One line per photograph used, with its author and licence; pointers for other folders."""
+    seen, pointers, lines = {}, set(), []
+    for wl in report["workloads"]:
+        if isinstance(wl["credits"], dict):
+            seen.update(wl["credits"])
+        else:
+            pointers.add(wl["credits"])
+    for name in sorted(seen, key=str.lower):
+        holder, licence = seen[name]
+        url = photos.LICENCE_URLS.get(licence)
+        lines.append(f"- {name}: (c) {holder}, " + (f"[{licence}]({url})" if url else licence))
+    if seen:
+        lines.insert(0, f"Photographs from Debian's `{photos.PACKAGE}`, authors and licences as its "
+                        "copyright file gives them; used cropped (targets) or downscaled (libraries), "
+                        "not redistributed:")
+    for pointer in sorted(pointers):
+        shown = Path(pointer)
+        if shown.is_absolute() and ROOT in shown.parents:
+            shown = shown.relative_to(ROOT)
+        lines.append(f"- Other images: {shown}")
+    return lines
 
 
 def render_markdown(report, chart_name):
@@ -558,10 +659,22 @@ def render_markdown(report, chart_name):
            f"({m['system']}); load average at start {m['load']}",
            f"- `{v['tessera']}`; Python {v['python']}, numpy {v['numpy']}, scikit-learn {v['scikit-learn']}, "
            f"FAISS {v['faiss']}, hnswlib {v['hnswlib']}",
+           f"- SIMD level in use: {report['simd_level']} (`tessera --version`). Int8 peak per core assumed: "
+           + ", ".join(f"{level} {n} MAC/cycle" for level, n in tessera_stages.MACS_PER_CYCLE.items())
+           + f" (AMX tdpbusd; AVX-512 VNNI vpdpbusd x2; AVX2 vpmaddubsw x2) at {report['ghz']} GHz.",
            "- tessera is timed as a whole process (`tessera mosaic --matches`: load the library and the target, "
            f"search, render, write the PNG and the CSV), best of {report['repeats']} runs. The other methods are "
            "timed on their search call alone, with the data already in memory; their index build or fit "
            "is in the notes.",
+           f"- tessera's stages are measured {report['stages_from']}"
+           + ("" if report["stages_from"].startswith("tessera") else
+              ": open = `tessera info` less process start (`tessera --version`), verify = "
+              "`tessera info --verify` less `tessera info`, libvips start and decode = tessera's "
+              "load_image timed in Python (first call less a warm one; the warm one), render + "
+              "encode + matches = a mosaic of the same target from a one-patch library less the "
+              "three before, search = the rest of the whole mosaic (an estimate; noisy when small)")
+           + ". Effective GMAC/s = tiles x patches x D (a brute-force pass) / search seconds: above "
+           "100% of the peak means the pruning beats any brute force.",
            "- Inexact tiles: tiles where the method's pick is farther (exact integer squared L2) than the "
            "nearest patch. For tessera: tiles where any method found a nearer patch, or where an exhaustive "
            "integer scan of a sample of tiles found a smaller distance or a lower id among equal distances; "
@@ -573,8 +686,10 @@ def render_markdown(report, chart_name):
            f"tessera with the caller's setting ({report['omp_wait_policy']['tessera']}).",
            "", f"![seconds per workload]({chart_name})", ""]
     for wl in report["workloads"]:
+        scaled = (f", each downscaled (LANCZOS) to at most {wl['source_side']} px on its long side"
+                  if wl["source_side"] else "")
         out += [f"## Workload {wl['key']}: {wl['title']}", "",
-                f"- Library: {len(wl['sources'])} photographs ({', '.join(wl['sources'])}), "
+                f"- Library: {len(wl['sources'])} photographs ({', '.join(wl['sources'])}){scaled}, "
                 f"{wl['mode']}, transforms {' '.join(wl['transforms'])}, stride {wl['stride']}: "
                 f"{wl['patches']:,} patches, {wl['library_bytes']}",
                 f"- Target: {wl['target']}; {wl['tiles']:,} tiles of 16x16",
@@ -583,7 +698,10 @@ def render_markdown(report, chart_name):
                 "| method | seconds | tessera speed-up | inexact tiles | notes |",
                 "| --- | ---: | ---: | ---: | --- |"]
         out += [f"| {' | '.join(r)} |" for r in table_rows(wl)]
-        out.append("")
+        out += ["", "| tessera stage | seconds | how |", "| --- | ---: | --- |"]
+        out += [f"| {s['stage']} | {s['seconds']:.3f} | {s['how']} |" for s in wl["stages"]]
+        out += ["", f"- Search: {tessera_stages.rate_text(wl['search_rate'])}", ""]
+    out += ["## Images", ""] + credit_lines(report) + [""]
     return "\n".join(out)
 
 
@@ -623,11 +741,22 @@ def main(argv=None):
     parser.add_argument("--tessera", default=os.environ.get("TESSERA_BIN", str(ROOT / "build" / "tessera")),
                         help="the tessera binary")
     parser.add_argument("--images", default=str(ROOT / "data"),
-                        help="folder of photographs; each workload's target is left out of its library")
+                        help="folder of images for workloads 1-3; each workload's target is left "
+                             "out of its library")
+    parser.add_argument("--photos", default=None,
+                        help="folder of photographs for the photo-* workloads (default: Debian's "
+                             f"{photos.PACKAGE}, fetched into --cache; --images in smoke mode)")
+    parser.add_argument("--cache", default=str(photos.default_cache()),
+                        help=f"where {photos.PACKAGE} is downloaded and unpacked, once")
     parser.add_argument("--targets", type=lambda s: s.split(","), default=None,
-                        help="targets per workload as 1=NAME,2=NAME,3=NAME (default astronaut.png, "
+                        help="targets per workload as photo-gray=NAME,1=NAME,... (default "
+                             f"{PHOTO_TARGET} center-cropped for the photo-* workloads, astronaut.png, "
                              "astronaut.png resized to 3840x2160, rocket.jpg)")
-    parser.add_argument("--workloads", type=lambda s: [int(x) for x in s.split(",")], default=[1, 2, 3])
+    parser.add_argument("--workloads", type=lambda s: s.split(","), default=list(FULL),
+                        help="comma-separated, run in this order")
+    parser.add_argument("--ghz", type=float, default=3.8,
+                        help="core clock for the int8 peak (MACs per cycle per SIMD level x this); "
+                             "3.8 is the Sapphire Rapids clock of the measured peaks")
     parser.add_argument("--skip", type=lambda s: set(s.split(",")), default=set(),
                         help=f"methods to leave out, any of {','.join(METHODS)}")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each timed command; the best counts")
@@ -640,7 +769,7 @@ def main(argv=None):
                              "on small batches, so smaller samples overstate their time)")
     parser.add_argument("--loop-tiles", type=int, default=32,
                         help="tiles sampled for the per-tile loop (also capped by --budget)")
-    parser.add_argument("--check-tiles", type=int, default=64,
+    parser.add_argument("--check-tiles", type=int, default=1024,
                         help="tiles checked against an exhaustive integer scan")
     parser.add_argument("--threads", type=int, default=0, help="tessera mosaic --threads (0 = all cores)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results" / "results.md"),
@@ -656,11 +785,18 @@ def main(argv=None):
         parser.error(f"--skip: unknown method(s) {', '.join(sorted(unknown))}; choose from {', '.join(METHODS)}")
     specs = SMOKE if args.smoke else FULL
     if not set(args.workloads) <= set(specs):
-        parser.error("--workloads: choose from 1, 2, 3")
+        parser.error(f"--workloads: choose from {', '.join(specs)}")
     if args.smoke:
         args.repeats, args.budget, args.loop_tiles, args.check_tiles = 1, min(args.budget, 30.0), 4, 10_000
     if not os.access(args.tessera, os.X_OK):
         sys.exit(f"bench: no tessera binary at {args.tessera}; run scripts/build.sh or pass --tessera")
+    if args.photos is None:
+        wanted = any(specs[k].photos for k in args.workloads)
+        args.photos = args.images if args.smoke or not wanted else str(photos.fetch(args.cache))
+    # "tessera 0.1.0 (simd: avx512)": the level the search uses, TESSERA_SIMD included.
+    version = run([args.tessera, "--version"]).stdout
+    args.simd_level = version.split("simd:", 1)[1].strip(" )\n") if "simd:" in version else "unknown"
+    args.has_timings = "--timings" in run([args.tessera, "mosaic", "--help"]).stdout
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -675,6 +811,9 @@ def main(argv=None):
         "omp_wait_policy": {"tessera": ENVIRONMENT.get("OMP_WAIT_POLICY", "unset"),
                             "others": os.environ["OMP_WAIT_POLICY"]},
         "smoke": args.smoke,
+        "simd_level": args.simd_level,
+        "ghz": args.ghz,
+        "stages_from": "tessera mosaic --timings" if args.has_timings else "outside the process",
         "workloads": [],
     }
     log(f"{report['versions']['tessera']} on {report['machine']['cpu']} ({report['machine']['cores']} cores), "

@@ -13,15 +13,22 @@ def test_bench_smoke(tessera_bin, tmp_path):
     out = tmp_path / "results.md"
     result = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "compare.py"), "--smoke", "--tessera", tessera_bin,
-         "--out", str(out)],
+         "--out", str(out), "--cache", str(tmp_path / "cache")],
         capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
 
     assert out.stat().st_size > 0
     assert out.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
     report = json.loads(out.with_suffix(".json").read_text())
-    assert [w["key"] for w in report["workloads"]] == [1, 2, 3]
+    # The photo workloads first; smoke mode takes their images from data/ and downloads nothing.
+    assert [w["key"] for w in report["workloads"]] == ["photo-gray", "photo-rgb", "1", "2", "3"]
+    assert not (tmp_path / "cache").exists()
     for w in report["workloads"]:
+        stages = {s["stage"]: s["seconds"] for s in w["stages"]}
+        assert {"open", "verify"} <= set(stages) and any(s.startswith("search") for s in stages)
+        rate = w["search_rate"]
+        assert rate["brute_force_macs"] == w["tiles"] * w["patches"] * (256 if w["mode"] == "gray" else 768)
+        assert w["credits"].endswith("LICENSES.md"), w["credits"]
         results = {r["method"]: r for r in w["results"]}
         tessera = results["tessera mosaic (whole process)"]
         sklearn = results["scikit-learn batched kneighbors"]
