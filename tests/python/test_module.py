@@ -154,11 +154,25 @@ def test_gray_library_gives_rgb_mosaic_for_rgb_library(small_rgb, data_dir):
 
 
 def test_threads_do_not_change_results(opened, data_dir):
+    """0 and None both mean all cores, as --threads 0 does."""
     target = gray(data_dir, "grass.png")[:200, :250]
     one = opened.mosaic(target, threads=1, return_matches=True)
-    two = opened.mosaic(target, threads=2, return_matches=True)
-    np.testing.assert_array_equal(one.matches, two.matches)
-    np.testing.assert_array_equal(one.image, two.image)
+    for threads in (2, 0, None):
+        other = opened.mosaic(target, threads=threads, return_matches=True)
+        np.testing.assert_array_equal(one.matches, other.matches)
+        np.testing.assert_array_equal(one.image, other.image)
+    tiles = tiles_of(target, 16, 16)
+    expected = opened.search(tiles, k=3, threads=1)
+    for threads in (0, None):
+        np.testing.assert_array_equal(opened.search(tiles, k=3, threads=threads), expected)
+
+
+def test_build_threads_zero_is_all_cores(data_dir):
+    images = [data_dir / "coins.png", gray(data_dir, "grass.png")[:100, :120]]
+    one = tessera.Library.build(images, tile=8, mode="gray", threads=1)
+    every = tessera.Library.build(images, tile=8, mode="gray", threads=0)
+    assert every.sources == one.sources
+    np.testing.assert_array_equal(every.patches, one.patches)
 
 
 def resident_bytes():

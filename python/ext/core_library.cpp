@@ -1,0 +1,154 @@
+#include "core_library.hpp"
+
+#include <omp.h>
+#include <pybind11/numpy.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "native.hpp"
+#include "tessera/core/image.hpp"
+#include "tessera/mosaic/mosaic.hpp"
+#include "tessera/search/exact_search_data.hpp"
+
+namespace tessera::python {
+
+// Opening and making a mosaic are the two paths the CLI takes too; they stay here, in one place.
+std::unique_ptr<CoreLibrary> CoreLibrary::open(const std::string& path) {
+    // As `tessera mosaic` does: the search trusts its index, so check every byte once.
+    Library library = Library::open(path, exact_search_data());
+    library.verify();
+    return std::make_unique<CoreLibrary>(std::move(library));
+}
+
+py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforce) const {
+    const ImageView view = image_view(target, "the target");
+    std::vector<TileMatch> matches;
+    Image out;
+    double quality = 0;
+    {
+        py::gil_scoped_release release;
+        Image converted;
+        ImageView in = view;
+        if (view.channels != library_.params().channels()) {
+            converted = convert(view, library_.params().mode);
+            in = converted.view();
+        }
+        run_native([&] { matches = match_tiles(library_, *searcher(threads, bruteforce), in); });
+        out = render(library_, matches, in.size());
+        quality = psnr(out.view(), in);
+    }
+    py::array_t<MatchRecord> records(py::ssize_t(matches.size()));
+    MatchRecord* r = records.mutable_data();
+    for (const TileMatch& m : matches) {
+        *r++ = {m.tile.row,        m.tile.col,         m.tile.x,         m.tile.y,
+                m.tile.size.width, m.tile.size.height, int64_t(m.patch), int64_t(m.distance)};
+    }
+    return py::make_tuple(image_array(std::move(out)), records, quality);
+}
+
+std::shared_ptr<const Searcher> CoreLibrary::searcher(int threads, bool bruteforce) const {
+    if (bruteforce) return make_bruteforce_searcher(library_);
+    // As make_exact_searcher counts them, so that 0 (all cores) and that count are one.
+    const int count = threads > 0 ? threads : omp_get_num_procs();
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!searcher_ || searcher_threads_ != count) {
+        searcher_ = make_exact_searcher(library_, count);
+        searcher_threads_ = count;
+    }
+    return searcher_;
+}
+
+py::tuple CoreLibrary::search(const U8Array& tiles, int k, int threads, bool bruteforce) const {
+    const int channels = library_.params().channels();
+    const int ndim = channels == 1 ? 3 : 4;
+    if (tiles.ndim() != ndim || (channels != 1 && tiles.shape(3) != channels)) {
+        throw py::value_error(channels == 1 ? "tiles must have shape (n, h, w)"
+                                            : "tiles must have shape (n, h, w, 3)");
+    }
+    const QueryBatch batch{
+        tiles.data(), size_t(tiles.shape(0)), {int(tiles.shape(2)), int(tiles.shape(1))}};
+    check_queries(library_, batch, k);
+    const auto n = py::ssize_t(batch.count);
+    py::array_t<int64_t> distances({n, py::ssize_t(k)});
+    py::array_t<int64_t> ids({n, py::ssize_t(k)});
+    int64_t* d = distances.mutable_data();
+    int64_t* i = ids.mutable_data();
+    {
+        py::gil_scoped_release release;
+        std::vector<Neighbor> found(batch.count * size_t(k));
+        run_native([&] { searcher(threads, bruteforce)->search(batch, k, found.data()); });
+        for (size_t j = 0; j < found.size(); ++j) {
+            d[j] = int64_t(found[j].distance);
+            i[j] = int64_t(found[j].id);
+        }
+    }
+    return py::make_tuple(distances, ids);
+}
+
+void bind_core_library(py::module_& m) {
+    PYBIND11_NUMPY_DTYPE(MatchRecord, row, col, x, y, width, height, patch, distance);
+    py::class_<CoreLibrary>(m, "CoreLibrary")
+        .def_static("open", &CoreLibrary::open, py::arg("path"),
+                    py::call_guard<py::gil_scoped_release>())
+        .def(
+            "save", [](const CoreLibrary& c, const std::string& path) { c.library().save(path); },
+            py::arg("path"), py::call_guard<py::gil_scoped_release>())
+        .def("search", &CoreLibrary::search, py::arg("tiles"), py::arg("k"), py::arg("threads"),
+             py::arg("bruteforce") = false,
+             "(distances, ids) int64 (n, k); bruteforce=True uses the oracle (tests only).")
+        .def("mosaic", &CoreLibrary::mosaic, py::arg("target"), py::arg("threads"),
+             py::arg("bruteforce") = false, "(image, matches, psnr)")
+        .def("__len__", [](const CoreLibrary& c) { return c.library().patch_count(); })
+        .def_property_readonly("tile",
+                               [](const CoreLibrary& c) { return hw(c.library().params().tile); })
+        .def_property_readonly("stride",
+                               [](const CoreLibrary& c) { return hw(c.library().params().stride); })
+        .def_property_readonly(
+            "mode",
+            [](const CoreLibrary& c) { return std::string(mode_name(c.library().params().mode)); })
+        .def_property_readonly("transforms",
+                               [](const CoreLibrary& c) {
+                                   std::vector<std::string> names;
+                                   for (Transform t : c.library().params().transforms) {
+                                       names.emplace_back(transform_name(t));
+                                   }
+                                   return names;
+                               })
+        .def_property_readonly(
+            "sources",
+            [](const CoreLibrary& c) {
+                py::list out;
+                for (const SourceInfo& s : c.library().sources()) {
+                    out.append(py::make_tuple(py::bytes(s.path), s.width, s.height, s.file_bytes,
+                                              s.content_hash));
+                }
+                return out;
+            })
+        .def_property_readonly("path",
+                               [](const CoreLibrary& c) { return py::bytes(c.library().path()); })
+        .def_property_readonly("file_bytes",
+                               [](const CoreLibrary& c) { return c.library().file_bytes(); })
+        .def_property_readonly("checksum",
+                               [](const CoreLibrary& c) { return c.library().checksum(); })
+        .def_property_readonly(
+            "patches",
+            [](const CoreLibrary& c) {
+                const Library& lib = c.library();
+                const Size t = lib.params().tile;
+                std::vector<py::ssize_t> shape{py::ssize_t(lib.patch_count()), t.height, t.width};
+                if (lib.params().channels() != 1) {
+                    shape.push_back(lib.params().channels());
+                }
+                return library_view(lib, lib.pixels(), shape);
+            })
+        .def_property_readonly("origins", [](const CoreLibrary& c) {
+            const Library& lib = c.library();
+            static_assert(sizeof(PatchOrigin) == 4 * sizeof(uint32_t));
+            return library_view(lib, reinterpret_cast<const uint32_t*>(lib.origins().data()),
+                                {py::ssize_t(lib.patch_count()), 4});
+        });
+}
+
+}  // namespace tessera::python

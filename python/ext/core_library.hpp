@@ -1,0 +1,47 @@
+// _tessera.CoreLibrary: an open Library and its searcher, for tessera.Library (python/tessera).
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "arrays.hpp"
+#include "tessera/library/library.hpp"
+#include "tessera/search/search.hpp"
+
+namespace tessera::python {
+
+// One row of the matches array that mosaic returns (a numpy structured dtype).
+struct MatchRecord {
+    int32_t row, col, x, y, width, height;
+    int64_t patch;
+    int64_t distance;
+};
+
+// A Library plus the exact searcher of the last thread count used, reused while the count stays
+// the same. A searcher fixes its thread count and caches an index per edge-window shape (16 to
+// 24 bytes a patch each), so only one is kept: one per count would grow without bound.
+class CoreLibrary {
+  public:
+    explicit CoreLibrary(Library library) : library_(std::move(library)) {}
+    const Library& library() const { return library_; }
+
+    // The library file at `path`, checked as `tessera mosaic` checks it.
+    static std::unique_ptr<CoreLibrary> open(const std::string& path);
+    // (distances, ids) int64 (n, k) of C-contiguous uint8 tiles (n, h, w[, 3]).
+    py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce) const;
+    // (image, matches, psnr); the target is converted to the library's mode first.
+    py::tuple mosaic(const U8Array& target, int threads, bool bruteforce) const;
+
+  private:
+    std::shared_ptr<const Searcher> searcher(int threads, bool bruteforce) const;
+
+    Library library_;
+    mutable std::mutex mutex_;
+    mutable std::shared_ptr<const Searcher> searcher_;  // a call in flight may hold an older one
+    mutable int searcher_threads_ = 0;
+};
+
+}  // namespace tessera::python

@@ -1,0 +1,59 @@
+// tessera._tessera: thin pybind11 bindings over the engine (include/tessera). The public API and
+// its documentation live in python/tessera, which turns paths, PIL images and arrays into the
+// C-contiguous uint8 arrays taken here. The GIL is released around every decode, build step,
+// search and mosaic.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "arrays.hpp"
+#include "bindings.hpp"
+#include "native.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/core/geometry.hpp"
+#include "tessera/core/image.hpp"
+#include "tessera/io/image_io.hpp"
+
+namespace py = pybind11;
+using namespace tessera;
+using namespace tessera::python;
+
+PYBIND11_MODULE(_tessera, m) {
+    m.doc() = "tessera's C++ core; use the tessera package, which documents the API.";
+    m.attr("__version__") = TESSERA_VERSION;
+    m.attr("DEFAULT_MAX_PIXELS") = io::kDefaultMaxPixels;
+    std::vector<std::string> transform_names;
+    for (int t = 0; t < kTransformCount; ++t)
+        transform_names.emplace_back(transform_name(Transform(t)));
+    m.attr("TRANSFORM_NAMES") = transform_names;
+    static py::exception<Error> error_type(m, "Error", PyExc_ValueError);
+    py::register_exception_translator([](std::exception_ptr p) {
+        try {
+            if (p) std::rethrow_exception(p);
+        } catch (const Error& e) {
+            PyErr_SetObject(error_type.ptr(), fs_str(e.what()).ptr());
+        }
+    });
+
+    m.def(
+        "load_image",
+        [](const std::string& path, const std::string& mode, uint64_t max_pixels) {
+            const Mode parsed = parse_mode(mode);
+            io::LoadedImage loaded;
+            {
+                py::gil_scoped_release release;
+                start_vips();
+                loaded = io::load_image(path, parsed, {max_pixels, "max_pixels="});
+            }
+            return image_array(std::move(loaded.image));
+        },
+        py::arg("path"), py::arg("mode"), py::arg("max_pixels"),
+        "Decodes an image file with libvips, as the CLI does, in mode 'gray' or 'rgb'.");
+
+    bind_options(m);
+    bind_core_library(m);
+    bind_builder(m);
+}

@@ -1,0 +1,339 @@
+"""tessera.Library: the patch library, its making, storing, searching and provenance."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _arguments, _images, _tessera
+from ._pickle import _reopen
+from ._tessera import Error
+from ._types import ImageLike, MosaicResult, PathLike, Provenance, SizeLike, Source
+
+_TRANSFORM_NAMES = np.array(_tessera.TRANSFORM_NAMES)
+
+
+class Library:
+    """A patch library: every tile-sized window of some source images, under each selected
+    rotation/flip, with its provenance. Immutable; the same file format as ``tessera build``.
+
+    Create one with :meth:`Library.build` (in memory) or :meth:`Library.open` (memory-mapped
+    from a file). Use :meth:`mosaic` to rebuild an image, :meth:`search` for the k nearest
+    patches of arbitrary tiles, :meth:`provenance` to map patch ids back to their sources.
+
+    Properties: ``tile`` and ``stride`` as (height, width), ``mode`` ('gray' or 'rgb'),
+    ``transforms`` (names, see :class:`Provenance`), ``sources`` (:class:`Source` tuples),
+    ``path`` (the file, or None), ``patches`` (read-only uint8 view (n, h, w) or (n, h, w, 3)
+    of the patch pixels, zero-copy), and ``len(lib)`` the number of patches.
+
+    Patch ids follow the build order: sources in the order given (directories sorted by path),
+    then transforms, then windows in row-major order.
+
+    Pickling: a Library opened from a file, or saved to one, pickles as that file's absolute path,
+    size and data checksum (the path plus under 100 bytes); unpickling re-opens the file
+    (memory-mapped, so every process shares the same pages) and raises :class:`tessera.Error` if
+    it no longer holds the same library. This makes a Library cheap to pass to
+    ``multiprocessing`` workers. A Library that was built and never saved refuses to pickle
+    (TypeError): ``save()`` it first.
+    Methods release the GIL and may be called from several threads at once.
+    """
+
+    __slots__ = ("_core", "_path", "_source_files")
+    _core: _tessera.CoreLibrary
+    _path: Optional[str]
+    # Built here: (st_dev, st_ino) of each source file -> its path, for save(). None when opened
+    # from a file, whose source paths may be relative to a directory unknown here.
+    _source_files: Optional[List[Tuple[bytes, Tuple[int, int], str]]]
+
+    def __init__(self) -> None:
+        raise TypeError("make a Library with Library.build(images, ...) or Library.open(path)")
+
+    @classmethod
+    def _wrap(cls, core: _tessera.CoreLibrary, path: Optional[str]) -> "Library":
+        lib = object.__new__(cls)
+        lib._core = core
+        lib._path = path
+        lib._source_files = None
+        return lib
+
+    # ---- making and storing ----
+
+    @classmethod
+    def build(
+        cls,
+        images: Union[ImageLike, Iterable[ImageLike]],
+        tile: SizeLike = 16,
+        stride: Optional[SizeLike] = None,
+        rotations: Sequence[int] = (0,),
+        flips: bool = False,
+        mode: str = "rgb",
+        strict: bool = False,
+        max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
+        threads: Optional[int] = None,
+    ) -> "Library":
+        """Cut every ``tile`` window, ``stride`` apart, from each image into a new library.
+
+        Parameters
+        ----------
+        images : a path, or an iterable of paths, PIL images and numpy uint8 arrays (mixed).
+            As in ``tessera build``: a directory stands for the image files below it
+            (recursively, by extension, hidden files skipped, links followed with each directory
+            walked once, sorted by path); one of those that cannot be decoded or is over
+            max_pixels, an unreadable subdirectory and a link that cannot be followed are skipped
+            with a warning. A file named explicitly must decode.
+            Images smaller than the tile give no patches (warning). Warnings are issued in
+            order after decoding, at the caller's line. One array is refused: pass [array],
+            or list(array) for a stack of images. PIL 16-bit and float modes are refused: pass
+            the file path. PIL images and non-contiguous arrays in a list or tuple are
+            converted one at a time, in their turn (what converting one raises is raised then);
+            from any other iterable, as they are yielded. C-contiguous uint8 arrays are used
+            without a copy (a generator refilling one array must yield copies).
+        tile : int or (height, width), 1 to 128 per side. Default 16.
+        stride : int or (height, width), the step between windows, 1 to 65536 per side.
+            Default: the tile.
+        rotations : degrees counter-clockwise, any of 0, 90, 180, 270. Default (0,).
+            90 and 270 need a square tile.
+        flips : also store the left-right mirror of each rotation.
+        mode : 'gray' or 'rgb' (a str; default 'rgb', like the CLI). Fixed for the library; images and
+            targets are converted to it.
+        strict : fail (tessera.Error) on any undecodable or too-small image instead of skipping
+            it with a warning, like ``tessera build --strict``.
+        max_pixels : refuse image files with more pixels than this, from their header
+            (decompression bombs); default 268435456, like ``--max-pixels``.
+        threads : image files decoded at once, 0 to 4096; 0 or None for all cores, like
+            ``--threads``. Patch ids do not depend on it.
+
+        Returns the library, held in memory: ``save()`` it to reuse it or to pickle it.
+        Raises TypeError for an argument of the wrong type, tessera.Error (a ValueError) for a
+        value out of range, ValueError for a malformed image, FileNotFoundError for a missing
+        path, tessera.Error for an undecodable file or when no image gives a patch.
+        """
+        tile_hw = _arguments.tile(tile)
+        stride_hw = tile_hw if stride is None else _arguments.stride(stride)
+        degrees = _arguments.rotations(rotations)
+        builder = _tessera.Builder(
+            tile_hw, stride_hw, _arguments.mode(mode), degrees, _arguments.flag(flips, "flips")
+        )
+        inputs = _images.build_inputs(images)
+        builder.add(
+            inputs,
+            _arguments.flag(strict, "strict"),
+            _arguments.max_pixels(max_pixels),
+            _arguments.threads(threads),
+        )
+        lib = cls._wrap(builder.finish(), None)
+        # The source paths are relative to this working directory, which may change before save:
+        # each file is remembered by its absolute path (a file replaced under that name since is
+        # still that source) and by its identity (a file moved since is too).
+        lib._source_files = []
+        for source in lib.sources:
+            try:
+                info = os.stat(source.path)
+            except OSError:  # a name given to an array or a PIL image, or a file since removed
+                continue
+            absolute = os.path.abspath(os.fsencode(source.path))
+            lib._source_files.append((absolute, (info.st_dev, info.st_ino), source.path))
+        return lib
+
+    @classmethod
+    def open(cls, path: PathLike) -> "Library":
+        """Memory-map a library file written by :meth:`save` or ``tessera build``. Nothing is
+        copied: pages are read on demand and shared by every process that opens the file.
+        Raises FileNotFoundError, or tessera.Error if the file is not a valid library."""
+        path = os.path.abspath(_arguments.existing_path(path))
+        return cls._wrap(_tessera.CoreLibrary.open(path), os.fsdecode(path))
+
+    def save(self, path: PathLike) -> None:
+        """Write the library to ``path`` (the CLI's format), atomically: a temporary file in the
+        same directory is renamed over ``path`` when complete, so a Library memory-mapped from
+        the old file keeps working (saving it onto its own file is safe). A symbolic link is
+        written through (the file it names is replaced, the link stays). Refuses (tessera.Error)
+        a path that exists and is not a regular file (a directory, FIFO, device), and one that
+        is one of the library's source files, as ``tessera build`` does: recognised by device
+        and inode if this Library was built here (the working directory may have changed since),
+        by the stored source paths if it was opened from a file. Afterwards this Library
+        pickles as that file."""
+        raw = _arguments.path_bytes(path)
+        source = self._source_at(raw)
+        if source is not None:
+            raise Error(
+                f"{os.fsdecode(raw)}: would overwrite the input {source}; choose another output"
+            )
+        raw = os.path.abspath(raw)
+        self._core.save(raw)
+        self._path = os.fsdecode(raw)
+
+    def _source_at(self, raw: bytes) -> Optional[str]:
+        """The path of the source file that ``raw`` names (through links), if any."""
+        try:
+            info = os.stat(raw)
+        except OSError:  # nothing there to overwrite (or the save will say why not)
+            return None
+        def names(path: Union[str, bytes]) -> bool:
+            try:
+                return os.path.samestat(os.stat(path), info)
+            except OSError:  # missing, or a name given to an array
+                return False
+
+        if self._source_files is not None:
+            for absolute, identity, shown in self._source_files:
+                if identity == (info.st_dev, info.st_ino) or names(absolute):
+                    return shown
+            return None
+        for source in self.sources:  # paths as stored, relative to the working directory
+            if names(source.path):
+                return source.path
+        return None
+
+    # ---- using ----
+
+    def mosaic(
+        self,
+        target: ImageLike,
+        threads: Optional[int] = None,
+        return_matches: bool = False,
+        max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
+    ) -> Union[np.ndarray, MosaicResult]:
+        """Rebuild ``target`` from the library: cut it into tiles (left to right, top to bottom;
+        edge tiles cropped), replace each with its nearest patch (exact squared L2).
+
+        Parameters
+        ----------
+        target : a path (decoded like the CLI), a PIL image, or a numpy uint8 array (H, W) or
+            (H, W, 3); converted to the library's mode.
+        threads : worker threads, 0 to 4096; 0 or None for all cores. The result is the same
+            for any count.
+        return_matches : return a :class:`MosaicResult` (image, per-tile matches, PSNR, grid)
+            instead of the image alone.
+        max_pixels : refuse a target file with more pixels than this, like ``--max-pixels``.
+
+        Edge tiles are cropped, so a target side shorter than the tile is one row or column of
+        cropped tiles.
+
+        Returns numpy uint8 (H, W) for a gray library, (H, W, 3) for rgb: the same pixels as
+        ``tessera mosaic`` writes.
+        """
+        _arguments.flag(return_matches, "return_matches")
+        pixels = _images.target_pixels(target, self.mode, _arguments.max_pixels(max_pixels))
+        image, matches, psnr = self._core.mosaic(pixels, _arguments.threads(threads))
+        if not return_matches:
+            return image
+        rows = int(matches["row"][-1]) + 1
+        return MosaicResult(image, matches, psnr, (rows, len(matches) // rows))
+
+    def search(
+        self, tiles: np.ndarray, k: int = 5, threads: Optional[int] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """The k nearest patches of each tile, exactly, nearest first (ties to the lowest id).
+
+        Parameters
+        ----------
+        tiles : numpy uint8, (n, h, w) for a gray library or (n, h, w, 3) for rgb, with h and w
+            at most the tile's (a smaller window is compared with the top-left h x w of every
+            patch, as for the target's edge tiles). Flattened full tiles (n, tile pixels) are
+            accepted too, as scikit-learn takes them.
+        k : neighbours per tile, 1 to len(self).
+        threads : worker threads, 0 to 4096; 0 or None for all cores.
+
+        Returns ``(distances, ids)``, both int64 (n, k), distances first like scikit-learn's
+        ``kneighbors`` and FAISS: distances are squared L2 (sklearn's distances squared).
+        """
+        k = _arguments.k(k, self._core)
+        queries = _images.tiles_array(tiles, self.tile, self.mode)
+        return self._core.search(queries, k, _arguments.threads(threads))
+
+    def provenance(self, ids: Any) -> Provenance:
+        """Source path, source index, window position (x, y) and transform of each patch id.
+
+        ``ids``: an int or an int array of any shape (e.g. the ids from :meth:`search`); every
+        field of the returned :class:`Provenance` has that shape (an empty list gives empty
+        fields). Raises IndexError for an id out of range.
+        """
+        ids = np.asarray(ids)
+        # np.asarray([]) is float64; ints beyond int64 and uint64 are kept as Python objects.
+        ints = ids.dtype.kind in "iu" or all(_arguments.is_int(i) for i in ids.flat)
+        if not ints:
+            raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
+        if ids.size and (ids.min() < 0 or ids.max() >= len(self)):
+            raise IndexError(
+                f"patch ids must be 0 to {len(self) - 1}; got {ids.min()} to {ids.max()}"
+            )
+        ids = ids.astype(np.int64)
+        origins = self._core.origins[ids].astype(np.int64)
+        paths = np.array([s.path for s in self.sources])
+        fields = (
+            paths[origins[..., 0]],
+            origins[..., 0],
+            origins[..., 1],
+            origins[..., 2],
+            _TRANSFORM_NAMES[origins[..., 3]],
+        )
+        if ids.ndim == 0:
+            return Provenance(*(f.item() for f in fields))
+        return Provenance(*fields)
+
+    # ---- properties ----
+
+    @property
+    def tile(self) -> Tuple[int, int]:
+        """Patch size as (height, width)."""
+        return self._core.tile
+
+    @property
+    def stride(self) -> Tuple[int, int]:
+        """Step between windows in the sources, as (height, width)."""
+        return self._core.stride
+
+    @property
+    def mode(self) -> str:
+        """'gray' or 'rgb'."""
+        return self._core.mode
+
+    @property
+    def transforms(self) -> Tuple[str, ...]:
+        """The transforms stored, ascending: names from 'rot0' to 'flip-rot270'."""
+        return tuple(self._core.transforms)
+
+    @property
+    def sources(self) -> Tuple[Source, ...]:
+        """The source images that gave patches, in build order."""
+        return tuple(Source(os.fsdecode(path), *rest) for path, *rest in self._core.sources)
+
+    @property
+    def path(self) -> Optional[str]:
+        """The absolute path this library was opened from or last saved to; None if neither."""
+        return self._path
+
+    @property
+    def patches(self) -> np.ndarray:
+        """Read-only zero-copy view of the patches, uint8 (n, h, w) or (n, h, w, 3)."""
+        return self._core.patches
+
+    def __len__(self) -> int:
+        return len(self._core)
+
+    def __repr__(self) -> str:
+        where = repr(self._path) if self._path else "in memory"
+        return (
+            f"<tessera.Library {len(self)} {self.mode} patches, tile {self.tile}, stride "
+            f"{self.stride} (height, width), {' '.join(self.transforms)}, "
+            f"{len(self._core.sources)} sources, {where}>"
+        )
+
+    # ---- pickling: by path ----
+
+    def __reduce__(self) -> Tuple[Any, Tuple[str, int, int]]:
+        if self._path is None:
+            raise TypeError(
+                f"cannot pickle a Library built in memory ({len(self)} patches): save it with "
+                "lib.save(path) first; it then pickles as that path and workers memory-map it"
+            )
+        return (_reopen, (self._path, self._core.file_bytes, self._core.checksum))
+
+    def __copy__(self) -> "Library":
+        return self  # immutable
+
+    def __deepcopy__(self, memo: Any) -> "Library":
+        return self
