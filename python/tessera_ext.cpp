@@ -17,11 +17,12 @@
 #include <vector>
 
 #include "tessera/core/error.hpp"
-#include "tessera/io/image_io.hpp"
+#include "tessera/io/decode.hpp"
+#include "tessera/io/vips.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/mosaic/mosaic.hpp"
 #include "tessera/search/search.hpp"
-#include "tessera/pipeline/sources.hpp"
+#include "tessera/pipeline/add_sources.hpp"
 
 namespace py = pybind11;
 using namespace tessera;
@@ -223,7 +224,7 @@ class Builder {
         : builder_(params(tile, stride, mode, rotations, flips)) {}
 
     // Adds the images of `inputs` in order, each a (path, None) for a file or a directory, or a
-    // (name, function) for pixels in memory, by the CLI's rule (tessera/sources.hpp). The
+    // (name, function) for pixels in memory, by the CLI's rule (pipeline/add_sources.hpp). The
     // function returns the image as a C-contiguous uint8 array; it is called in the image's turn,
     // with the GIL taken, and the array is let go once the image is added, so that images
     // converted for the build (PIL images, strided arrays) are held one at a time. What it raises
@@ -233,10 +234,10 @@ class Builder {
     // it came first.
     void add(const std::vector<std::pair<std::string, std::optional<py::function>>>& inputs,
              bool strict, uint64_t max_pixels, int threads) {
-        std::vector<io::SourceInput> sources;
+        std::vector<pipeline::SourceInput> sources;
         bool files = false;
         for (const auto& [name, make_array] : inputs) {
-            io::PixelSource pixels;
+            pipeline::PixelSource pixels;
             if (make_array) {
                 // By reference to `inputs`, which outlives the build: copying a py::object (as
                 // copies of the source would) needs the GIL.
@@ -257,7 +258,7 @@ class Builder {
             try {
                 if (files) start_vips();
                 run_native([&] {
-                    io::add_sources(builder_, io::expand_inputs(sources),
+                    pipeline::add_sources(builder_, pipeline::expand_inputs(sources),
                                     {strict, {max_pixels, "max_pixels="}, threads}, warn);
                 });
             } catch (...) {
@@ -283,7 +284,7 @@ class Builder {
   private:
     // Calls `make` for an image's array, from the thread running the build (this one, or
     // run_native's), and keeps the array until the pixels are released (with the GIL again).
-    static io::Pixels array_pixels(const py::function& make, const std::string& name) {
+    static pipeline::Pixels array_pixels(const py::function& make, const std::string& name) {
         py::gil_scoped_acquire gil;
         auto* array = new U8Array(make());
         std::shared_ptr<const void> owner(array, [](const U8Array* a) {
