@@ -25,8 +25,8 @@ struct MosaicResult {
     Image image;                     // the output, in the library's mode
     std::vector<TileMatch> matches;  // one per tile, row-major
     double psnr = 0;  // of the output as delivered (file as written for lossy formats)
-    bool psnr_before_encoding =
-        false;  // the read-back failed: psnr is of the pixels before encoding
+    // The read-back of a lossy file failed: psnr is that of the pixels before encoding.
+    bool psnr_before_encoding = false;
 };
 
 // Status callbacks a front end shows (a terminal line in the CLI, nothing in Python).
