@@ -4,7 +4,8 @@
 
 #include "memory_file.hpp"
 #include "tessera/core/error.hpp"
-#include "tessera/io/image_io.hpp"
+#include "tessera/io/decode.hpp"
+#include "tessera/io/vips.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** argv) {
     ::setenv("VIPS_CONCURRENCY", "1", 1);  // reproducible runs

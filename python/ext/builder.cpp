@@ -15,8 +15,8 @@
 #include "native.hpp"
 #include "tessera/library/builder.hpp"
 #include "tessera/library/library.hpp"
+#include "tessera/pipeline/add_sources.hpp"
 #include "tessera/search/exact_search_data.hpp"
-#include "tessera/pipeline/sources.hpp"
 
 namespace tessera::python {
 
@@ -29,9 +29,9 @@ class Builder {
         : builder_(params(tile, stride, mode, rotations, flips), exact_search_data()) {}
 
     // Adds the images of `inputs` in order, each a (path, None) for a file or a directory, or a
-    // (name, function) for pixels in memory, by the CLI's rule (tessera/sources.hpp). The
-    // function returns the image as a C-contiguous uint8 array; it is called in the image's turn,
-    // with the GIL taken, and the array is let go once the image is added, so that images
+    // (name, function) for pixels in memory, by the CLI's rule (tessera/pipeline/add_sources.hpp).
+    // The function returns the image as a C-contiguous uint8 array; it is called in the image's
+    // turn, with the GIL taken, and the array is let go once the image is added, so that images
     // converted for the build (PIL images, strided arrays) are held one at a time. What it raises
     // is raised here, in the image's turn. Warnings come from the decoding threads; they are
     // collected and issued afterwards from this one, in order, so that each points at the caller
@@ -39,10 +39,10 @@ class Builder {
     // it came first.
     void add(const std::vector<std::pair<std::string, std::optional<py::function>>>& inputs,
              bool strict, uint64_t max_pixels, int threads) {
-        std::vector<io::SourceInput> sources;
+        std::vector<pipeline::SourceInput> sources;
         bool files = false;
         for (const auto& [name, make_array] : inputs) {
-            io::PixelSource pixels;
+            pipeline::PixelSource pixels;
             if (make_array) {
                 // By reference to `inputs`, which outlives the build: copying a py::object (as
                 // copies of the source would) needs the GIL.
@@ -63,8 +63,8 @@ class Builder {
             try {
                 if (files) start_vips();
                 run_native([&] {
-                    io::add_sources(builder_, io::expand_inputs(sources),
-                                    {strict, {max_pixels, "max_pixels="}, threads}, warn);
+                    pipeline::add_sources(builder_, pipeline::expand_inputs(sources),
+                                          {strict, {max_pixels, "max_pixels="}, threads}, warn);
                 });
             } catch (...) {
                 failure = std::current_exception();
@@ -89,7 +89,7 @@ class Builder {
   private:
     // Calls `make` for an image's array, from the thread running the build (this one, or
     // run_native's), and keeps the array until the pixels are released (with the GIL again).
-    static io::Pixels array_pixels(const py::function& make, const std::string& name) {
+    static pipeline::Pixels array_pixels(const py::function& make, const std::string& name) {
         py::gil_scoped_acquire gil;
         auto* array = new U8Array(make());
         std::shared_ptr<const void> owner(array, [](const U8Array* a) {

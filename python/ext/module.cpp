@@ -15,7 +15,7 @@
 #include "tessera/core/error.hpp"
 #include "tessera/core/geometry.hpp"
 #include "tessera/core/image.hpp"
-#include "tessera/io/image_io.hpp"
+#include "tessera/io/decode.hpp"
 
 namespace py = pybind11;
 using namespace tessera;

@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "tessera/core/error.hpp"
-#include "tessera/io/image_io.hpp"
+#include "tessera/io/vips.hpp"
 
 namespace tessera::python {
 

@@ -84,8 +84,7 @@ void bind_options(py::module_& m) {
     m.def(
         "check_stride",
         [](const std::pair<py::int_, py::int_>& stride, const std::string& what) {
-            return hw(
-                pipeline::check_stride(size_from(stride, what, kMaxStrideSide), what));
+            return hw(pipeline::check_stride(size_from(stride, what, kMaxStrideSide), what));
         },
         py::arg("stride"), py::arg("what"));
     m.def(

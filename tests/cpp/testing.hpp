@@ -30,7 +30,8 @@
 #include "tessera/search/search.hpp"
 
 #ifdef TESSERA_TESTS_HAVE_IO
-#include "tessera/io/image_io.hpp"
+#include "tessera/io/decode.hpp"
+#include "tessera/io/vips.hpp"
 #endif
 
 namespace tessera::testing {

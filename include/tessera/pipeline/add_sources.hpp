@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "tessera/core/image.hpp"
-#include "tessera/io/image_io.hpp"
+#include "tessera/io/decode.hpp"
 #include "tessera/library/builder.hpp"
 #include "tessera/mosaic/mosaic.hpp"
 
-namespace tessera::io {
+namespace tessera::pipeline {
 
 // Pixels in memory: a tightly packed gray or RGB view, and whatever keeps it valid (nothing
 // when the caller keeps the pixels alive for the whole build).
@@ -41,17 +41,17 @@ struct Source {
     std::string path;
     bool named = true;      // named by the user, so it must decode; false: found in a directory
     PixelSource pixels{};   // as in SourceInput
-    std::string problem{};  // FoundImage::problem: a directory or broken link, never decoded
+    std::string problem{};  // io::FoundImage::problem: a directory or broken link, never decoded
 };
 
-// The inputs in order, each directory replaced by what find_images finds in it. Throws
+// The inputs in order, each directory replaced by what io::find_images finds in it. Throws
 // Error for a path that does not exist, or when there is no image at all (naming the directories
 // and the extensions looked for).
 std::vector<Source> expand_inputs(std::span<const SourceInput> inputs);
 
 struct AddOptions {
     bool strict = false;  // fail on any unreadable or too-small image instead of skipping it
-    PixelLimit limit;
+    io::PixelLimit limit;
     int threads = 0;  // files decoded at once, 0 = all cores
 };
 
@@ -71,4 +71,4 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
                        const std::function<void(const std::string&)>& warn,
                        const Progress& progress = {});
 
-}  // namespace tessera::io
+}  // namespace tessera::pipeline

@@ -1,7 +1,7 @@
-// Building from the user's inputs (tessera/sources.hpp), the one rule behind `tessera build` and
-// Library.build: which files a path stands for, what is fatal, what is a warning.
+// Building from the user's inputs (tessera/pipeline/add_sources.hpp), the one rule behind `tessera
+// build` and Library.build: which files a path stands for, what is fatal, what is a warning.
 #ifdef TESSERA_TESTS_HAVE_IO
-#include "tessera/pipeline/sources.hpp"
+#include "tessera/pipeline/add_sources.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "tessera/core/error.hpp"
+#include "tessera/io/encode.hpp"
+#include "tessera/io/formats.hpp"
 #include "testing.hpp"
 
 namespace tessera {
@@ -39,9 +41,9 @@ class Sources : public ::testing::Test {
         std::ofstream(path) << "not an image";
         return path;
     }
-    static std::vector<std::string> paths(const std::vector<io::Source>& sources) {
+    static std::vector<std::string> paths(const std::vector<pipeline::Source>& sources) {
         std::vector<std::string> out;
-        for (const io::Source& s : sources) out.push_back(s.path);
+        for (const pipeline::Source& s : sources) out.push_back(s.path);
         return out;
     }
     static LibraryParams params(Size tile) {
@@ -63,8 +65,8 @@ TEST_F(Sources, DirectoriesStandForTheirImagesSortedHiddenSkipped) {
     garbage("d/.hidden.png");
     garbage("d/.cache/e.png");
     const std::string named = garbage("z.txt");  // named: taken whatever its extension
-    const std::vector<io::SourceInput> inputs = {{named, {}}, {dir_.file("d"), {}}};
-    const std::vector<io::Source> sources = io::expand_inputs(inputs);
+    const std::vector<pipeline::SourceInput> inputs = {{named, {}}, {dir_.file("d"), {}}};
+    const std::vector<pipeline::Source> sources = pipeline::expand_inputs(inputs);
     EXPECT_EQ(paths(sources), (std::vector<std::string>{named, b, heif, a}));
     EXPECT_TRUE(sources[0].named);
     EXPECT_FALSE(sources[1].named);
@@ -93,8 +95,9 @@ TEST_F(Sources, LinksInDirectoriesAreFollowedOrReported) {
         level += "/next";
     }
     const std::string deep = png("fan/next/next/next/c.png", 4, 4);
-    const std::vector<io::SourceInput> inputs = {{dir_.file("in"), {}}, {dir_.file("fan"), {}}};
-    const std::vector<io::Source> sources = io::expand_inputs(inputs);
+    const std::vector<pipeline::SourceInput> inputs = {{dir_.file("in"), {}},
+                                                       {dir_.file("fan"), {}}};
+    const std::vector<pipeline::Source> sources = pipeline::expand_inputs(inputs);
     EXPECT_EQ(paths(sources),
               (std::vector<std::string>{a, dir_.file("in/broken.png"), dir_.file("in/linked/b.png"),
                                         dir_.file("in/loop.png"), deep}));
@@ -106,7 +109,7 @@ TEST_F(Sources, LinksInDirectoriesAreFollowedOrReported) {
     // Reported like an undecodable file: a warning and a count, or an error under strict.
     LibraryBuilder builder(params({4, 4}), exact_search_data());
     std::vector<std::string> warnings;
-    const io::AddSummary summary = io::add_sources(
+    const pipeline::AddSummary summary = pipeline::add_sources(
         builder, sources, {}, [&](const std::string& message) { warnings.push_back(message); });
     EXPECT_EQ(summary.skipped, 2u);
     EXPECT_EQ(builder.source_count(), 3u);
@@ -116,20 +119,20 @@ TEST_F(Sources, LinksInDirectoriesAreFollowedOrReported) {
                             dir_.file("in/loop.png") + ": cannot follow the symbolic link: Too "
                                                        "many levels of symbolic links; skipped"}));
     LibraryBuilder strict(params({4, 4}), exact_search_data());
-    io::AddOptions strict_options;
+    pipeline::AddOptions strict_options;
     strict_options.strict = true;
     EXPECT_EQ(error_of([&] {
-                  io::add_sources(strict, sources, strict_options, [](const std::string&) {});
+                  pipeline::add_sources(strict, sources, strict_options, [](const std::string&) {});
               }),
               dir_.file("in/broken.png") + ": a symbolic link to a file that does not exist");
 }
 
 TEST_F(Sources, MissingPathOrNothingFoundIsAnError) {
-    const std::vector<io::SourceInput> missing = {{dir_.file("nope.png"), {}}};
+    const std::vector<pipeline::SourceInput> missing = {{dir_.file("nope.png"), {}}};
     EXPECT_THROW(
         {
             try {
-                io::expand_inputs(missing);
+                pipeline::expand_inputs(missing);
             } catch (const Error& e) {
                 EXPECT_EQ(std::string(e.what()),
                           dir_.file("nope.png") + ": no such file or directory");
@@ -139,12 +142,13 @@ TEST_F(Sources, MissingPathOrNothingFoundIsAnError) {
         Error);
     garbage("empty/notes.txt");
     garbage("other/.hidden.png");
-    const std::vector<io::SourceInput> empty = {{dir_.file("empty"), {}}, {dir_.file("other"), {}}};
-    EXPECT_EQ(error_of([&] { io::expand_inputs(empty); }),
+    const std::vector<pipeline::SourceInput> empty = {{dir_.file("empty"), {}},
+                                                      {dir_.file("other"), {}}};
+    EXPECT_EQ(error_of([&] { pipeline::expand_inputs(empty); }),
               "no image files found in " + dir_.file("empty") + ", " + dir_.file("other") +
                   ": directories are searched recursively for the extensions " +
                   io::image_extensions() + " (any case; hidden files and directories skipped)");
-    EXPECT_EQ(error_of([] { io::expand_inputs({}); }), "no images given");
+    EXPECT_EQ(error_of([] { pipeline::expand_inputs({}); }), "no images given");
 }
 
 // When nothing gave a patch, the error counts what was skipped and why, instead of the builder's
@@ -152,26 +156,28 @@ TEST_F(Sources, MissingPathOrNothingFoundIsAnError) {
 TEST_F(Sources, NoPatchesSaysWhy) {
     garbage("d/a.png");
     garbage("d/b.png");
-    const std::vector<io::SourceInput> bad = {{dir_.file("d"), {}}};
+    const std::vector<pipeline::SourceInput> bad = {{dir_.file("d"), {}}};
     LibraryBuilder builder(params({8, 4}), exact_search_data());
     const auto quiet = [](const std::string&) {};
     EXPECT_EQ(
-        error_of([&] { io::add_sources(builder, io::expand_inputs(bad), {}, quiet); }),
+        error_of([&] { pipeline::add_sources(builder, pipeline::expand_inputs(bad), {}, quiet); }),
         "no patches: 2 files could not be read or decoded and 0 images were smaller than the tile "
         "8x4");
     png("d/c.png", 6, 10);
-    EXPECT_EQ(error_of([&] { io::add_sources(builder, io::expand_inputs(bad), {}, quiet); }),
-              "no patches: 2 files could not be read or decoded and 1 image was smaller than the "
-              "tile 8x4");
+    EXPECT_EQ(
+        error_of([&] { pipeline::add_sources(builder, pipeline::expand_inputs(bad), {}, quiet); }),
+        "no patches: 2 files could not be read or decoded and 1 image was smaller than the "
+        "tile 8x4");
     // An image over the pixel limit decodes, so it is counted apart, with the option to raise.
     png("d/e.png", 20, 10);
-    io::AddOptions limited;
+    pipeline::AddOptions limited;
     limited.limit = {199, "max_pixels="};
-    io::AddSummary summary;
+    pipeline::AddSummary summary;
     std::vector<std::string> warnings;
     const auto warn = [&](const std::string& message) { warnings.push_back(message); };
     EXPECT_EQ(error_of([&] {
-                  summary = io::add_sources(builder, io::expand_inputs(bad), limited, warn);
+                  summary =
+                      pipeline::add_sources(builder, pipeline::expand_inputs(bad), limited, warn);
               }),
               "no patches: 2 files could not be read or decoded, 1 image had more pixels than "
               "max_pixels= "
@@ -181,58 +187,10 @@ TEST_F(Sources, NoPatchesSaysWhy) {
                                ": image is 20x10 = 200 pixels, over the limit of 199; raise it "
                                "with max_pixels= if the file is trusted; skipped");
     png("d/f.png", 8, 4);
-    summary = io::add_sources(builder, io::expand_inputs(bad), limited, warn);
+    summary = pipeline::add_sources(builder, pipeline::expand_inputs(bad), limited, warn);
     EXPECT_EQ(summary.skipped, 2u);
     EXPECT_EQ(summary.over_limit, 1u);
     EXPECT_EQ(summary.too_small, 1u);
-}
-
-// A PNM extension has its own mode: libvips would convert an image saved under the other.
-TEST_F(Sources, PnmOutputExtensionMustMatchTheMode) {
-    EXPECT_EQ(error_of([] { io::check_output_format("o.pgm", Mode::Rgb); }),
-              "o.pgm: a .pgm file is gray but the image is rgb; use .ppm (or .pnm)");
-    EXPECT_EQ(error_of([] { io::check_output_format("o.PPM", Mode::Gray); }),
-              "o.PPM: a .ppm file is rgb but the image is gray; use .pgm (or .pnm)");
-    const Image rgb = testing::random_image(4, 4, 3, rng_);
-    EXPECT_NE(error_of([&] { io::save_image(dir_.file("o.pgm"), rgb.view()); }).find("use .ppm"),
-              std::string::npos);
-    EXPECT_FALSE(fs::exists(dir_.file("o.pgm")));
-    for (Mode mode : {Mode::Gray, Mode::Rgb}) {
-        EXPECT_NO_THROW(io::check_output_format("o.pnm", mode));
-        EXPECT_NO_THROW(io::check_output_format("o.png", mode));
-    }
-    EXPECT_NO_THROW(io::check_output_format("o.Pgm", Mode::Gray));
-    EXPECT_NO_THROW(io::check_output_format("o.ppm", Mode::Rgb));
-}
-
-// JPEG and WebP limit each side, and the limits checked up front are the encoders' own: one
-// pixel less saves, one more fails to save (single rows, tiny in memory).
-TEST_F(Sources, OutputSizeLimitsAreTheEncodersOwn) {
-    EXPECT_EQ(error_of([] {
-                  io::check_output_size("o.JPG", {1, 70000}, "the mosaic of t.png");
-              }),
-              "o.JPG: JPEG images are at most 65500 pixels wide and high, and the mosaic of t.png "
-              "is 1x70000; use .png or .tif");
-    EXPECT_EQ(error_of([] {
-                  io::check_output_size("o.webp", {17000, 1});
-              }),
-              "o.webp: WebP images are at most 16383 pixels wide and high, and the image is "
-              "17000x1; use .png or .tif");
-    for (const auto& [ext, max] : {std::pair<std::string, int>{".jpeg", 65500}, {".webp", 16383}}) {
-        const std::string path = dir_.file("o" + ext);
-        for (const Size size : {Size{max, 1}, Size{1, max}}) {
-            EXPECT_NO_THROW(io::check_output_size(path, size)) << ext;
-            EXPECT_NO_THROW(io::save_image(path, Image(size.width, size.height, 1).view())) << ext;
-        }
-        for (const Size size : {Size{max + 1, 1}, Size{1, max + 1}}) {
-            EXPECT_THROW(io::check_output_size(path, size), Error) << ext;
-            EXPECT_THROW(io::save_image(path, Image(size.width, size.height, 1).view()), Error)
-                << ext;
-        }
-    }
-    for (const char* path : {"o.png", "o.tif", "o.tiff", "o.pgm", "o.pnm"}) {
-        EXPECT_NO_THROW(io::check_output_size(path, {1 << 30, 1 << 30})) << path;
-    }
 }
 
 // What each failure becomes: a named file that cannot be decoded is fatal, one found in a
@@ -242,13 +200,13 @@ TEST_F(Sources, FailuresAreWarningsUnlessNamedOrStrict) {
     png("d/a.png", 16, 8);
     const std::string bad = garbage("d/b.png");
     const std::string small = png("d/c.png", 6, 10);
-    const std::vector<io::SourceInput> dir = {{dir_.file("d"), {}}};
-    const std::vector<io::Source> sources = io::expand_inputs(dir);
+    const std::vector<pipeline::SourceInput> dir = {{dir_.file("d"), {}}};
+    const std::vector<pipeline::Source> sources = pipeline::expand_inputs(dir);
 
     std::vector<std::string> warnings;
     const auto warn = [&](const std::string& m) { warnings.push_back(m); };
     LibraryBuilder builder(params({8, 4}), exact_search_data());
-    const io::AddSummary summary = io::add_sources(builder, sources, {}, warn);
+    const pipeline::AddSummary summary = pipeline::add_sources(builder, sources, {}, warn);
     EXPECT_EQ(summary.skipped, 1u);
     EXPECT_EQ(summary.too_small, 1u);
     EXPECT_EQ(builder.source_count(), 1u);
@@ -259,16 +217,16 @@ TEST_F(Sources, FailuresAreWarningsUnlessNamedOrStrict) {
 
     for (const std::string& path : {bad, small}) {
         LibraryBuilder strict(params({8, 4}), exact_search_data());
-        io::AddOptions options;
+        pipeline::AddOptions options;
         options.strict = true;
         warnings.clear();
-        const std::vector<io::Source> one = {{path, false, {}}};
-        EXPECT_THROW(io::add_sources(strict, one, options, warn), Error) << path;
+        const std::vector<pipeline::Source> one = {{path, false, {}}};
+        EXPECT_THROW(pipeline::add_sources(strict, one, options, warn), Error) << path;
         EXPECT_TRUE(warnings.empty());
     }
     LibraryBuilder named(params({8, 4}), exact_search_data());
-    const std::vector<io::Source> one = {{bad, true, {}}};
-    EXPECT_THROW(io::add_sources(named, one, {}, warn), Error);
+    const std::vector<pipeline::Source> one = {{bad, true, {}}};
+    EXPECT_THROW(pipeline::add_sources(named, one, {}, warn), Error);
 }
 
 // The pixel limit names the front end's own option, or none.
@@ -276,11 +234,11 @@ TEST_F(Sources, PixelLimitNamesTheCallersOption) {
     const std::string big = png("big.png", 20, 10);
     for (const char* option : {"max_pixels=", ""}) {
         LibraryBuilder builder(params({4, 4}), exact_search_data());
-        io::AddOptions options;
+        pipeline::AddOptions options;
         options.limit = {199, option};
-        const std::vector<io::Source> one = {{big, true, {}}};
+        const std::vector<pipeline::Source> one = {{big, true, {}}};
         try {
-            io::add_sources(builder, one, options, [](const std::string&) {});
+            pipeline::add_sources(builder, one, options, [](const std::string&) {});
             ADD_FAILURE() << "not refused";
         } catch (const Error& e) {
             const std::string expected =
@@ -292,10 +250,10 @@ TEST_F(Sources, PixelLimitNamesTheCallersOption) {
     }
     // The limit itself is allowed.
     LibraryBuilder builder(params({4, 4}), exact_search_data());
-    io::AddOptions options;
+    pipeline::AddOptions options;
     options.limit = {200, "max_pixels="};
-    const std::vector<io::Source> one = {{big, true, {}}};
-    io::add_sources(builder, one, options, [](const std::string&) {});
+    const std::vector<pipeline::Source> one = {{big, true, {}}};
+    pipeline::add_sources(builder, one, options, [](const std::string&) {});
     EXPECT_EQ(builder.patch_count(), 10u);
 }
 
@@ -303,15 +261,15 @@ TEST_F(Sources, PixelLimitNamesTheCallersOption) {
 TEST_F(Sources, OrderIsTheInputOrderForEveryThreadCount) {
     for (int i = 0; i < 5; ++i) png("d/" + std::to_string(i) + ".png", 8 + i, 8);
     const Image pixels = testing::random_image(12, 8, 3, rng_);  // RGB, converted to gray
-    const std::vector<io::SourceInput> inputs = {
+    const std::vector<pipeline::SourceInput> inputs = {
         {dir_.file("d/3.png"), {}},
-        {"<array>", [&] { return io::Pixels{pixels.view()}; }},
+        {"<array>", [&] { return pipeline::Pixels{pixels.view()}; }},
         {dir_.file("d"), {}}};
-    const std::vector<io::Source> sources = io::expand_inputs(inputs);
+    const std::vector<pipeline::Source> sources = pipeline::expand_inputs(inputs);
     std::vector<std::vector<uint8_t>> built;
     for (int threads : {1, 2, 4}) {
         LibraryBuilder builder(params({4, 4}), exact_search_data());
-        io::add_sources(builder, sources, {false, {}, threads}, [](const std::string&) {});
+        pipeline::add_sources(builder, sources, {false, {}, threads}, [](const std::string&) {});
         const Library lib = builder.finish();
         ASSERT_EQ(lib.sources().size(), 7u);
         EXPECT_EQ(lib.sources()[1].path, "<array>");
@@ -333,27 +291,27 @@ TEST_F(Sources, InMemoryPixelsAreMadeInTurnAndReleasedOnceAdded) {
     const std::thread::id caller = std::this_thread::get_id();
     int live = 0, most_live = 0;
     bool elsewhere = false;  // made on another thread than this one
-    const auto memory = [&](int id) -> io::PixelSource {
+    const auto memory = [&](int id) -> pipeline::PixelSource {
         return [&, id] {
             if (id < 0) throw Error("cannot make it");
             made.push_back(id);
             elsewhere = elsewhere || std::this_thread::get_id() != caller;
             most_live = std::max(most_live, ++live);
-            return io::Pixels{pixels.view(),
-                              std::shared_ptr<const void>(&pixels, [&](const void*) { --live; })};
+            return pipeline::Pixels{
+                pixels.view(), std::shared_ptr<const void>(&pixels, [&](const void*) { --live; })};
         };
     };
     const std::string d = dir_.file("d");
-    const std::vector<io::SourceInput> good = {{"m0", memory(0)},  {d, {}},
-                                               {"m1", memory(1)},  {"m2", memory(2)},
-                                               {d + "/0.png", {}}, {"m3", memory(3)}};
-    const std::vector<io::SourceInput> bad = {
+    const std::vector<pipeline::SourceInput> good = {{"m0", memory(0)},  {d, {}},
+                                                     {"m1", memory(1)},  {"m2", memory(2)},
+                                                     {d + "/0.png", {}}, {"m3", memory(3)}};
+    const std::vector<pipeline::SourceInput> bad = {
         {"m0", memory(0)}, {d, {}}, {"bad", memory(-1)}, {d, {}}, {"m1", memory(1)}};
     for (int threads : {1, 2, 4}) {
         made.clear();
         LibraryBuilder builder(params({4, 4}), exact_search_data());
-        io::add_sources(builder, io::expand_inputs(good), {false, {}, threads},
-                        [](const std::string&) {});
+        pipeline::add_sources(builder, pipeline::expand_inputs(good), {false, {}, threads},
+                              [](const std::string&) {});
         EXPECT_EQ(made, (std::vector<int>{0, 1, 2, 3})) << threads;
         EXPECT_EQ(most_live, 1) << threads;
         EXPECT_FALSE(elsewhere) << threads;
@@ -367,8 +325,8 @@ TEST_F(Sources, InMemoryPixelsAreMadeInTurnAndReleasedOnceAdded) {
         made.clear();
         LibraryBuilder failing(params({4, 4}), exact_search_data());
         EXPECT_EQ(error_of([&] {
-                      io::add_sources(failing, io::expand_inputs(bad), {false, {}, threads},
-                                      [](const std::string&) {});
+                      pipeline::add_sources(failing, pipeline::expand_inputs(bad),
+                                            {false, {}, threads}, [](const std::string&) {});
                   }),
                   "cannot make it");
         EXPECT_EQ(made, (std::vector<int>{0})) << threads;  // nothing after the failure
@@ -389,8 +347,8 @@ TEST_F(Sources, ProgressWarningsAndFailuresInPathOrderForEveryThreadCount) {
             png(name, 8, 8);
         }
     }
-    const std::vector<io::SourceInput> dir = {{dir_.file("d"), {}}};
-    const std::vector<io::Source> sources = io::expand_inputs(dir);
+    const std::vector<pipeline::SourceInput> dir = {{dir_.file("d"), {}}};
+    const std::vector<pipeline::Source> sources = pipeline::expand_inputs(dir);
     const std::string reason = ": not a supported image format (" + io::supported_formats() + ")";
     for (int threads : {1, 2, 4}) {
         for (bool strict : {false, true}) {
@@ -398,7 +356,7 @@ TEST_F(Sources, ProgressWarningsAndFailuresInPathOrderForEveryThreadCount) {
             std::vector<size_t> done;
             LibraryBuilder builder(params({4, 4}), exact_search_data());
             const auto add = [&] {
-                io::add_sources(
+                pipeline::add_sources(
                     builder, sources, {strict, {}, threads},
                     [&](const std::string& m) { warnings.push_back(m); },
                     [&](size_t n, size_t total) {

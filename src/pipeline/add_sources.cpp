@@ -1,4 +1,6 @@
-#include "tessera/pipeline/sources.hpp"
+// Building a library from the user's inputs: which files they stand for, decoding them in
+// parallel, adding them in order.
+#include "tessera/pipeline/add_sources.hpp"
 
 #include <omp.h>
 
@@ -11,8 +13,10 @@
 #include <new>
 
 #include "tessera/core/error.hpp"
+#include "tessera/io/find_images.hpp"
+#include "tessera/io/formats.hpp"
 
-namespace tessera::io {
+namespace tessera::pipeline {
 
 namespace fs = std::filesystem;
 
@@ -23,7 +27,7 @@ std::vector<Source> expand_inputs(std::span<const SourceInput> inputs) {
         if (input.pixels) {
             sources.push_back({input.path, true, input.pixels});
         } else if (fs::is_directory(input.path, ec)) {
-            for (FoundImage& found : find_images(input.path)) {
+            for (io::FoundImage& found : io::find_images(input.path)) {
                 sources.push_back({std::move(found.path), false, {}, std::move(found.problem)});
             }
         } else if (fs::exists(input.path, ec)) {
@@ -39,7 +43,7 @@ std::vector<Source> expand_inputs(std::span<const SourceInput> inputs) {
         for (const SourceInput& input : inputs) names += (names.empty() ? "" : ", ") + input.path;
         throw Error("no image files found in " + names +
                     ": directories are searched recursively for the extensions " +
-                    image_extensions() + " (any case; hidden files and directories skipped)");
+                    io::image_extensions() + " (any case; hidden files and directories skipped)");
     }
     return sources;
 }
@@ -105,7 +109,7 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
 #pragma omp parallel
     for (size_t i = claim(); i < sources.size(); i = claim()) {
         const Source& s = sources[i];
-        LoadedImage loaded;
+        io::LoadedImage loaded;
         std::string error;
         bool over_limit = false;
         std::exception_ptr unexpected;  // anything else, fatal in its turn
@@ -113,8 +117,8 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
             error = s.path + ": " + s.problem;
         } else if (!s.pixels && !failed) {
             try {
-                loaded = load_image(s.path, mode, options.limit);
-            } catch (const PixelLimitError& e) {
+                loaded = io::load_image(s.path, mode, options.limit);
+            } catch (const io::PixelLimitError& e) {
                 error = e.what();
                 over_limit = true;
             } catch (const Error& e) {
@@ -175,4 +179,4 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
     return summary;
 }
 
-}  // namespace tessera::io
+}  // namespace tessera::pipeline

@@ -1,0 +1,23 @@
+// Encoding pixel buffers into image files, in the format their extension names.
+#pragma once
+
+#include <string>
+
+#include "tessera/core/file.hpp"
+#include "tessera/core/image.hpp"
+
+namespace tessera::io {
+
+// JPEG and WebP quality, 1 to 100. 90 rather than libvips's 75: a mosaic is all tile edges,
+// where lower qualities ring visibly.
+inline constexpr int kDefaultQuality = 90;
+
+// Encodes `image` in the format named by the extension of file.path() straight into `file` (no
+// copy of the encoded file in memory), which the caller commits, alone or with files that belong
+// with it. `quality` applies to the lossy formats (.jpg, .webp).
+void save_image(AtomicFile& file, ImageView image, int quality = kDefaultQuality);
+
+// The same for one file on its own: writes `path` atomically.
+void save_image(const std::string& path, ImageView image, int quality = kDefaultQuality);
+
+}  // namespace tessera::io

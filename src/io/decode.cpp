@@ -1,0 +1,158 @@
+// Decoding a file into pixels: format sniffing, the pixel limit before any pixel is decoded, and
+// the conversions into a gray or RGB buffer.
+#include "tessera/io/decode.hpp"
+
+#include <vips/vips8>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <new>
+#include <span>
+
+#include "io/format_table.hpp"
+#include "io/vips_calls.hpp"
+#include "tessera/core/file.hpp"
+#include "tessera/io/formats.hpp"
+
+namespace tessera::io {
+
+namespace fs = std::filesystem;
+using vips::VImage;
+using vips::VSource;
+
+namespace {
+
+bool trusted_loader(const char* loader) {
+    return std::any_of(formats().begin(), formats().end(), [loader](const Format& f) {
+        return f.loader != nullptr && std::strcmp(f.loader, loader) == 0;
+    });
+}
+
+// The width and height a BMP header declares (BITMAPCOREHEADER or a later BITMAPINFOHEADER),
+// or {0, 0} when the bytes are not a BMP header.
+std::pair<uint64_t, uint64_t> bmp_size(std::span<const uint8_t> b) {
+    auto le = [&b](size_t at, int bytes) {
+        uint32_t v = 0;
+        for (int i = bytes - 1; i >= 0; --i) v = v << 8 | b[at + i];
+        return v;
+    };
+    if (b.size() < 26 || b[0] != 'B' || b[1] != 'M') return {0, 0};
+    if (le(14, 4) == 12) return {le(18, 2), le(20, 2)};
+    const auto height = int32_t(le(22, 4));  // negative for top-down rows
+    return {le(18, 4), height < 0 ? -int64_t(height) : height};
+}
+
+PixelLimitError over_limit(const std::string& path, uint64_t width, uint64_t height,
+                           const PixelLimit& limit) {
+    std::string message = path + ": image is " + std::to_string(width) + "x" +
+                          std::to_string(height) + " = " + std::to_string(width * height) +
+                          " pixels, over the limit of " + std::to_string(limit.max);
+    if (!limit.option.empty()) {
+        message += "; raise it with " + std::string(limit.option) + " if the file is trusted";
+    }
+    return PixelLimitError(message);
+}
+
+}  // namespace
+
+LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& limit) {
+    // Mapped, not read: a huge file costs no memory of its own, and a FIFO or a device (which
+    // could block or never end) is refused as not a regular file.
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not an image");
+    const MappedFile file(path);
+    const std::span<const uint8_t> bytes(file.data(), file.size());
+    if (bytes.empty()) throw Error(path + ": is empty, not an image");
+    LoadedImage loaded;
+    loaded.source.path = path;
+    loaded.source.file_bytes = bytes.size();
+    loaded.source.content_hash = hash_bytes(bytes.data(), bytes.size());
+    loaded.image = run_vips(path + ": cannot decode image: ", [&] {
+        VImage img;
+        bool pnm = false;
+        const auto [bmp_width, bmp_height] = bmp_size(bytes);
+        if (bmp_width > 0) {
+            if (bmp_width * bmp_height > limit.max) {
+                throw over_limit(path, bmp_width, bmp_height, limit);
+            }
+            load_module(VipsModule::magick);
+            VipsBlob* blob = vips_blob_new(nullptr, bytes.data(), bytes.size());
+            std::unique_ptr<VipsArea, decltype(&vips_area_unref)> owned(VIPS_AREA(blob),
+                                                                        vips_area_unref);
+            struct NewHandlerGuard {
+                ~NewHandlerGuard() { restore_new_handler(); }
+            } const guard;
+            img = VImage::magickload_buffer(blob, VImage::option()->set("memory", true));
+        } else {
+            VSource source = VSource::new_from_memory(bytes.data(), bytes.size());
+            const char* loader = vips_foreign_find_load_source(source.get_source());
+            if (loader == nullptr &&
+                modules_deferred()) {  // HEIF, or a format tessera does not read
+                vips_error_clear();
+                load_module(VipsModule::heif);
+                loader = vips_foreign_find_load_source(source.get_source());
+            }
+            pnm = loader != nullptr && std::strcmp(loader, "VipsForeignLoadPpmSource") == 0;
+            vips_error_clear();
+            if (loader == nullptr || !trusted_loader(loader)) {
+                throw Error(path + ": not a supported image format (" + supported_formats() + ")");
+            }
+            // Opening reads only the header, so oversized images are refused before decoding.
+            // Sequential access decodes strip by strip straight into `decoded` below: one copy
+            // of the pixels. Only an EXIF rotation needs the whole image decoded first, in
+            // memory ("memory": else libvips puts an image over 100 MB in a file in $TMPDIR, and
+            // a small or full $TMPDIR would fail it as undecodable).
+            const auto open = [&](bool whole) {
+                vips::VOption* options = VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR);
+                if (whole) {
+                    options->set("access", VIPS_ACCESS_RANDOM)->set("memory", true);
+                } else {
+                    options->set("access", VIPS_ACCESS_SEQUENTIAL);
+                }
+                return VImage::new_from_source(VSource::new_from_memory(bytes.data(), bytes.size()),
+                                               "", options);
+            };
+            img = open(false);
+            if (vips_image_get_orientation(img.get_image()) > 1) img = open(true);
+        }
+        const uint64_t pixels = uint64_t(img.width()) * uint64_t(img.height());
+        if (pixels > limit.max) {
+            throw over_limit(path, img.width(), img.height(), limit);
+        }
+        // PNM stores at least one bit per pixel, but libvips fills what a text PNM lacks, slowly:
+        // a 100-byte file declaring a million pixels took seconds to "decode".
+        if (pnm && bytes.size() < pixels / 8) {
+            throw Error(path + ": is truncated: its header declares " +
+                        std::to_string(img.width()) + "x" + std::to_string(img.height()) +
+                        " pixels but the file has only " + std::to_string(bytes.size()) + " bytes");
+        }
+        img = img.autorot();
+        const bool gray =
+            img.interpretation() == VIPS_INTERPRETATION_B_W ||
+            img.interpretation() == VIPS_INTERPRETATION_GREY16 ||
+            (img.bands() <= 2 && img.interpretation() == VIPS_INTERPRETATION_MULTIBAND);
+        img = img.colourspace(gray ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB);
+        if (img.has_alpha()) img = img.extract_band(0, VImage::option()->set("n", img.bands() - 1));
+        if (img.format() != VIPS_FORMAT_UCHAR) img = img.cast(VIPS_FORMAT_UCHAR);
+        if (img.bands() != 1 && img.bands() != 3) {
+            throw Error(path + ": unsupported layout with " + std::to_string(img.bands()) +
+                        " bands");
+        }
+        // libvips decodes into the image's buffer (a rotated image through its own copy, which
+        // goes before a conversion makes another), and a matching mode keeps it.
+        Image decoded(img.width(), img.height(), img.bands());
+        img.write(VImage::new_from_memory(decoded.pixels.data(), decoded.pixels.size(),
+                                          decoded.width, decoded.height, decoded.channels,
+                                          VIPS_FORMAT_UCHAR));
+        img = VImage();
+        return decoded.channels == channels(mode) ? std::move(decoded)
+                                                  : convert(decoded.view(), mode);
+    });
+    loaded.source.width = uint32_t(loaded.image.width);
+    loaded.source.height = uint32_t(loaded.image.height);
+    return loaded;
+}
+
+}  // namespace tessera::io

@@ -1,0 +1,103 @@
+// Encoding pixels into a file, straight from the buffer into an AtomicFile's temporary.
+#include "tessera/io/encode.hpp"
+
+#include <vips/vips8>
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
+#include "io/vips_calls.hpp"
+#include "tessera/core/error.hpp"
+#include "tessera/io/formats.hpp"
+
+namespace tessera::io {
+
+namespace {
+
+// A libvips target that writes through an AtomicFile, so that a failed write is reported as
+// AtomicFile reports it ("write failed: No space left on device"), not as libvips's "write
+// error". libtiff also reads and seeks, on the temporary's descriptor.
+struct FileTarget {
+    AtomicFile& file;
+    std::exception_ptr error;  // a write that failed (the temporary is gone): nothing more goes
+
+    static gint64 write(VipsTargetCustom*, const void* data, gint64 length, void* self) {
+        FileTarget& t = *static_cast<FileTarget*>(self);
+        if (t.error) return -1;
+        try {
+            t.file.write(data, size_t(length));
+            return length;
+        } catch (...) {  // not through libvips's C code
+            t.error = std::current_exception();
+            return -1;
+        }
+    }
+    static gint64 read(VipsTargetCustom*, void* data, gint64 length, void* self) {
+        return ::read(static_cast<FileTarget*>(self)->file.descriptor(), data, size_t(length));
+    }
+    static gint64 seek(VipsTargetCustom*, gint64 offset, int whence, void* self) {
+        return ::lseek(static_cast<FileTarget*>(self)->file.descriptor(), offset, whence);
+    }
+};
+
+}  // namespace
+
+void save_image(AtomicFile& file, ImageView image, int quality) {
+    TESSERA_ASSERT(quality >= 1 && quality <= 100);
+    const std::string& path = file.path();
+    check_output_format(path, mode_of_channels(image.channels));
+    // libvips takes packed rows: a strided view is copied, a packed one (a whole mosaic) is not.
+    const size_t row = size_t(image.width) * image.channels;
+    Image packed;
+    if (size_t(image.stride) != row) {
+        packed = Image(image.width, image.height, image.channels);
+        for (int y = 0; y < image.height; ++y) std::memcpy(packed.row(y), image.row(y), row);
+        image = packed.view();
+    }
+    run_vips(path + ": cannot encode image: ", [&] {
+        // A failed first attempt may have written part of the file: start it again.
+        const int fd = file.descriptor();
+        if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0) {
+            throw Error(path + ": cannot write: " + std::strerror(errno));
+        }
+        // new_from_memory takes a non-const pointer; saving only reads it.
+        vips::VImage img = vips::VImage::new_from_memory(
+            const_cast<uint8_t*>(image.data), row * image.height, image.width, image.height,
+            image.channels, VIPS_FORMAT_UCHAR);
+        // A target, not a buffer (libvips saves PNM only to targets), writing to the temporary
+        // as it goes: an encoded file held in memory grows through GLib, which aborts the
+        // process when memory runs out.
+        FileTarget sink{file, nullptr};
+        vips::VTarget target(VIPS_TARGET(vips_target_custom_new()));
+        g_signal_connect(target.get_target(), "write", G_CALLBACK(FileTarget::write), &sink);
+        g_signal_connect(target.get_target(), "read", G_CALLBACK(FileTarget::read), &sink);
+        g_signal_connect(target.get_target(), "seek", G_CALLBACK(FileTarget::seek), &sink);
+        // PNG: libvips's default (zlib level 6, no row filters) is both slower and larger than
+        // level 2 with adaptive filters, which on 3840x2160 mosaics wrote 28-31% smaller files
+        // in 13-40% less time.
+        const std::string ext = extension_of(path);
+        vips::VOption* options = vips::VImage::option();
+        if (ext == ".png") {
+            options->set("compression", 2)->set("filter", int(VIPS_FOREIGN_PNG_FILTER_ALL));
+        } else if (lossy_format(path)) {
+            options->set("Q", quality);
+        }
+        try {
+            img.write_to_target(ext.c_str(), target, options);
+        } catch (const vips::VError&) {
+            if (sink.error) std::rethrow_exception(sink.error);
+            throw;
+        }
+    });
+}
+
+void save_image(const std::string& path, ImageView image, int quality) {
+    AtomicFile file(path);  // removes its temporary if the save throws
+    save_image(file, image, quality);
+    file.commit();
+}
+
+}  // namespace tessera::io

@@ -1,0 +1,37 @@
+// Refusing an output before any work, by where the file will really go.
+#include "tessera/pipeline/check_output.hpp"
+
+#include <limits.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "tessera/core/error.hpp"
+#include "tessera/core/file.hpp"
+
+namespace tessera::pipeline {
+
+namespace fs = std::filesystem;
+
+void check_output(const std::string& output, const std::vector<std::string>& inputs) {
+    // Checked at the end of a chain of symbolic links, where the file will really go.
+    const fs::path target = output_target(output);
+    fs::path dir = target.parent_path();
+    if (dir.empty()) dir = ".";
+    if (::access(dir.c_str(), W_OK) != 0) {
+        throw Error(output + ": cannot write in " + dir.string() + " (permission denied)");
+    }
+    if (target.filename().string().size() > NAME_MAX) {
+        throw Error(output + ": the file name is longer than " + std::to_string(NAME_MAX) +
+                    " bytes; choose a shorter one");
+    }
+    std::error_code ec;
+    for (const std::string& input : inputs) {
+        if (fs::exists(input, ec) && fs::equivalent(input, target, ec)) {
+            throw Error(output + ": would overwrite the input " + input +
+                        "; choose another output");
+        }
+    }
+}
+
+}  // namespace tessera::pipeline

@@ -1,0 +1,154 @@
+// The one mosaic job both front ends run (tessera/pipeline/mosaic_job.hpp): the same mosaic as
+// matching and rendering by hand, an image and its matches committed together, the PSNR of a
+// lossy file as written.
+#ifdef TESSERA_TESTS_HAVE_IO
+#include "tessera/pipeline/mosaic_job.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tessera/core/error.hpp"
+#include "tessera/io/decode.hpp"
+#include "testing.hpp"
+
+namespace tessera {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::TempDir;
+
+class MosaicJob : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        const Image& coins = testing::load_data("coins.png", Mode::Gray);  // starts libvips
+        LibraryParams params;
+        params.tile = params.stride = {8, 8};
+        params.mode = Mode::Gray;
+        library_ = std::make_unique<Library>(testing::build_library(params, {&coins}));
+        target_ = testing::crop(coins, 10, 20, 61, 45);  // edge tiles on the right and bottom
+        searcher_ = make_exact_searcher(*library_, 1);
+    }
+    std::unique_ptr<Library> library_;
+    Image target_;
+    std::unique_ptr<Searcher> searcher_;
+    TempDir dir_;
+};
+
+TEST_F(MosaicJob, MakeMosaicIsMatchThenRender) {
+    std::vector<std::string> phases;
+    size_t last_done = 0, last_total = 0;
+    pipeline::MosaicEvents events;
+    events.phase = [&](const std::string& phase) { phases.push_back(phase); };
+    events.matching = [&](size_t done, size_t total) { last_done = done, last_total = total; };
+    const pipeline::MosaicResult result =
+        pipeline::make_mosaic(*library_, *searcher_, target_.view(), events);
+
+    const std::vector<TileMatch> matches = match_tiles(*library_, *searcher_, target_.view());
+    const Image image = render(*library_, matches, target_.size());
+    ASSERT_EQ(result.matches.size(), matches.size());
+    for (size_t i = 0; i < matches.size(); ++i) {
+        EXPECT_EQ(result.matches[i].tile.x, matches[i].tile.x) << i;
+        EXPECT_EQ(result.matches[i].tile.y, matches[i].tile.y) << i;
+        EXPECT_EQ(result.matches[i].tile.size, matches[i].tile.size) << i;
+        EXPECT_EQ(result.matches[i].patch, matches[i].patch) << i;
+        EXPECT_EQ(result.matches[i].distance, matches[i].distance) << i;
+    }
+    EXPECT_EQ(result.image.pixels, image.pixels);
+    EXPECT_EQ(result.image.size(), target_.size());
+    EXPECT_EQ(result.psnr, psnr(image.view(), target_.view()));
+    EXPECT_FALSE(result.psnr_before_encoding);
+    EXPECT_EQ(phases, std::vector<std::string>{"rendering"});
+    EXPECT_EQ(last_done, matches.size());
+    EXPECT_EQ(last_total, matches.size());
+}
+
+TEST_F(MosaicJob, WritesImageAndMatchesTogether) {
+    pipeline::MosaicResult result = pipeline::make_mosaic(*library_, *searcher_, target_.view());
+    const std::vector<uint8_t> pixels = result.image.pixels;
+    const double before = result.psnr;
+    const std::string output = dir_.file("out.png"), rows = dir_.file("out.csv");
+    std::vector<std::string> phases;
+    pipeline::MosaicEvents events;
+    events.phase = [&](const std::string& phase) { phases.push_back(phase); };
+    pipeline::write_mosaic(result, *library_, target_, output, rows, 90, true, events);
+
+    EXPECT_EQ(phases, std::vector<std::string>{"writing " + output});  // lossless: no read-back
+    EXPECT_EQ(io::load_image(output, Mode::Gray).image.pixels, pixels);
+    EXPECT_EQ(result.image.pixels, pixels);  // kept: nothing to read back
+    EXPECT_EQ(result.psnr, before);
+    std::ifstream csv(rows);
+    std::string line;
+    std::getline(csv, line);
+    EXPECT_EQ(line, "row,col,x,y,patch,source,source_x,source_y,transform,distance");
+    size_t count = 0;
+    while (std::getline(csv, line)) ++count;
+    EXPECT_EQ(count, result.matches.size());
+    EXPECT_EQ(testing::file_names(dir_.path()), (std::vector<std::string>{"out.csv", "out.png"}));
+
+    // A matches file that cannot be written: neither file is replaced, no temporary is left.
+    const std::string other = dir_.file("other.png");
+    EXPECT_THROW(pipeline::write_mosaic(result, *library_, target_, other,
+                                        dir_.file("missing/out.json"), 90, true),
+                 Error);
+    EXPECT_EQ(testing::file_names(dir_.path()), (std::vector<std::string>{"out.csv", "out.png"}));
+}
+
+// A lossy file's PSNR is that of the file as written: decoding it gives the same value. The
+// mosaic's pixels are freed before the read-back.
+TEST_F(MosaicJob, LossyPsnrIsOfTheWrittenFile) {
+    for (const char* name : {"out.jpg", "out.webp"}) {
+        pipeline::MosaicResult result =
+            pipeline::make_mosaic(*library_, *searcher_, target_.view());
+        const double before = result.psnr;
+        const std::string output = dir_.file(name);
+        std::vector<std::string> phases;
+        pipeline::MosaicEvents events;
+        events.phase = [&](const std::string& phase) { phases.push_back(phase); };
+        pipeline::write_mosaic(result, *library_, target_, output, "", 50, true, events);
+
+        EXPECT_EQ(phases, (std::vector<std::string>{"writing " + output,
+                                                    "reading " + output + " back for its PSNR"}));
+        EXPECT_TRUE(result.image.pixels.empty()) << name;
+        EXPECT_FALSE(result.psnr_before_encoding) << name;
+        const Image written = io::load_image(output, Mode::Gray).image;
+        EXPECT_EQ(result.psnr, psnr(written.view(), target_.view())) << name;
+        EXPECT_NE(result.psnr, before) << name;  // quality 50 loses detail
+    }
+    // Without want_psnr nothing is read back and the pixels stay.
+    pipeline::MosaicResult result = pipeline::make_mosaic(*library_, *searcher_, target_.view());
+    const double before = result.psnr;
+    pipeline::write_mosaic(result, *library_, target_, dir_.file("quiet.jpg"), "", 50, false);
+    EXPECT_FALSE(result.image.pixels.empty());
+    EXPECT_EQ(result.psnr, before);
+}
+
+// The caller's checks run once the header is read, before the checksum pass: a mistake in the
+// command is reported first; a library damaged in its data is refused after them.
+TEST_F(MosaicJob, OpenLibraryChecksBeforeVerifying) {
+    const std::string path = dir_.file("lib.tsr");
+    library_->save(path);
+    std::vector<uint8_t> bytes = testing::read_file(path);
+    bytes.back() ^= 1;  // in the data: only the checksum pass sees it
+    testing::write_file(path, bytes);
+
+    Mode seen = Mode::Rgb;
+    EXPECT_EQ(testing::error_of([&] {
+                  pipeline::open_library(path, [&](const Library& opened) {
+                      seen = opened.params().mode;
+                      throw Error("bad output");
+                  });
+              }),
+              "bad output");
+    EXPECT_EQ(seen, Mode::Gray);
+    EXPECT_THROW(pipeline::open_library(path), Error);
+    EXPECT_THROW(pipeline::open_library(path, [](const Library&) {}), Error);
+}
+
+}  // namespace
+}  // namespace tessera
+#endif  // TESSERA_TESTS_HAVE_IO
