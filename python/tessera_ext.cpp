@@ -19,7 +19,11 @@
 #include "tessera/core/error.hpp"
 #include "tessera/io/image_io.hpp"
 #include "tessera/library/library.hpp"
-#include "tessera/mosaic/mosaic.hpp"
+#include "tessera/mosaic/assign.hpp"
+#include "tessera/mosaic/match.hpp"
+#include "tessera/mosaic/quality.hpp"
+#include "tessera/mosaic/render.hpp"
+#include "tessera/mosaic/tile_source.hpp"
 #include "tessera/search/search.hpp"
 #include "tessera/pipeline/sources.hpp"
 
@@ -195,9 +199,12 @@ class CoreLibrary {
                 converted = convert(view, library_.params().mode);
                 in = converted.view();
             }
-            run_native(
-                [&] { matches = match_tiles(library_, *searcher(threads, bruteforce), in); });
-            out = render(library_, matches, in.size());
+            const TileRows all_rows{0, tile_rows(in.size(), library_.params().tile)};
+            run_native([&] {
+                matches = assign_nearest(
+                    match_tiles(library_, *searcher(threads, bruteforce), in, all_rows, 1));
+            });
+            out = render(LibraryTiles(library_), matches, in.size());
             quality = psnr(out.view(), in);
         }
         py::array_t<MatchRecord> records(py::ssize_t(matches.size()));

@@ -21,7 +21,11 @@
 #include "tessera/core/file.hpp"
 #include "tessera/io/image_io.hpp"
 #include "tessera/library/library.hpp"
-#include "tessera/mosaic/mosaic.hpp"
+#include "tessera/mosaic/assign.hpp"
+#include "tessera/mosaic/match.hpp"
+#include "tessera/mosaic/quality.hpp"
+#include "tessera/mosaic/render.hpp"
+#include "tessera/mosaic/tile_source.hpp"
 #include "tessera/search/search.hpp"
 #include "tessera/pipeline/sources.hpp"
 
@@ -335,12 +339,13 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
     io::check_output_size(args.output, target.image.size(), "the mosaic of " + args.target);
     console.status("mosaic: cutting %s into tiles", args.target.c_str());
     const auto searcher = make_exact_searcher(library, args.threads);
-    const auto matches =
-        match_tiles(library, *searcher, target.image.view(), [&](size_t done, size_t total) {
+    const TileRows all_rows{0, tile_rows(target.image.size(), library.params().tile)};
+    const auto matches = assign_nearest(match_tiles(
+        library, *searcher, target.image.view(), all_rows, 1, [&](size_t done, size_t total) {
             console.status("mosaic: matching %zu/%zu tiles", done, total);
-        });
+        }));
     console.status("mosaic: rendering");
-    Image out = render(library, matches, target.image.size());
+    Image out = render(LibraryTiles(library), matches, target.image.size());
     console.status("mosaic: writing %s", args.output.c_str());
     // Both written in full before either replaces anything, so that an image and its matches
     // always come from the same run.

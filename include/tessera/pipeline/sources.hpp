@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "tessera/core/image.hpp"
+#include "tessera/core/progress.hpp"
 #include "tessera/io/image_io.hpp"
 #include "tessera/library/library.hpp"
-#include "tessera/mosaic/mosaic.hpp"
 
 namespace tessera::io {
 
