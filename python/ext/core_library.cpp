@@ -9,24 +9,18 @@
 
 #include "native.hpp"
 #include "tessera/core/image.hpp"
-#include "tessera/mosaic/mosaic.hpp"
-#include "tessera/search/exact_search_data.hpp"
+#include "tessera/pipeline/mosaic_job.hpp"
 
 namespace tessera::python {
 
-// Opening and making a mosaic are the two paths the CLI takes too; they stay here, in one place.
+// Opening and making a mosaic take the CLI's path (tessera/pipeline/mosaic_job.hpp).
 std::unique_ptr<CoreLibrary> CoreLibrary::open(const std::string& path) {
-    // As `tessera mosaic` does: the search trusts its index, so check every byte once.
-    Library library = Library::open(path, exact_search_data());
-    library.verify();
-    return std::make_unique<CoreLibrary>(std::move(library));
+    return std::make_unique<CoreLibrary>(pipeline::open_library(path));
 }
 
 py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforce) const {
     const ImageView view = image_view(target, "the target");
-    std::vector<TileMatch> matches;
-    Image out;
-    double quality = 0;
+    pipeline::MosaicResult result;
     {
         py::gil_scoped_release release;
         Image converted;
@@ -35,17 +29,16 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
             converted = convert(view, library_.params().mode);
             in = converted.view();
         }
-        run_native([&] { matches = match_tiles(library_, *searcher(threads, bruteforce), in); });
-        out = render(library_, matches, in.size());
-        quality = psnr(out.view(), in);
+        run_native(
+            [&] { result = pipeline::make_mosaic(library_, *searcher(threads, bruteforce), in); });
     }
-    py::array_t<MatchRecord> records(py::ssize_t(matches.size()));
+    py::array_t<MatchRecord> records(py::ssize_t(result.matches.size()));
     MatchRecord* r = records.mutable_data();
-    for (const TileMatch& m : matches) {
+    for (const TileMatch& m : result.matches) {
         *r++ = {m.tile.row,        m.tile.col,         m.tile.x,         m.tile.y,
                 m.tile.size.width, m.tile.size.height, int64_t(m.patch), int64_t(m.distance)};
     }
-    return py::make_tuple(image_array(std::move(out)), records, quality);
+    return py::make_tuple(image_array(std::move(result.image)), records, result.psnr);
 }
 
 std::shared_ptr<const Searcher> CoreLibrary::searcher(int threads, bool bruteforce) const {

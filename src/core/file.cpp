@@ -230,12 +230,6 @@ void commit_together(std::initializer_list<AtomicFile*> files) {
     for (AtomicFile* file : files) file->rename_into_place();
 }
 
-void write_file_atomically(const std::string& path, const void* data, size_t size) {
-    AtomicFile file(path);
-    file.write(data, size);
-    file.commit();
-}
-
 MappedFile::MappedFile(const std::string& path) {
     // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);

@@ -8,6 +8,10 @@
 #include "tessera/io/decode.hpp"
 #include "tessera/io/encode.hpp"
 #include "tessera/io/formats.hpp"
+#include "tessera/mosaic/match.hpp"
+#include "tessera/mosaic/quality.hpp"
+#include "tessera/mosaic/render.hpp"
+#include "tessera/mosaic/tile_source.hpp"
 #include "tessera/pipeline/matches_file.hpp"
 #include "tessera/search/exact_search_data.hpp"
 
@@ -23,9 +27,11 @@ Library open_library(const std::string& path, const std::function<void(const Lib
 MosaicResult make_mosaic(const Library& library, const Searcher& searcher, ImageView target,
                          const MosaicEvents& events) {
     MosaicResult result;
-    result.matches = match_tiles(library, searcher, target, events.matching);
+    const TileRows all_rows{0, tile_rows(target.size(), library.params().tile)};
+    result.matches =
+        assign_nearest(match_tiles(library, searcher, target, all_rows, 1, events.matching));
     if (events.phase) events.phase("rendering");
-    result.image = render(library, result.matches, target.size());
+    result.image = render(LibraryTiles(library), result.matches, target.size());
     result.psnr = psnr(result.image.view(), target);
     return result;
 }

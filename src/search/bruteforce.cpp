@@ -31,8 +31,6 @@ class BruteForceSearcher final : public Searcher {
   public:
     explicit BruteForceSearcher(const Library& library) : library_(library) {}
 
-    std::string_view name() const override { return "bruteforce"; }
-
     void search(const QueryBatch& queries, int k, Neighbor* out) const override {
         check_queries(library_, queries, k);
         const int channels = library_.params().channels();

@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "search/backends.hpp"
 #include "search/exact_index.hpp"
 #include "search/search_index.hpp"
-#include "search/simd.hpp"
 #include "tessera/core/error.hpp"
 #include "tessera/search/search.hpp"
 
@@ -57,7 +57,7 @@ class TopK {
 };
 
 // Positions per step of the scan: the limits tighten between steps.
-constexpr size_t kChunk = 64;
+constexpr size_t kPositionsPerStep = 64;
 
 uint64_t gap(uint64_t a, uint64_t b) {
     return a > b ? a - b : b - a;
@@ -77,8 +77,6 @@ class ExactSearcher final : public Searcher {
           kernels_(kernels),
           grid_(detail::block_grid(library.params())),
           index_(exact_index(library_)) {}
-
-    std::string_view name() const override { return "exact"; }
 
     void search(const QueryBatch& queries, int k, Neighbor* out) const override {
         check_queries(library_, queries, k);
@@ -181,7 +179,7 @@ class ExactSearcher final : public Searcher {
         };
         refresh();
 
-        uint8_t masks[kChunk / detail::kGroup + 1];
+        uint8_t masks[kPositionsPerStep / detail::kGroup + 1];
         // Positions [begin, end): the channel filter (colour), the block filter on the groups
         // with a survivor, then full distances for the survivors.
         auto visit = [&](size_t begin, size_t end) __attribute__((always_inline)) {
@@ -196,7 +194,7 @@ class ExactSearcher final : public Searcher {
             }
             // Survivors' patches are scattered over the library: fetch them all before the
             // distances so their cache misses overlap.
-            uint32_t ids[kChunk + detail::kGroup];
+            uint32_t ids[kPositionsPerStep + detail::kGroup];
             size_t count = 0;
             for (size_t g = g0; g < g1; ++g) {
                 for (uint32_t m = masks[g - g0]; m != 0; m &= m - 1) {
@@ -236,12 +234,13 @@ class ExactSearcher final : public Searcher {
                 }
                 if (begin == down && end == up) return;
                 if (up < end) {
-                    const size_t stop = std::min(end, up + kChunk);
+                    const size_t stop = std::min(end, up + kPositionsPerStep);
                     visit(up, stop);
                     up = stop;
                 }
                 if (begin < down) {
-                    const size_t start = std::max(begin, down > kChunk ? down - kChunk : 0);
+                    const size_t start =
+                        std::max(begin, down > kPositionsPerStep ? down - kPositionsPerStep : 0);
                     visit(start, down);
                     down = start;
                 }
@@ -279,7 +278,7 @@ class ExactSearcher final : public Searcher {
         const ExactIndex& x = index_;
         const size_t lanes = detail::channel_lanes(library_.params().channels());
         kernels_.channel_filter(cq, &x.channel_groups[g0 * lanes], g1 - g0, masks);
-        uint8_t block_masks[kChunk / detail::kGroup + 1];
+        uint8_t block_masks[kPositionsPerStep / detail::kGroup + 1];
         for (size_t g = g0; x.pairs != 0 && g < g1;) {
             if (masks[g - g0] == 0) {
                 ++g;
@@ -445,13 +444,9 @@ class ExactSearcher final : public Searcher {
 
 }  // namespace
 
-std::unique_ptr<Searcher> make_exact_searcher(const Library& library, int threads) {
-    return make_exact_searcher(library, threads, default_simd_level());
-}
-
-std::unique_ptr<Searcher> make_exact_searcher(const Library& library, int threads,
-                                              SimdLevel level) {
-    return std::make_unique<ExactSearcher>(library, threads, detail::kernels_for(level));
+std::unique_ptr<Searcher> detail::exact_searcher_on(const Library& library, int threads,
+                                                    const kernels::Kernels& kernels) {
+    return std::make_unique<ExactSearcher>(library, threads, kernels);
 }
 
 }  // namespace tessera

@@ -1,65 +1,65 @@
+// The SIMD level: the public names of the backend table's rows, and the run-time choice of one.
+#include "search/simd.hpp"
+
 #include <cstdlib>
 #include <string>
 
-#include "search/kernels/kernels.hpp"
-#include "search/simd.hpp"
+#include "search/backends.hpp"
 #include "tessera/core/error.hpp"
 
 namespace tessera {
 
 std::string_view simd_level_name(SimdLevel level) {
-    switch (level) {
-        case SimdLevel::Scalar:
-            return "scalar";
-        case SimdLevel::Avx2:
-            return "avx2";
-        case SimdLevel::Avx512:
-            return "avx512";
-    }
-    TESSERA_ASSERT(false);
-    return {};
+    return detail::backend(level).name;
 }
 
 bool simd_level_supported(SimdLevel level) {
-    switch (level) {
-        case SimdLevel::Scalar:
-            return true;
-        case SimdLevel::Avx2:
-            return __builtin_cpu_supports("avx2");
-        case SimdLevel::Avx512:
-            // Its kernel set borrows the AVX2 filters.
-            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f") &&
-                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-                   __builtin_cpu_supports("avx512vnni");
-    }
-    return false;
+    return detail::backend(level).supported();
 }
 
 namespace {
 
+// The table's names, slowest first: "scalar, avx2 or avx512", or with `only_supported` those
+// this CPU runs, "scalar, avx2".
+std::string level_names(bool only_supported, std::string_view last_separator) {
+    const auto rows = detail::backends();
+    std::string names;
+    for (auto row = rows.rbegin(); row != rows.rend(); ++row) {
+        if (only_supported && !row->supported()) continue;
+        if (!names.empty()) names += row + 1 == rows.rend() ? last_separator : ", ";
+        names += row->name;
+    }
+    return names;
+}
+
 SimdLevel choose_level() {
     const char* forced = std::getenv("TESSERA_SIMD");
     if (forced == nullptr || *forced == '\0') {
-        for (SimdLevel level : {SimdLevel::Avx512, SimdLevel::Avx2}) {
-            if (simd_level_supported(level)) return level;
+        for (const detail::Backend& b : detail::backends()) {
+            if (b.supported()) return b.level;
         }
-        return SimdLevel::Scalar;
+        TESSERA_ASSERT(false);  // the scalar row always is
     }
-    for (SimdLevel level : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
-        if (simd_level_name(level) != forced) continue;
-        if (!simd_level_supported(level)) {
-            std::string supported = "scalar";
-            for (SimdLevel l : {SimdLevel::Avx2, SimdLevel::Avx512}) {
-                if (simd_level_supported(l)) supported += ", " + std::string(simd_level_name(l));
-            }
+    for (const detail::Backend& b : detail::backends()) {
+        if (b.name != forced) continue;
+        if (!b.supported()) {
             throw Error("TESSERA_SIMD=" + std::string(forced) +
-                        ": this CPU does not support that level; it supports " + supported +
-                        " (or unset TESSERA_SIMD)");
+                        ": this CPU does not support that level; it supports " +
+                        level_names(true, ", ") + " (or unset TESSERA_SIMD)");
         }
-        return level;
+        return b.level;
     }
-    throw Error("TESSERA_SIMD=" + std::string(forced) +
-                " is not a SIMD level; use scalar, avx2 or avx512, or unset TESSERA_SIMD");
+    throw Error("TESSERA_SIMD=" + std::string(forced) + " is not a SIMD level; use " +
+                level_names(false, " or ") + ", or unset TESSERA_SIMD");
+}
+
+// The row of `level`; throws Error when the CPU does not support it.
+const detail::Backend& supported_backend(SimdLevel level) {
+    const detail::Backend& b = detail::backend(level);
+    if (!b.supported()) {
+        throw Error("SIMD level " + std::string(b.name) + " is not supported by this CPU");
+    }
+    return b;
 }
 
 }  // namespace
@@ -86,22 +86,19 @@ std::string_view simd_level() {
     return simd_level_name(default_simd_level());
 }
 
+std::unique_ptr<Searcher> make_exact_searcher(const Library& library, int threads) {
+    return make_exact_searcher(library, threads, default_simd_level());
+}
+
+std::unique_ptr<Searcher> make_exact_searcher(const Library& library, int threads,
+                                              SimdLevel level) {
+    return supported_backend(level).make(library, threads);
+}
+
 namespace detail {
 
 const kernels::Kernels& kernels_for(SimdLevel level) {
-    if (!simd_level_supported(level)) {
-        throw Error("SIMD level " + std::string(simd_level_name(level)) +
-                    " is not supported by this CPU");
-    }
-    switch (level) {
-        case SimdLevel::Avx512:
-            return *kernels::avx512_kernels();
-        case SimdLevel::Avx2:
-            return *kernels::avx2_kernels();
-        case SimdLevel::Scalar:
-            break;
-    }
-    return kernels::scalar_kernels();
+    return supported_backend(level).kernels();
 }
 
 }  // namespace detail

@@ -1,4 +1,4 @@
-// Run-time choice of the kernel set (internal to tessera_core).
+// The kernel set of a SIMD level, for tests and benchmarks (internal to tessera_core).
 #pragma once
 
 #include "search/kernels/kernels.hpp"

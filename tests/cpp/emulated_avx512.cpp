@@ -12,11 +12,11 @@ namespace tessera {
 namespace {
 
 TEST(EmulatedAvx512, SquaredDistanceMatchesScalar) {
-    testing::expect_distance_matches_scalar(*kernels::avx512_kernels());
+    testing::expect_distance_matches_scalar(kernels::avx512_kernels());
 }
 
 TEST(EmulatedAvx512, DistanceWithinLimitIsExactUpToTheLimit) {
-    testing::expect_distance_within_limit(*kernels::avx512_kernels());
+    testing::expect_distance_within_limit(kernels::avx512_kernels());
 }
 
 }  // namespace

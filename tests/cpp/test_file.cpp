@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,6 +18,13 @@ using testing::error_of;
 using testing::file_names;
 using testing::TempDir;
 
+// Writes `text` through an AtomicFile and commits it.
+void commit_file(const std::string& path, std::string_view text) {
+    AtomicFile file(path);
+    file.write(text.data(), text.size());
+    file.commit();
+}
+
 std::string contents(const std::string& path) {
     const std::vector<uint8_t> bytes = testing::read_file(path);
     return {bytes.begin(), bytes.end()};
@@ -25,8 +33,8 @@ std::string contents(const std::string& path) {
 TEST(AtomicFile, CommitReplacesWithOrdinaryPermissions) {
     TempDir dir;
     const std::string path = dir.file("out.bin");
-    write_file_atomically(path, "old", 3);
-    write_file_atomically(path, "new!", 4);
+    commit_file(path, "old");
+    commit_file(path, "new!");
     EXPECT_EQ(contents(path), "new!");
     EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"out.bin"});
     const mode_t mask = ::umask(0);
@@ -39,7 +47,7 @@ TEST(AtomicFile, CommitReplacesWithOrdinaryPermissions) {
 TEST(AtomicFile, AbandonedLeavesNothing) {
     TempDir dir;
     const std::string path = dir.file("out.bin");
-    write_file_atomically(path, "kept", 4);
+    commit_file(path, "kept");
     {
         AtomicFile file(path);
         file.write("partial", 7);
@@ -52,8 +60,8 @@ TEST(AtomicFile, AbandonedLeavesNothing) {
 TEST(AtomicFile, CommitTogetherReplacesEveryFile) {
     TempDir dir;
     const std::string image = dir.file("m.png"), matches = dir.file("m.json");
-    write_file_atomically(image, "old image", 9);
-    write_file_atomically(matches, "old rows", 8);
+    commit_file(image, "old image");
+    commit_file(matches, "old rows");
     {
         AtomicFile first(image), second(matches);
         first.write("new image", 9);
@@ -73,7 +81,7 @@ TEST(AtomicFile, CommitTogetherReplacesEveryFile) {
 
 TEST(AtomicFile, MissingDirectoriesAndEmptyNames) {
     TempDir dir;
-    write_file_atomically(dir.file("regular"), "x", 1);
+    commit_file(dir.file("regular"), "x");
     for (const std::string& dir_path : {dir.file("missing"), dir.file("regular")}) {
         const std::string path = dir_path + "/out.bin";
         EXPECT_EQ(error_of([&] { AtomicFile file(path); }),
@@ -118,8 +126,7 @@ TEST(AtomicFile, RefusesWhatIsNotARegularFile) {
         const std::string& message = c.second;
         EXPECT_NE(error_of([&] { AtomicFile file(path); }).find(message), std::string::npos)
             << error_of([&] { AtomicFile file(path); });
-        EXPECT_NE(error_of([&] { write_file_atomically(path, "x", 1); }).find(message),
-                  std::string::npos);
+        EXPECT_NE(error_of([&] { commit_file(path, "x"); }).find(message), std::string::npos);
     }
     EXPECT_EQ(file_type(dir.file("fifo")), S_IFIFO);
     EXPECT_EQ(file_type(dir.file("folder")), S_IFDIR);
@@ -149,17 +156,17 @@ TEST(AtomicFile, RefusesADeviceWithoutTouchingIt) {
 TEST(AtomicFile, WritesThroughSymbolicLinks) {
     TempDir dir;
     std::filesystem::create_directories(dir.file("libs/old"));
-    write_file_atomically(dir.file("libs/v1.tsr"), "old", 3);
+    commit_file(dir.file("libs/v1.tsr"), "old");
     std::filesystem::create_symlink("libs/v1.tsr", dir.file("current.tsr"));
     std::filesystem::create_symlink("../v1.tsr", dir.file("libs/old/up.tsr"));
     std::filesystem::create_symlink("libs/old/up.tsr", dir.file("chain.tsr"));
     std::filesystem::create_symlink(dir.file("libs/v2.tsr"), dir.file("next.tsr"));  // dangling
 
-    write_file_atomically(dir.file("current.tsr"), "new!", 4);
+    commit_file(dir.file("current.tsr"), "new!");
     EXPECT_EQ(contents(dir.file("libs/v1.tsr")), "new!");
-    write_file_atomically(dir.file("chain.tsr"), "chain", 5);
+    commit_file(dir.file("chain.tsr"), "chain");
     EXPECT_EQ(contents(dir.file("libs/v1.tsr")), "chain");
-    write_file_atomically(dir.file("next.tsr"), "v2", 2);
+    commit_file(dir.file("next.tsr"), "v2");
     EXPECT_EQ(contents(dir.file("libs/v2.tsr")), "v2");
 
     for (const char* link : {"current.tsr", "libs/old/up.tsr", "chain.tsr", "next.tsr"}) {
@@ -189,11 +196,11 @@ TEST(AtomicFile, RefusesDanglingLinksIntoMissingDirectoriesAndLoops) {
 
 TEST(MappedFile, ContentsEmptyAndErrors) {
     TempDir dir;
-    write_file_atomically(dir.file("a"), "abc", 3);
+    commit_file(dir.file("a"), "abc");
     const MappedFile a(dir.file("a"));
     ASSERT_EQ(a.size(), 3u);
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(a.data()), 3), "abc");
-    write_file_atomically(dir.file("empty"), "", 0);
+    commit_file(dir.file("empty"), "");
     const MappedFile empty(dir.file("empty"));
     EXPECT_EQ(empty.size(), 0u);
     EXPECT_EQ(empty.data(), nullptr);

@@ -7,8 +7,10 @@
 #include <functional>
 #include <random>
 
+#include "mosaic_testing.hpp"
 #include "tessera/core/error.hpp"
-#include "tessera/mosaic/mosaic.hpp"
+#include "tessera/mosaic/quality.hpp"
+#include "tessera/mosaic/render.hpp"
 #include "testing.hpp"
 
 namespace tessera {
@@ -16,6 +18,7 @@ namespace {
 
 using testing::build_library;
 using testing::make_image;
+using testing::nearest_matches;
 
 LibraryParams gray_params(Size tile) {
     LibraryParams p;
@@ -41,7 +44,7 @@ TEST(Mosaic, EdgeTileMatchesVisiblePixelsOnly) {
 
         const Image t = testing::flat_image(6, 3, 1, 100);
         const auto searcher = make_searcher(lib);
-        const std::vector<TileMatch> m = match_tiles(lib, *searcher, t.view());
+        const std::vector<TileMatch> m = nearest_matches(lib, *searcher, t.view());
         ASSERT_EQ(m.size(), 2u);
         // The full tile: patch 0 is 12 away, patch 1 is 6 * 155^2 away.
         EXPECT_EQ(m[0].tile.size, (Size{4, 3}));
@@ -54,7 +57,7 @@ TEST(Mosaic, EdgeTileMatchesVisiblePixelsOnly) {
         EXPECT_EQ(m[1].distance, 0u);
 
         // Pasted cropped: patch 1's 255 half never appears.
-        const Image out = render(lib, m, t.size());
+        const Image out = render(LibraryTiles(lib), m, t.size());
         EXPECT_EQ(out.pixels, (std::vector<uint8_t>{101, 101, 101, 101, 100, 100,  //
                                                     101, 101, 101, 101, 100, 100,  //
                                                     101, 101, 101, 101, 100, 100}));
@@ -78,21 +81,22 @@ TEST(Mosaic, BottomAndCornerEdgeTiles) {
     searchers.push_back(make_bruteforce_searcher(lib));
     searchers.push_back(make_exact_searcher(lib, 1));
     searchers.push_back(make_exact_searcher(lib, 2));
-    for (const auto& s : searchers) {
-        const auto m = match_tiles(lib, *s, target.view());
+    const char* const names[] = {"bruteforce", "exact 1 thread", "exact 2 threads"};
+    for (size_t n = 0; n < searchers.size(); ++n) {
+        const auto m = nearest_matches(lib, *searchers[n], target.view());
         ASSERT_EQ(m.size(), 4u);
         const uint32_t want_patch[] = {0, 1, 1, 0};
         const uint64_t want_distance[] = {1, 1, 0, 4};
         const Size want_size[] = {{2, 2}, {1, 2}, {2, 1}, {1, 1}};
         for (size_t i = 0; i < 4; ++i) {
-            SCOPED_TRACE(std::string(s->name()) + " tile " + std::to_string(i));
+            SCOPED_TRACE(std::string(names[n]) + " tile " + std::to_string(i));
             EXPECT_EQ(m[i].tile.row, int(i / 2));
             EXPECT_EQ(m[i].tile.col, int(i % 2));
             EXPECT_EQ(m[i].tile.size, want_size[i]);
             EXPECT_EQ(m[i].patch, want_patch[i]);
             EXPECT_EQ(m[i].distance, want_distance[i]);
         }
-        const Image out = render(lib, m, target.size());
+        const Image out = render(LibraryTiles(lib), m, target.size());
         EXPECT_EQ(out.pixels, (std::vector<uint8_t>{10, 10, 10, 20, 20, 20, 60, 60, 60,  //
                                                     30, 30, 30, 40, 40, 40, 80, 80, 80,  //
                                                     60, 60, 60, 70, 70, 70, 10, 10, 10}));
@@ -111,7 +115,7 @@ TEST(Mosaic, RenderPastesTransformedPatches) {
         m[i].tile = {0, i, 2 * i, 0, {2, 2}};
         m[i].patch = uint32_t(i);
     }
-    const Image out = render(lib, m, {6, 2});
+    const Image out = render(LibraryTiles(lib), m, {6, 2});
     // numpy: rot90([[1,2],[3,4]]) = [[2,4],[1,3]]; fliplr = [[2,1],[4,3]].
     EXPECT_EQ(out.pixels, (std::vector<uint8_t>{1, 2, 2, 4, 2, 1, 3, 4, 1, 3, 4, 3}));
 }
@@ -122,11 +126,11 @@ TEST(Mosaic, OutputsTileRowsInOrderAndReportsProgress) {
     const Library lib = build_library(gray_params({3, 2}), {&source});
     const Image target = testing::random_image(10, 7, 1, rng);
     std::vector<size_t> done;
-    const auto m =
-        match_tiles(lib, *make_exact_searcher(lib, 2), target.view(), [&](size_t n, size_t total) {
-            EXPECT_EQ(total, 16u);
-            done.push_back(n);
-        });
+    const auto m = nearest_matches(lib, *make_exact_searcher(lib, 2), target.view(),
+                                   [&](size_t n, size_t total) {
+                                       EXPECT_EQ(total, 16u);
+                                       done.push_back(n);
+                                   });
     // From 0, before any search, up to every tile.
     ASSERT_GE(done.size(), 2u);
     EXPECT_EQ(done.front(), 0u);
@@ -155,16 +159,16 @@ TEST(Mosaic, TargetSmallerThanTheTileIsOneCroppedTile) {
     const auto oracle = make_bruteforce_searcher(lib);
     for (Size size : {Size{5, 3}, Size{8, 2}, Size{3, 6}, Size{1, 1}}) {
         const Image target = testing::random_image(size.width, size.height, 3, rng, 4);
-        const std::vector<TileMatch> expected = match_tiles(lib, *oracle, target.view());
+        const std::vector<TileMatch> expected = nearest_matches(lib, *oracle, target.view());
         ASSERT_EQ(expected.size(), 1u);
         EXPECT_EQ(expected[0].tile.size, size);
         for (SimdLevel level : testing::supported_levels()) {
-            const auto m = match_tiles(lib, *make_exact_searcher(lib, 2, level), target.view());
+            const auto m = nearest_matches(lib, *make_exact_searcher(lib, 2, level), target.view());
             ASSERT_EQ(m.size(), 1u);
             EXPECT_EQ(m[0].patch, expected[0].patch) << simd_level_name(level);
             EXPECT_EQ(m[0].distance, expected[0].distance) << simd_level_name(level);
         }
-        const Image out = render(lib, expected, size);
+        const Image out = render(LibraryTiles(lib), expected, size);
         const Image patch = testing::crop(
             make_image(8, 6, 3, {lib.patch(expected[0].patch), lib.patch(expected[0].patch + 1)}),
             0, 0, size.width, size.height);
@@ -183,7 +187,7 @@ TEST(Mosaic, RejectsTargetOfOtherMode) {
     const Library lib = build_library(gray_params({2, 2}), {&source});
     const Image rgb(4, 4, 3);
     try {
-        match_tiles(lib, *make_bruteforce_searcher(lib), rgb.view());
+        nearest_matches(lib, *make_bruteforce_searcher(lib), rgb.view());
         ADD_FAILURE() << "accepted";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("3 channels but the library is gray"),
@@ -200,9 +204,9 @@ TEST(Mosaic, SourceRebuildsItself) {
         LibraryParams p = gray_params({5, 4});
         p.mode = mode_of_channels(c);
         const Library lib = build_library(p, {&source});
-        const auto m = match_tiles(lib, *make_exact_searcher(lib), source.view());
+        const auto m = nearest_matches(lib, *make_exact_searcher(lib), source.view());
         for (const TileMatch& t : m) EXPECT_EQ(t.distance, 0u);
-        const Image out = render(lib, m, source.size());
+        const Image out = render(LibraryTiles(lib), m, source.size());
         EXPECT_EQ(out.pixels, source.pixels);
         EXPECT_TRUE(std::isinf(psnr(out.view(), source.view())));
     }

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <string>
 
+#include "mosaic_testing.hpp"
 #include "tessera/core/error.hpp"
-#include "tessera/mosaic/mosaic.hpp"
 #include "tessera/search/search.hpp"
 #include "testing.hpp"
 
@@ -16,6 +16,7 @@ namespace tessera {
 namespace {
 
 using testing::crop;
+using testing::nearest_matches;
 #ifdef TESSERA_TESTS_HAVE_IO
 using testing::load_data;
 #endif
@@ -42,7 +43,7 @@ uint64_t distance_of(const Library& lib, const ImageView& target, const TileMatc
 // further checks.
 std::vector<TileMatch> expect_same_as_oracle(const Library& lib, const Image& target) {
     const std::vector<TileMatch> want =
-        match_tiles(lib, *make_bruteforce_searcher(lib), target.view());
+        nearest_matches(lib, *make_bruteforce_searcher(lib), target.view());
     EXPECT_FALSE(want.empty());
     for (const TileMatch& m : want) {
         EXPECT_EQ(m.distance, distance_of(lib, target.view(), m));
@@ -50,7 +51,7 @@ std::vector<TileMatch> expect_same_as_oracle(const Library& lib, const Image& ta
     for (SimdLevel level : testing::supported_levels()) {
         for (int threads : {1, 2}) {
             const auto searcher = make_exact_searcher(lib, threads, level);
-            const std::vector<TileMatch> got = match_tiles(lib, *searcher, target.view());
+            const std::vector<TileMatch> got = nearest_matches(lib, *searcher, target.view());
             EXPECT_EQ(got.size(), want.size());
             size_t mismatches = 0;
             for (size_t i = 0; i < std::min(got.size(), want.size()); ++i) {

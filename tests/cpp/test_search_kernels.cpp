@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernel_checks.hpp"
+#include "search/backends.hpp"
 #include "search/kernels/kernels.hpp"
 #include "search/search_index.hpp"
 #include "search/simd.hpp"
@@ -34,6 +35,34 @@ TEST(SearchKernels, UnsupportedLevelIsAnError) {
         } else {
             EXPECT_THROW(detail::kernels_for(l), Error);
         }
+    }
+}
+
+// The table is best first and ends with scalar, which every CPU runs; each level has one row,
+// whose name, support, kernels and searcher the public functions report.
+TEST(SearchBackends, OneRowPerLevelBestFirst) {
+    const auto rows = detail::backends();
+    ASSERT_FALSE(rows.empty());
+    EXPECT_EQ(rows.back().level, SimdLevel::Scalar);
+    EXPECT_TRUE(rows.back().supported());
+    EXPECT_EQ(rows.front().level, SimdLevel::Avx512);
+    std::mt19937 rng(5);
+    const Image source = testing::random_image(12, 10, 3, rng);
+    LibraryParams p;
+    p.tile = p.stride = {3, 2};
+    const Library lib = testing::build_library(p, {&source});
+    const std::vector<uint8_t> query(lib.patch(4), lib.patch(4) + lib.patch_bytes());
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const detail::Backend& row = rows[i];
+        for (size_t j = i + 1; j < rows.size(); ++j) EXPECT_NE(rows[j].level, row.level);
+        EXPECT_EQ(&detail::backend(row.level), &row);
+        EXPECT_EQ(simd_level_name(row.level), row.name);
+        EXPECT_EQ(simd_level_supported(row.level), row.supported());
+        if (!row.supported()) continue;
+        EXPECT_EQ(row.kernels().name, row.name);
+        Neighbor found;
+        row.make(lib, 1)->search({query.data(), 1, p.tile}, 1, &found);
+        EXPECT_EQ(found, (Neighbor{0, 4})) << row.name;
     }
 }
 

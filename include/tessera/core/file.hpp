@@ -64,9 +64,6 @@ void commit_together(std::initializer_list<AtomicFile*> files);
 // Call once at startup.
 void remove_temporaries_on_interrupt(const char* program);
 
-// Writes `size` bytes to `path` through an AtomicFile.
-void write_file_atomically(const std::string& path, const void* data, size_t size);
-
 // A whole file mapped read-only. Empty files map to size 0 and data nullptr.
 class MappedFile {
   public:

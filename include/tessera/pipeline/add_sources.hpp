@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "tessera/core/image.hpp"
+#include "tessera/core/progress.hpp"
 #include "tessera/io/decode.hpp"
 #include "tessera/library/builder.hpp"
-#include "tessera/mosaic/mosaic.hpp"
 
 namespace tessera::pipeline {
 

@@ -6,7 +6,7 @@
 
 #include "tessera/core/file.hpp"
 #include "tessera/library/library.hpp"
-#include "tessera/mosaic/mosaic.hpp"
+#include "tessera/mosaic/assign.hpp"
 
 namespace tessera::pipeline {
 

@@ -7,8 +7,9 @@
 #include <vector>
 
 #include "tessera/core/image.hpp"
+#include "tessera/core/progress.hpp"
 #include "tessera/library/library.hpp"
-#include "tessera/mosaic/mosaic.hpp"
+#include "tessera/mosaic/assign.hpp"
 #include "tessera/search/search.hpp"
 
 namespace tessera::pipeline {

@@ -35,7 +35,6 @@ struct QueryBatch {
 class Searcher {
   public:
     virtual ~Searcher() = default;
-    virtual std::string_view name() const = 0;
     // Writes the k nearest patches of query q to out[q * k .. q * k + k). Requires
     // 1 <= k <= library size and a window no larger than the tile.
     virtual void search(const QueryBatch& queries, int k, Neighbor* out) const = 0;

@@ -53,9 +53,9 @@ struct Kernels {
                         const WindowShape& w, uint32_t* sums, uint32_t* norms);
 };
 
+// Call the AVX2 and AVX-512 sets only where the CPU has those instructions (backends.hpp).
 const Kernels& scalar_kernels();
-// nullptr when this build has no kernels for the level (a compiler without the flags).
-const Kernels* avx2_kernels();
-const Kernels* avx512_kernels();
+const Kernels& avx2_kernels();
+const Kernels& avx512_kernels();
 
 }  // namespace tessera::kernels

@@ -69,16 +69,16 @@ struct Sums {
 
 }  // namespace
 
-const Kernels* avx512_kernels() {
+const Kernels& avx512_kernels() {
     // The filters work on 8 positions at a time, and the window sums on 16-byte rows, which
     // AVX2 already covers.
     static const Kernels k{"avx512",
                            sqdist<Sums>,
                            sqdist_within<Sums>,
-                           avx2_kernels()->block_filter,
-                           avx2_kernels()->channel_filter,
-                           avx2_kernels()->window_sums};
-    return &k;
+                           avx2_kernels().block_filter,
+                           avx2_kernels().channel_filter,
+                           avx2_kernels().window_sums};
+    return k;
 }
 
 }  // namespace tessera::kernels

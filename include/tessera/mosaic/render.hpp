@@ -1,0 +1,28 @@
+// Rendering: each matched tile's pixels from a TileSource, pasted in the tile's grid cell.
+#pragma once
+
+#include <span>
+
+#include "tessera/core/geometry.hpp"
+#include "tessera/core/image.hpp"
+#include "tessera/mosaic/assign.hpp"
+#include "tessera/mosaic/match.hpp"
+#include "tessera/mosaic/tile_source.hpp"
+
+namespace tessera {
+
+// The output size of a target of `target` pixels cut into `tile` cells, each rendered at `render`
+// size: the target scaled by render / tile per axis, rounded up so that a cropped last tile keeps
+// a pixel (render == tile: the target's size). Throws Error when a side would not fit an int.
+Size rendered_size(Size target, Size tile, Size render);
+
+// The pixel rows of band `rows` of the output: those tile rows at the rendered size, cropped at
+// the output's bottom edge, the whole output wide. Each match's tile is pasted at
+// (col * render width, row * render height), cropped to the output; `matches` are the band's.
+Image render_band(const TileSource& tiles, std::span<const TileMatch> matches, Size output,
+                  TileRows rows);
+
+// The whole output: render_band over all its tile rows.
+Image render(const TileSource& tiles, std::span<const TileMatch> matches, Size output);
+
+}  // namespace tessera
