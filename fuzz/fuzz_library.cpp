@@ -7,6 +7,7 @@
 
 #include "memory_file.hpp"
 #include "tessera/core/error.hpp"
+#include "tessera/core/hash.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/search/exact_search_data.hpp"
 #include "tessera/search/search.hpp"

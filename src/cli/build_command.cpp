@@ -7,9 +7,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/validators.hpp"
+#include "tessera/core/text.hpp"
 #include "tessera/io/formats.hpp"
 #include "tessera/library/builder.hpp"
 #include "tessera/library/library.hpp"
+#include "tessera/library/params.hpp"
 #include "tessera/pipeline/add_sources.hpp"
 #include "tessera/pipeline/check_output.hpp"
 #include "tessera/search/exact_search_data.hpp"
@@ -33,12 +35,16 @@ CLI::App* add_build_command(CLI::App& app, BuildArgs& args, Console& console) {
     command->add_option("-o,--output", args.output, "Library file to write (e.g. lib.tsr)")
         ->required()
         ->check(kPath);
-    command->add_option("--tile", args.tile, "Patch size: N or WxH like 16x8, 1 to 128 per side")
+    command
+        ->add_option(
+            "--tile", args.tile,
+            "Patch size: N or WxH like 16x8, 1 to " + std::to_string(kMaxTileSide) + " per side")
         ->check(size_check("tile"))
         ->capture_default_str();
     command
         ->add_option("--stride", args.stride,
-                     "Step between windows: N or WxH, 1 to 65536 per side [default: the tile size]")
+                     "Step between windows: N or WxH, 1 to " + std::to_string(kMaxStrideSide) +
+                         " per side [default: the tile size]")
         ->check(size_check("stride"));
     command
         ->add_option("--rotations", args.rotations,

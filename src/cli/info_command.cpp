@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/validators.hpp"
+#include "tessera/core/text.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/search/exact_search_data.hpp"
 #include "tessera/search/search.hpp"

@@ -5,10 +5,12 @@
 
 #include "cli/commands.hpp"
 #include "cli/validators.hpp"
+#include "tessera/core/text.hpp"
 #include "tessera/io/formats.hpp"
 #include "tessera/pipeline/check_output.hpp"
 #include "tessera/pipeline/matches_file.hpp"
 #include "tessera/pipeline/mosaic_job.hpp"
+#include "tessera/pipeline/options.hpp"
 
 namespace tessera::cli {
 
@@ -35,7 +37,7 @@ CLI::App* add_mosaic_command(CLI::App& app, MosaicArgs& args, Console& console) 
     command
         ->add_option("--quality", args.quality,
                      "JPEG or WebP quality, 1 to 100 (a .png, .tif or .pnm is lossless)")
-        ->check(whole_number(1, 100))
+        ->check(whole_number(1, pipeline::kMaxQuality))
         ->capture_default_str();
     command->add_option("--threads", args.threads, "Worker threads, 0 = all cores")
         ->check(kThreadCount)

@@ -6,7 +6,8 @@
 #include <string_view>
 
 #include "tessera/core/geometry.hpp"
-#include "tessera/library/library.hpp"
+#include "tessera/library/params.hpp"
+#include "tessera/pipeline/options.hpp"
 
 namespace tessera::cli {
 
@@ -17,14 +18,12 @@ CLI::Validator whole_number(uint64_t low, uint64_t high) {
             const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
             const bool ok = !text.empty() && ec == std::errc() &&
                             end == text.data() + text.size() && value >= low && value <= high;
-            return ok ? std::string()
-                      : "'" + text + "' is not a whole number from " + std::to_string(low) +
-                            " to " + std::to_string(high);
+            return ok ? std::string() : pipeline::whole_number_message(text, low, high);
         },
         "N");
 }
 
-const CLI::Validator kThreadCount = whole_number(0, 4096);
+const CLI::Validator kThreadCount = whole_number(0, pipeline::kMaxThreads);
 const CLI::Validator kPositiveCount = whole_number(1, UINT64_MAX);
 
 const CLI::Validator kPath(

@@ -18,10 +18,11 @@ struct UsageError : Error {
     using Error::Error;
 };
 
-// Digits only, from `low` to `high`: CLI11's own checks accept "1.5" or "1e9" for an integer
-// option, or call them out of a range they print as floats.
+// Digits only, from `low` to `high`, refused in the words of tessera/pipeline/options.hpp: CLI11's
+// own checks accept "1.5" or "1e9" for an integer option, or call them out of a range they print as
+// floats.
 CLI::Validator whole_number(uint64_t low, uint64_t high);
-extern const CLI::Validator kThreadCount;    // 0 (all cores) to 4096
+extern const CLI::Validator kThreadCount;    // 0 (all cores) to pipeline::kMaxThreads
 extern const CLI::Validator kPositiveCount;  // 1 or more
 
 // Wherever a path is expected: "" would otherwise fail late with a message naming nothing.

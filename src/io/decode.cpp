@@ -14,6 +14,7 @@
 #include "io/format_table.hpp"
 #include "io/vips_calls.hpp"
 #include "tessera/core/file.hpp"
+#include "tessera/core/hash.hpp"
 #include "tessera/io/formats.hpp"
 
 namespace tessera::io {

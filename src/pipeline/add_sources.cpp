@@ -13,6 +13,8 @@
 #include <new>
 
 #include "tessera/core/error.hpp"
+#include "tessera/core/hash.hpp"
+#include "tessera/core/text.hpp"
 #include "tessera/io/find_images.hpp"
 #include "tessera/io/formats.hpp"
 

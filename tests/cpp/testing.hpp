@@ -30,6 +30,7 @@
 #include "tessera/search/search.hpp"
 
 #ifdef TESSERA_TESTS_HAVE_IO
+#include "tessera/core/hash.hpp"
 #include "tessera/io/decode.hpp"
 #include "tessera/io/vips.hpp"
 #endif

@@ -12,9 +12,7 @@
 #include <vector>
 
 #include "tessera/core/geometry.hpp"
-#include "tessera/core/hash.hpp"  // for now: callers used to get hash_bytes from here
 #include "tessera/core/image.hpp"
-#include "tessera/core/text.hpp"  // for now: callers used to get the text helpers from here
 #include "tessera/library/params.hpp"
 #include "tessera/library/search_data.hpp"
 
