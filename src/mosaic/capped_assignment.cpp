@@ -22,8 +22,10 @@ constexpr uint32_t kElsewhere = std::numeric_limits<uint32_t>::max();
 // Each cell's candidates, nearest first; a cell's list grows when it is widened.
 class CandidateTable {
   public:
-    CandidateTable(std::span<const Neighbor> lists, size_t cells, uint32_t tiles)
-        : tiles_(tiles), seen_(tiles, 0) {
+    // Distances must stay below distance_limit.
+    CandidateTable(std::span<const Neighbor> lists, size_t cells, uint32_t tiles,
+                   uint64_t distance_limit)
+        : tiles_(tiles), distance_limit_(distance_limit), seen_(tiles, 0) {
         const size_t k = lists.size() / cells;
         begin_.resize(cells + 1);
         for (size_t c = 0; c <= cells; ++c) begin_[c] = c * k;
@@ -77,6 +79,10 @@ class CandidateTable {
                 throw Error("candidate tile " + std::to_string(n.id) +
                             " is listed twice for a cell");
             }
+            if (n.distance >= distance_limit_) {
+                throw Error("distance " + std::to_string(n.distance) +
+                            " is too large for the assignment's exact integer costs");
+            }
             if (i > 0 && n.distance < list[i - 1].distance) {
                 throw Error("a cell's candidate tiles are not listed nearest first");
             }
@@ -85,6 +91,7 @@ class CandidateTable {
     }
 
     uint32_t tiles_;
+    uint64_t distance_limit_;
     std::vector<size_t> begin_;  // cell c's list is entries_[begin_[c], begin_[c + 1])
     std::vector<Neighbor> entries_;
     std::vector<uint64_t> seen_;  // the stamp of the list a tile was last seen in
@@ -97,10 +104,12 @@ struct Round {
     std::vector<Cost> v;          // per library tile
 };
 
-// Solves the relaxation: cells supply one unit each, tiles take at most max_uses, and a cell whose
-// list is not the whole library may also send its unit to the "elsewhere" node at the cost of its
-// last candidate. Nodes: cells, then tiles, then elsewhere.
-Round solve_round(const CandidateTable& table, uint32_t tiles, uint32_t max_uses) {
+// Solves the problem on the candidate pairs: cells supply one unit each, tiles take at most
+// max_uses. A cell whose list is not the whole library may also send its unit to the "elsewhere"
+// node at a cost above any assignment's, so that it does only where its list and its neighbours'
+// lists hold too few tiles between them. Nodes: cells, then tiles, then elsewhere.
+Round solve_round(const CandidateTable& table, uint32_t tiles, uint32_t max_uses,
+                  Cost elsewhere_cost) {
     using Graph = lemon::StaticDigraph;
     const int cells = int(table.cells());
     const int elsewhere = cells + int(tiles);
@@ -116,7 +125,7 @@ Round solve_round(const CandidateTable& table, uint32_t tiles, uint32_t max_uses
         }
         if (list.size() < tiles) {
             arcs.emplace_back(c, elsewhere);
-            costs.push_back(Cost(list.back().distance));
+            costs.push_back(elsewhere_cost);
         }
     }
     Graph graph;
@@ -201,22 +210,20 @@ CappedAssignment assign_with_repeat_cap(std::span<const Neighbor> candidates, si
                     count_text(tiles, "tile", "tiles") +
                     ": each cell needs the same number, from 1 to the library size");
     }
-    // The network simplex's artificial costs are about the largest cost times the node count.
-    const uint64_t cost_limit =
-        uint64_t(std::numeric_limits<Cost>::max() / 4) / (cells + tiles + 2);
-    if (cells >= uint64_t(std::numeric_limits<int>::max()) - tiles ||
-        std::any_of(candidates.begin(), candidates.end(),
-                    [&](const Neighbor& n) { return n.distance > cost_limit; })) {
-        throw Error("the assignment is too large for exact integer costs");
+    if (cells >= uint64_t(std::numeric_limits<int>::max()) - tiles) {
+        throw Error(count_text(cells, "cell", "cells") + " are too many for the assignment");
     }
-    CandidateTable table(candidates, cells, tiles);
+    // The network simplex's artificial costs are about the largest cost, the elsewhere arcs',
+    // times the node count.
+    const Cost elsewhere_cost = std::numeric_limits<Cost>::max() / 4 / Cost(cells + tiles + 2);
+    CandidateTable table(candidates, cells, tiles, uint64_t(elsewhere_cost));
     for (int rounds = 1;; ++rounds) {
-        const Round round = solve_round(table, tiles, max_uses);
+        const Round round = solve_round(table, tiles, max_uses, elsewhere_cost);
         const Cost max_v = *std::max_element(round.v.begin(), round.v.end());
         // The full dual's objective, each u lowered where needed to make the potentials feasible
         // for the pairs outside the lists; it equals the cost when none is lowered.
-        int64_t lower_bound = 0;
-        for (Cost v : round.v) lower_bound += int64_t(max_uses) * v;
+        __int128 lower_bound = 0;
+        for (Cost v : round.v) lower_bound += __int128(max_uses) * v;
         std::map<size_t, std::vector<uint32_t>> widened;  // by the new k, cells ascending
         for (uint32_t c = 0; c < cells; ++c) {
             const auto list = table.of(c);
@@ -231,7 +238,7 @@ CappedAssignment assign_with_repeat_cap(std::span<const Neighbor> candidates, si
                 widened[std::min<size_t>(2 * list.size(), tiles)].push_back(c);
             }
         }
-        if (widened.empty()) return finish(round, table, tiles, lower_bound, rounds);
+        if (widened.empty()) return finish(round, table, tiles, int64_t(lower_bound), rounds);
         TESSERA_ASSERT(widen);
         for (const auto& [wider, cells_to_widen] : widened) {
             table.replace(cells_to_widen, wider, widen(cells_to_widen, int(wider)));

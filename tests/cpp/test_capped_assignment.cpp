@@ -296,10 +296,11 @@ TEST(CappedAssignment, InfeasibleCapSaysWhatIsNeeded) {
 
 TEST(CappedAssignment, MalformedListsAreRefused) {
     auto attempt = [](std::vector<Neighbor> lists) { assign_with_repeat_cap(lists, 2, 4, 1, {}); };
-    EXPECT_THROW(attempt({{1, 0}, {2, 4}, {1, 1}, {2, 2}}), Error);  // tile 4 of 4
-    EXPECT_THROW(attempt({{1, 0}, {1, 0}, {1, 1}, {2, 2}}), Error);  // tile 0 twice
-    EXPECT_THROW(attempt({{2, 0}, {1, 1}, {1, 1}, {2, 2}}), Error);  // not nearest first
-    EXPECT_THROW(attempt({{1, 0}, {2, 1}, {1, 1}}), Error);          // 3 entries for 2 cells
+    EXPECT_THROW(attempt({{1, 0}, {2, 4}, {1, 1}, {2, 2}}), Error);      // tile 4 of 4
+    EXPECT_THROW(attempt({{1, 0}, {1, 0}, {1, 1}, {2, 2}}), Error);      // tile 0 twice
+    EXPECT_THROW(attempt({{2, 0}, {1, 1}, {1, 1}, {2, 2}}), Error);      // not nearest first
+    EXPECT_THROW(attempt({{1, 0}, {2, 1}, {1, 1}}), Error);              // 3 entries for 2 cells
+    EXPECT_THROW(attempt({{1, 0}, {~0ull, 1}, {1, 1}, {2, 2}}), Error);  // beyond exact costs
 }
 
 }  // namespace

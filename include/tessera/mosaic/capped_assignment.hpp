@@ -18,11 +18,13 @@
 // k is the library size), the potentials are feasible for the full dual, and the total cost equals
 // the dual objective: the assignment is optimal among all assignments, not only among candidates.
 //
-// Where it fails, those cells need more candidates. Each round solves a relaxation that gives
-// every such cell one more way out, an "elsewhere" arc of cost d_k(c) standing for all its other
-// tiles (no assignment to another tile is cheaper, so the relaxation's optimum is a lower bound).
-// A cell that takes it, or fails the certificate, gets twice the candidates (at most the library
-// size) from the caller's search, and the round is solved again.
+// Where it fails, those cells get twice the candidates (at most the library size) from the
+// caller's search, and the problem is solved again. Lists may hold too few tiles to place every
+// cell at all (a crowd of cells sharing a few tiles; or max_uses * tiles close to the cell count,
+// with tiles in no list): each cell may also go "elsewhere" at a cost far above any distance, and
+// the cells sent there, and those whose potentials that raises, fail the certificate and widen.
+// The lower bound of a round is the dual objective after lowering each failing u_c to
+// d_k(c) - max_t v_t, which makes the potentials feasible for the full problem.
 //
 // Ties: among equally good assignments the result is the one the network simplex reaches on this
 // graph, which is a fixed function of the input (nodes and arcs in cell order, each cell's
