@@ -157,7 +157,7 @@ Round solve_round(const CandidateTable& table, uint32_t tiles, uint32_t max_uses
 }
 
 CappedAssignment finish(const Round& round, const CandidateTable& table, uint32_t tiles,
-                        int64_t lower_bound, int rounds) {
+                        uint32_t max_uses, int64_t lower_bound, int rounds) {
     CappedAssignment result;
     result.tiles = round.tiles;
     result.lower_bound = lower_bound;
@@ -175,6 +175,13 @@ CappedAssignment finish(const Round& round, const CandidateTable& table, uint32_
     TESSERA_ASSERT(result.certified);  // strong duality, when no cell failed the certificate
     result.cell_potentials = round.u;
     result.tile_potentials = round.v;
+    if (uint64_t(max_uses) * tiles == table.cells()) {
+        // Every tile is full, so u + s, v - s is as good for any s: the one that makes the
+        // largest v 0 keeps the numbers near the distances.
+        const Cost shift = *std::max_element(round.v.begin(), round.v.end());
+        for (Cost& u : result.cell_potentials) u += shift;
+        for (Cost& v : result.tile_potentials) v -= shift;
+    }
     return result;
 }
 
@@ -238,7 +245,8 @@ CappedAssignment assign_with_repeat_cap(std::span<const Neighbor> candidates, si
                 widened[std::min<size_t>(2 * list.size(), tiles)].push_back(c);
             }
         }
-        if (widened.empty()) return finish(round, table, tiles, int64_t(lower_bound), rounds);
+        if (widened.empty())
+            return finish(round, table, tiles, max_uses, int64_t(lower_bound), rounds);
         TESSERA_ASSERT(widen);
         for (const auto& [wider, cells_to_widen] : widened) {
             table.replace(cells_to_widen, wider, widen(cells_to_widen, int(wider)));

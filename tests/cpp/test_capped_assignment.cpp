@@ -212,6 +212,8 @@ TEST(CappedAssignment, TilesExactlySufficient) {
         expect_certified_assignment(inst, max_uses, result);
         EXPECT_EQ(result.distinct_tiles, tiles);
         EXPECT_EQ(result.most_uses, max_uses);
+        EXPECT_EQ(*std::max_element(result.tile_potentials.begin(), result.tile_potentials.end()),
+                  0);
     }
 }
 
