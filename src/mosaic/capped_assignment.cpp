@@ -106,7 +106,7 @@ struct Round {
 
 // Solves the problem on the candidate pairs: cells supply one unit each, tiles take at most
 // max_uses. A cell whose list is not the whole library may also send its unit to the "elsewhere"
-// node at a cost above any assignment's, so that it does only where its list and its neighbours'
+// node at a cost far above any distance, so that it does only where its list and its neighbours'
 // lists hold too few tiles between them. Nodes: cells, then tiles, then elsewhere.
 Round solve_round(const CandidateTable& table, uint32_t tiles, uint32_t max_uses,
                   Cost elsewhere_cost) {
@@ -140,7 +140,8 @@ Round solve_round(const CandidateTable& table, uint32_t tiles, uint32_t max_uses
     using Simplex = lemon::NetworkSimplex<Graph, int, Cost>;
     Simplex simplex(graph);
     simplex.costMap(cost).supplyMap(supply);  // GEQ: a node takes in at most minus its supply
-    TESSERA_ASSERT(simplex.run() == Simplex::OPTIMAL);  // elsewhere, or whole lists, take all
+    const Simplex::ProblemType outcome = simplex.run();
+    TESSERA_ASSERT(outcome == Simplex::OPTIMAL);  // elsewhere, or whole lists, take every cell
 
     Round round;
     round.tiles.assign(size_t(cells), kElsewhere);
