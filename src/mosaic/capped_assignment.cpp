@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "tessera/core/error.hpp"
+#include "tessera/core/text.hpp"
 #include "tessera/library/library.hpp"
 
 namespace tessera {
