@@ -13,7 +13,7 @@ namespace tessera::detail {
 
 // The patches' pixels as they are cut, grown with realloc: glibc moves a large (mmapped) block
 // with mremap, so growing neither copies the pixels nor holds the old and new blocks at once, as
-// std::vector's doubling does (a 10.4 GB library peaked at 19.9 GB). New bytes are not zeroed.
+// std::vector's doubling does (peaks in docs/performance.md). New bytes are not zeroed.
 class PixelBuffer {
   public:
     PixelBuffer() = default;
@@ -42,8 +42,8 @@ class PixelBuffer {
 };
 
 // Room for `extra` more elements, growing as PixelBuffer does: reserve() alone allocates exactly
-// what is asked, so reserving for each source copied everything before it every time (a build
-// from 40,000 small files took 43 s in these copies).
+// what is asked, so reserving for each source copied everything before it every time: a build
+// from many small files was quadratic.
 template <typename T>
 void reserve_more(std::vector<T>& v, size_t extra) {
     if (v.size() + extra > v.capacity()) {

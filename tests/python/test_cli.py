@@ -180,7 +180,7 @@ README = (Path(__file__).parents[2] / "README.md").read_text()
 
 
 def test_readme_names_the_formats_and_extensions_the_code_has(tessera_bin, data_dir, tmp_path):
-    """One list in io/image_io.cpp gives the 'not a supported image format' message and the
+    """One list in src/io/format_table.hpp gives the 'not a supported image format' message and the
     extensions a directory is searched for (`build --help` lists them); the README names both."""
     extensions = re.search(r"with the extensions `([^`]+)`", README).group(1).split()
     assert run(tessera_bin, "build", "--help").stdout.splitlines()[-1].split() == extensions

@@ -126,7 +126,7 @@ def mixed_directory(data_dir, tmp_path):
 
 @pytest.mark.parametrize("strict", [False, True])
 def test_build_warnings_and_errors_equal_the_cli(tessera_bin, mixed_directory, tmp_path, strict):
-    """One rule (tessera/sources.hpp) behind both: the same warnings, errors and library; sizes
+    """One rule (tessera/pipeline/add_sources.hpp) behind both: the same warnings, errors and library; sizes
     in messages are width x height."""
     cli = cli_messages(tessera_bin, "build", "-q", "-o", tmp_path / "cli.tsr", "--tile", "16x8",
                        "--mode", "gray", mixed_directory, *(["--strict"] if strict else []))
