@@ -42,6 +42,29 @@ def target_pixels(target: Any, mode: str, max_pixels: int) -> np.ndarray:
     return _pixel_maker(target, "target")()
 
 
+def image_pixels(image: Any, what: str) -> np.ndarray:
+    """A PIL image or numpy array as a C-contiguous uint8 (H, W) or (H, W, 3) array."""
+    return _pixel_maker(image, what)()
+
+
+def integer_pixels(array: Any, what: str) -> np.ndarray:
+    """A numpy array of uint8, or of any integer dtype with every value 0 to 255, as uint8."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{what} must be a numpy array, got {type(array).__name__}")
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype.kind not in "iu":
+        raise TypeError(
+            f"{what} must be uint8 (or integers 0 to 255), got dtype {array.dtype}: tessera "
+            "compares pixels; for images in [0, 1] use np.rint(a * 255).astype(np.uint8)"
+        )
+    if array.size and (array.min() < 0 or array.max() > 255):
+        raise ValueError(
+            f"{what} must hold values 0 to 255, got {array.min()} to {array.max()}"
+        )
+    return array.astype(np.uint8)
+
+
 def tiles_array(tiles: Any, tile: Tuple[int, int], mode: str) -> np.ndarray:
     """Search queries as C-contiguous uint8 (n, h, w) or (n, h, w, 3), h and w at most the
     library's tile (height, width); flattened full tiles (n, pixels) are reshaped."""
