@@ -17,6 +17,13 @@ from . import _arguments, _tessera
 BuildInput = Tuple[bytes, Optional[Callable[[], np.ndarray]]]
 
 
+# A float image's range decides its conversion: clipping a [0, 1] image would make it black.
+_UINT8_ADVICE = (
+    "convert with np.rint(a * 255).astype(np.uint8) for values in [0, 1], or "
+    "np.clip(np.rint(a), 0, 255).astype(np.uint8) for values in [0, 255]"
+)
+
+
 def build_inputs(images: Any) -> List[BuildInput]:
     """Checks every image now. A list or tuple holds its images through the build, so each is
     converted in its turn (see _pixel_maker), one copy at a time; any other iterable may reuse or
@@ -55,8 +62,8 @@ def integer_pixels(array: Any, what: str) -> np.ndarray:
         return array
     if array.dtype.kind not in "iu":
         raise TypeError(
-            f"{what} must be uint8 (or integers 0 to 255), got dtype {array.dtype}: tessera "
-            "compares pixels; for images in [0, 1] use np.rint(a * 255).astype(np.uint8)"
+            f"{what} must be uint8 (or integers 0 to 255), got dtype {array.dtype}; "
+            + _UINT8_ADVICE
         )
     if array.size and (array.min() < 0 or array.max() > 255):
         raise ValueError(
@@ -148,10 +155,8 @@ def _pixel_maker(image: Any, what: str) -> Callable[[], np.ndarray]:
             f"got {type(image).__name__}"
         )
     if image.dtype != np.uint8:
-        raise TypeError(
-            f"{what} must be uint8 (H, W) or (H, W, 3), got dtype {image.dtype}; convert with "
-            "np.clip(a, 0, 255).astype(np.uint8)"
-        )
+        raise TypeError(f"{what} must be uint8 (H, W) or (H, W, 3), got dtype {image.dtype}; "
+                        + _UINT8_ADVICE)
     if image.ndim == 3 and image.shape[2] == 4:
         raise ValueError(f"{what} has 4 channels: drop alpha with a[..., :3]")
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3))):

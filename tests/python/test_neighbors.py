@@ -101,7 +101,7 @@ def test_refusals():
         tessera.NearestNeighbors(metric="manhattan").fit(X)
     with pytest.raises(ValueError, match="Euclidean"):
         tessera.NearestNeighbors(p=1).fit(X)
-    with pytest.raises(TypeError, match="uint8"):
+    with pytest.raises(TypeError, match=r"a \* 255.*\[0, 1\]"):
         tessera.NearestNeighbors().fit(X.astype(np.float64))
     with pytest.raises(ValueError, match="0 to 255"):
         tessera.NearestNeighbors().fit(np.full((4, 9), 256))
@@ -138,3 +138,16 @@ def test_from_patches_ids_are_rows(data_dir):
         tessera.Library.from_patches(tiles.reshape(len(tiles), -1))
     with pytest.raises(ValueError, match="values"):
         tessera.Library.from_patches(tiles.reshape(len(tiles), -1), tile=8)
+
+
+def test_float_images_get_advice_for_either_range():
+    """Clipping a [0, 1] image to 0..255 and casting makes it black: the advice says how to scale
+    it, and how to convert a [0, 255] float image."""
+    lib = tessera.Library.from_patches(np.zeros((2, 4, 4), np.uint8))
+    for call in (lambda a: lib.mosaic(a), lambda a: tessera.Library.build([a], tile=4),
+                 lambda a: tessera.tiles(a, 4)):
+        with pytest.raises(TypeError) as error:
+            call(np.full((8, 8), 0.5))
+        message = str(error.value)
+        assert "np.rint(a * 255).astype(np.uint8) for values in [0, 1]" in message
+        assert "for values in [0, 255]" in message
