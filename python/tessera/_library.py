@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, List, Literal, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
@@ -249,6 +249,44 @@ class Library:
         return None
 
     # ---- using ----
+
+    # The return type follows return_matches, so type checkers accept res.psnr and out.shape.
+    @overload
+    def mosaic(
+        self,
+        target: ImageLike,
+        threads: Optional[int] = ...,
+        return_matches: Literal[False] = ...,
+        max_pixels: int = ...,
+    ) -> np.ndarray: ...
+
+    @overload
+    def mosaic(
+        self,
+        target: ImageLike,
+        threads: Optional[int],
+        return_matches: Literal[True],
+        max_pixels: int = ...,
+    ) -> MosaicResult: ...
+
+    @overload
+    def mosaic(
+        self,
+        target: ImageLike,
+        threads: Optional[int] = ...,
+        *,
+        return_matches: Literal[True],
+        max_pixels: int = ...,
+    ) -> MosaicResult: ...
+
+    @overload
+    def mosaic(
+        self,
+        target: ImageLike,
+        threads: Optional[int] = ...,
+        return_matches: bool = ...,
+        max_pixels: int = ...,
+    ) -> Union[np.ndarray, MosaicResult]: ...
 
     def mosaic(
         self,

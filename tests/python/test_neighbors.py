@@ -151,3 +151,4 @@ def test_float_images_get_advice_for_either_range():
         message = str(error.value)
         assert "np.rint(a * 255).astype(np.uint8) for values in [0, 1]" in message
         assert "for values in [0, 255]" in message
+
