@@ -25,8 +25,9 @@ namespace {
 class Builder {
   public:
     Builder(std::pair<int, int> tile, std::pair<int, int> stride, const std::string& mode,
-            const std::vector<int>& rotations, bool flips)
-        : builder_(params(tile, stride, mode, rotations, flips), exact_search_data()) {}
+            const std::vector<int>& rotations, bool flips, bool transform_sources)
+        : builder_(params(tile, stride, mode, rotations, flips), exact_search_data(),
+                   transform_sources ? WindowGrid::TransformedSource : WindowGrid::Source) {}
 
     // Adds the images of `inputs` in order, each a (path, None) for a file or a directory, or a
     // (name, function) for pixels in memory, by the CLI's rule (tessera/pipeline/add_sources.hpp).
@@ -118,9 +119,9 @@ class Builder {
 void bind_builder(py::module_& m) {
     py::class_<Builder>(m, "Builder")
         .def(py::init<std::pair<int, int>, std::pair<int, int>, const std::string&,
-                      const std::vector<int>&, bool>(),
+                      const std::vector<int>&, bool, bool>(),
              py::arg("tile"), py::arg("stride"), py::arg("mode"), py::arg("rotations"),
-             py::arg("flips"))
+             py::arg("flips"), py::arg("transform_sources"))
         .def("add", &Builder::add, py::arg("inputs"), py::arg("strict"), py::arg("max_pixels"),
              py::arg("threads"))
         .def("finish", &Builder::finish);

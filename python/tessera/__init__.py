@@ -8,6 +8,7 @@ ties to the lowest patch id), all cores, deterministic: the results are the ``te
     >>> lib.save("lib.tsr")                     # the CLI's file format
     >>> lib = tessera.Library.open("lib.tsr")   # memory-mapped, nothing copied
     >>> out = lib.mosaic("target.png")          # numpy uint8 (H, W), or (H, W, 3) for rgb
+    >>> tiles, grid = tessera.tiles(image, 16)  # the image's 16x16 tiles, row-major
     >>> dist, ids = lib.search(tiles, k=5)      # int64 (n, 5) each, nearest first
     >>> lib.provenance(ids).path                # the source image of every id
 
@@ -20,6 +21,10 @@ paths (decoded by libvips exactly as the CLI decodes them), PIL images, or numpy
 (H, W) gray or (H, W, 3) RGB; they are converted to the library's mode as the CLI does (gray is
 ITU-R 601 luma, the same numbers as PIL's ``convert('L')``).
 
+For code written against scikit-learn, :class:`tessera.NearestNeighbors` takes its
+``NearestNeighbors`` calls (Euclidean, exact) and :meth:`Library.from_patches` builds a library
+from a patch matrix.
+
 Exceptions: :class:`TypeError` for an argument of the wrong type or dtype, :class:`ValueError` for
 a wrong shape, :class:`FileNotFoundError` for a missing file, :class:`IndexError` for a patch id
 out of range, and :class:`tessera.Error` (a ValueError) for what the engine refuses: an argument's
@@ -31,15 +36,27 @@ from __future__ import annotations
 
 from . import _tessera
 from ._library import Library
+from ._neighbors import NearestNeighbors
 from ._pickle import _reopen  # pickles name it tessera._reopen
 from ._tessera import Error
+from ._tiles import tiles, untile
 from ._types import ImageLike, PathLike, SizeLike  # noqa: F401 (the signatures' argument types)
 from ._types import MosaicResult, Provenance, Source
 
-__all__ = ["Library", "MosaicResult", "Provenance", "Source", "Error", "__version__"]
+__all__ = [
+    "Library",
+    "NearestNeighbors",
+    "MosaicResult",
+    "Provenance",
+    "Source",
+    "Error",
+    "tiles",
+    "untile",
+    "__version__",
+]
 __version__: str = _tessera.__version__
 
 # Shown, documented and pickled as tessera.X, wherever they are defined.
-for _public in (Library, MosaicResult, Provenance, Source, _reopen):
+for _public in (Library, NearestNeighbors, MosaicResult, Provenance, Source, _reopen, tiles, untile):
     _public.__module__ = __name__
 del _public

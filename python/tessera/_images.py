@@ -17,6 +17,13 @@ from . import _arguments, _tessera
 BuildInput = Tuple[bytes, Optional[Callable[[], np.ndarray]]]
 
 
+# A float image's range decides its conversion: clipping a [0, 1] image would make it black.
+_UINT8_ADVICE = (
+    "convert with np.rint(a * 255).astype(np.uint8) for values in [0, 1], or "
+    "np.clip(np.rint(a), 0, 255).astype(np.uint8) for values in [0, 255]"
+)
+
+
 def build_inputs(images: Any) -> List[BuildInput]:
     """Checks every image now. A list or tuple holds its images through the build, so each is
     converted in its turn (see _pixel_maker), one copy at a time; any other iterable may reuse or
@@ -40,6 +47,29 @@ def target_pixels(target: Any, mode: str, max_pixels: int) -> np.ndarray:
     if isinstance(target, _arguments.PATH_TYPES):
         return _tessera.load_image(_arguments.existing_path(target), mode, max_pixels)
     return _pixel_maker(target, "target")()
+
+
+def image_pixels(image: Any, what: str) -> np.ndarray:
+    """A PIL image or numpy array as a C-contiguous uint8 (H, W) or (H, W, 3) array."""
+    return _pixel_maker(image, what)()
+
+
+def integer_pixels(array: Any, what: str) -> np.ndarray:
+    """A numpy array of uint8, or of any integer dtype with every value 0 to 255, as uint8."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"{what} must be a numpy array, got {type(array).__name__}")
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype.kind not in "iu":
+        raise TypeError(
+            f"{what} must be uint8 (or integers 0 to 255), got dtype {array.dtype}; "
+            + _UINT8_ADVICE
+        )
+    if array.size and (array.min() < 0 or array.max() > 255):
+        raise ValueError(
+            f"{what} must hold values 0 to 255, got {array.min()} to {array.max()}"
+        )
+    return array.astype(np.uint8)
 
 
 def tiles_array(tiles: Any, tile: Tuple[int, int], mode: str) -> np.ndarray:
@@ -125,10 +155,8 @@ def _pixel_maker(image: Any, what: str) -> Callable[[], np.ndarray]:
             f"got {type(image).__name__}"
         )
     if image.dtype != np.uint8:
-        raise TypeError(
-            f"{what} must be uint8 (H, W) or (H, W, 3), got dtype {image.dtype}; convert with "
-            "np.clip(a, 0, 255).astype(np.uint8)"
-        )
+        raise TypeError(f"{what} must be uint8 (H, W) or (H, W, 3), got dtype {image.dtype}; "
+                        + _UINT8_ADVICE)
     if image.ndim == 3 and image.shape[2] == 4:
         raise ValueError(f"{what} has 4 channels: drop alpha with a[..., :3]")
     if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] in (1, 3))):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, List, Literal, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
@@ -69,6 +69,7 @@ class Library:
         rotations: Sequence[int] = (0,),
         flips: bool = False,
         mode: str = "rgb",
+        transform_sources: bool = False,
         strict: bool = False,
         max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
         threads: Optional[int] = None,
@@ -98,6 +99,12 @@ class Library:
         flips : also store the left-right mirror of each rotation.
         mode : 'gray' or 'rgb' (a str; default 'rgb', like the CLI). Fixed for the library; images and
             targets are converted to it.
+        transform_sources : False (default): cut the windows from each image, then rotate/flip
+            each window. True: rotate/flip each whole image, then cut it on the grid from its
+            top-left corner, like ``tessera build --transform-sources`` and like a script that
+            cuts ``np.rot90(image, k)``; the two differ when an image side minus the tile is not
+            a multiple of the stride. Either way :meth:`provenance` gives each patch's window in
+            the source image as given, and its transform: the patch is that window transformed.
         strict : fail (tessera.Error) on any undecodable or too-small image instead of skipping
             it with a warning, like ``tessera build --strict``.
         max_pixels : refuse image files with more pixels than this, from their header
@@ -114,7 +121,12 @@ class Library:
         stride_hw = tile_hw if stride is None else _arguments.stride(stride)
         degrees = _arguments.rotations(rotations)
         builder = _tessera.Builder(
-            tile_hw, stride_hw, _arguments.mode(mode), degrees, _arguments.flag(flips, "flips")
+            tile_hw,
+            stride_hw,
+            _arguments.mode(mode),
+            degrees,
+            _arguments.flag(flips, "flips"),
+            _arguments.flag(transform_sources, "transform_sources"),
         )
         inputs = _images.build_inputs(images)
         builder.add(
@@ -135,6 +147,55 @@ class Library:
                 continue
             absolute = os.path.abspath(os.fsencode(source.path))
             lib._source_files.append((absolute, (info.st_dev, info.st_ino), source.path))
+        return lib
+
+    @classmethod
+    def from_patches(cls, patches: np.ndarray, tile: Optional[SizeLike] = None) -> "Library":
+        """A library whose patch ``i`` is ``patches[i]``: patch ids are row numbers.
+
+        ``patches``: a numpy array of uint8 (or of integers, every one 0 to 255): (n, h, w) gray
+        or (n, h, w, 3) rgb patches, or flattened rows (n, D) as scikit-learn takes them, with
+        ``tile=(h, w)`` saying their size: D = h * w for gray, 3 * h * w for rgb (pixels in
+        row-major order, channels last, as ``reshape(n, -1)`` gives). Sides 1 to 128.
+
+            >>> X = lib_a.patches.reshape(len(lib_a), -1)       # (n, 256) for 16x16 gray
+            >>> lib = tessera.Library.from_patches(X, tile=16)
+            >>> dist, ids = lib.search(queries, k=1)            # ids index the rows of X
+
+        Provenance names the source ``<patches>``: row ``i`` is the window at x 0, y i * h of
+        the patches stacked top to bottom, under ``rot0``. Held in memory: ``save()`` it to
+        reuse it.
+        """
+        pixels = _images.integer_pixels(patches, "patches")
+        if pixels.ndim == 2:
+            if tile is None:
+                raise TypeError(
+                    f"patches of shape {pixels.shape} are flattened: give tile=(h, w), their size"
+                )
+            h, w = _arguments.tile(tile)
+            if pixels.shape[1] not in (h * w, 3 * h * w):
+                raise ValueError(
+                    f"flattened {h}x{w} patches have {h * w} (gray) or {3 * h * w} (rgb) values "
+                    f"per row, got {pixels.shape[1]}"
+                )
+            shape = (h, w) if pixels.shape[1] == h * w else (h, w, 3)
+            pixels = pixels.reshape((len(pixels),) + shape)
+        if not (pixels.ndim == 3 or (pixels.ndim == 4 and pixels.shape[3] == 3)):
+            raise ValueError(
+                f"patches must be (n, h, w), (n, h, w, 3) or flattened (n, D), got {pixels.shape}"
+            )
+        h, w = _arguments.tile(pixels.shape[1:3])
+        if tile is not None and _arguments.tile(tile) != (h, w):
+            raise ValueError(f"patches are {h}x{w} (height x width), not tile={tile!r}")
+        if len(pixels) == 0:
+            raise ValueError("patches is empty: a library needs at least one patch")
+        mode = "gray" if pixels.ndim == 3 else "rgb"
+        # One source, the patches stacked top to bottom, cut with stride = tile: window i is row i.
+        stacked = np.ascontiguousarray(pixels).reshape((len(pixels) * h,) + pixels.shape[2:])
+        builder = _tessera.Builder((h, w), (h, w), mode, [0], False, False)
+        builder.add([(b"<patches>", lambda: stacked)], False, _tessera.DEFAULT_MAX_PIXELS, 0)
+        lib = cls._wrap(builder.finish(), None)
+        lib._source_files = []
         return lib
 
     @classmethod
@@ -188,6 +249,44 @@ class Library:
         return None
 
     # ---- using ----
+
+    # The return type follows return_matches, so type checkers accept res.psnr and out.shape.
+    @overload
+    def mosaic(
+        self,
+        target: ImageLike,
+        threads: Optional[int] = ...,
+        return_matches: Literal[False] = ...,
+        max_pixels: int = ...,
+    ) -> np.ndarray: ...
+
+    @overload
+    def mosaic(
+        self,
+        target: ImageLike,
+        threads: Optional[int],
+        return_matches: Literal[True],
+        max_pixels: int = ...,
+    ) -> MosaicResult: ...
+
+    @overload
+    def mosaic(
+        self,
+        target: ImageLike,
+        threads: Optional[int] = ...,
+        *,
+        return_matches: Literal[True],
+        max_pixels: int = ...,
+    ) -> MosaicResult: ...
+
+    @overload
+    def mosaic(
+        self,
+        target: ImageLike,
+        threads: Optional[int] = ...,
+        return_matches: bool = ...,
+        max_pixels: int = ...,
+    ) -> Union[np.ndarray, MosaicResult]: ...
 
     def mosaic(
         self,

@@ -59,6 +59,7 @@ class Builder:
         mode: str,
         rotations: List[int],
         flips: bool,
+        transform_sources: bool,
     ) -> None: ...
     def add(
         self,

@@ -56,6 +56,9 @@ CLI::App* add_build_command(CLI::App& app, BuildArgs& args, Console& console) {
         ->check(usage_check([](const std::string& text) { parse_rotations(text); }))
         ->capture_default_str();
     command->add_flag("--flips", args.flips, "Also store the mirror image of each rotation");
+    command->add_flag("--transform-sources", args.transform_sources,
+                      "Rotate/flip each whole source, then cut it on the grid from its top-left "
+                      "corner (numpy.rot90 then slicing), instead of each window");
     command->add_option("--mode", args.mode, "Pixel mode of the library: gray or rgb")
         ->check(CLI::IsMember({"gray", "rgb"}))
         ->capture_default_str();
@@ -89,7 +92,9 @@ int run_build(const BuildArgs& args, const Console& console) {
     } catch (const Error& e) {
         throw UsageError(e.what());
     }
-    LibraryBuilder builder(params, exact_search_data());
+    LibraryBuilder builder(
+        params, exact_search_data(),
+        args.transform_sources ? WindowGrid::TransformedSource : WindowGrid::Source);
     std::vector<pipeline::SourceInput> inputs;
     for (const std::string& input : args.inputs) {
         std::error_code ec;

@@ -20,6 +20,7 @@ struct BuildArgs {
     std::string stride;
     std::vector<std::string> rotations{"0"};  // each a comma-separated list
     bool flips = false;
+    bool transform_sources = false;
     std::string mode = "rgb";
     bool strict = false;
     int threads = 0;

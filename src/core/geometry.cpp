@@ -1,5 +1,6 @@
 #include "tessera/core/geometry.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <string>
@@ -57,34 +58,44 @@ Size transformed_size(Size size, Transform t) {
     return swaps_axes(t) ? Size{size.height, size.width} : size;
 }
 
+Point source_pixel(Point p, Size source, Transform t) {
+    const int w = source.width, h = source.height;
+    // Invert the counter-clockwise rotation (numpy.rot90's convention) ...
+    Point s;
+    switch (static_cast<int>(t) & 3) {
+        case 0:
+            s = p;
+            break;
+        case 1:
+            s = {w - 1 - p.y, p.x};
+            break;
+        case 2:
+            s = {w - 1 - p.x, h - 1 - p.y};
+            break;
+        case 3:
+            s = {p.y, h - 1 - p.x};
+            break;
+    }
+    // ... then the left-right mirror that was applied first.
+    if (static_cast<int>(t) >= 4) s.x = w - 1 - s.x;
+    return s;
+}
+
+Point source_window_origin(Point origin, Size tile, Size source, Transform t) {
+    const Point a = source_pixel(origin, source, t);
+    const Point b =
+        source_pixel({origin.x + tile.width - 1, origin.y + tile.height - 1}, source, t);
+    return {std::min(a.x, b.x), std::min(a.y, b.y)};
+}
+
 void apply_transform(const uint8_t* src, ptrdiff_t src_stride, Size size, int channels, Transform t,
                      uint8_t* dst) {
-    const int w = size.width, h = size.height;
-    const int turns = static_cast<int>(t) & 3;
-    const bool flip = static_cast<int>(t) >= 4;
     const Size out = transformed_size(size, t);
     for (int y = 0; y < out.height; ++y) {
         for (int x = 0; x < out.width; ++x) {
-            // Invert the counter-clockwise rotation (numpy.rot90's convention) ...
-            int sx = 0, sy = 0;
-            switch (turns) {
-                case 0:
-                    sx = x, sy = y;
-                    break;
-                case 1:
-                    sx = w - 1 - y, sy = x;
-                    break;
-                case 2:
-                    sx = w - 1 - x, sy = h - 1 - y;
-                    break;
-                case 3:
-                    sx = y, sy = h - 1 - x;
-                    break;
-            }
-            // ... then the left-right mirror that was applied first.
-            if (flip) sx = w - 1 - sx;
+            const Point s = source_pixel({x, y}, size, t);
             std::memcpy(dst + (ptrdiff_t(y) * out.width + x) * channels,
-                        src + sy * src_stride + ptrdiff_t(sx) * channels, size_t(channels));
+                        src + s.y * src_stride + ptrdiff_t(s.x) * channels, size_t(channels));
         }
     }
 }

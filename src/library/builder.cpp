@@ -29,6 +29,16 @@ namespace {
         "; use a larger stride, fewer rotations or flips, or a smaller tile");
 }
 
+// The origins in the source of the windows cut under transform t, in the order they are stored.
+std::vector<Point> windows_in_source(Size image, const LibraryParams& params, WindowGrid grid,
+                                     Transform t) {
+    if (grid == WindowGrid::Source) return window_origins(image, params.tile, params.stride);
+    std::vector<Point> windows =
+        window_origins(transformed_size(image, t), params.tile, params.stride);
+    for (Point& p : windows) p = source_window_origin(p, params.tile, image, t);
+    return windows;
+}
+
 }  // namespace
 
 struct LibraryBuilder::Buffers {
@@ -38,9 +48,10 @@ struct LibraryBuilder::Buffers {
     std::shared_ptr<const void> search_storage;
 };
 
-LibraryBuilder::LibraryBuilder(LibraryParams params, const SearchData& search_data)
+LibraryBuilder::LibraryBuilder(LibraryParams params, const SearchData& search_data, WindowGrid grid)
     : params_(std::move(params)),
       search_data_(&search_data),
+      grid_(grid),
       buffers_(std::make_shared<Buffers>()) {
     params_.validate();
 }
@@ -57,10 +68,14 @@ size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
         throw Error(source.path + ": has " + std::to_string(image.channels) +
                     " channels but the library is " + std::string(mode_name(params_.mode)));
     }
-    const std::vector<Point> windows = window_origins(image.size(), params_.tile, params_.stride);
-    if (windows.empty()) return 0;
+    std::vector<std::vector<Point>> windows;  // of each transform
+    size_t added = 0;
+    for (Transform t : params_.transforms) {
+        windows.push_back(windows_in_source(image.size(), params_, grid_, t));
+        added += windows.back().size();
+    }
+    if (added == 0) return 0;
     Buffers& b = *buffers_;
-    const size_t added = windows.size() * params_.transforms.size();
     if (b.origins.size() + added > UINT32_MAX) {  // patch ids are 32-bit
         throw Error(source.path + ": the library would pass " + std::to_string(UINT32_MAX) +
                     " patches, the most a library holds; use a larger stride or fewer sources");
@@ -79,8 +94,9 @@ size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
     source.width = uint32_t(image.width);
     source.height = uint32_t(image.height);
     b.sources.push_back(std::move(source));
-    for (Transform t : params_.transforms) {
-        for (Point p : windows) {
+    for (size_t i = 0; i < params_.transforms.size(); ++i) {
+        const Transform t = params_.transforms[i];
+        for (Point p : windows[i]) {
             uint8_t* dst = b.pixels.data() + at;
             apply_transform(image.row(p.y) + ptrdiff_t(p.x) * image.channels, image.stride,
                             params_.tile, image.channels, t, dst);

@@ -141,6 +141,78 @@ TEST(LibraryBuilder, PatchOrderPixelsAndNorms) {
     }
 }
 
+// The reference for WindowGrid::TransformedSource: transform the whole image, then cut it on the
+// grid from its top-left corner (numpy.rot90 then slicing); `patches` is that, in storage order.
+std::vector<std::vector<uint8_t>> cut_transformed(const Image& image, const LibraryParams& p) {
+    std::vector<std::vector<uint8_t>> patches;
+    const int c = image.channels;
+    for (Transform t : p.transforms) {
+        const Size size = transformed_size(image.size(), t);
+        std::vector<uint8_t> whole(size_t(size.width) * size.height * c);
+        apply_transform(image.view().data, image.stride(), image.size(), c, t, whole.data());
+        for (Point o : window_origins(size, p.tile, p.stride)) {
+            std::vector<uint8_t> patch;
+            for (int y = 0; y < p.tile.height; ++y) {
+                const uint8_t* row = whole.data() + (size_t(o.y + y) * size.width + o.x) * c;
+                patch.insert(patch.end(), row, row + size_t(p.tile.width) * c);
+            }
+            patches.push_back(std::move(patch));
+        }
+    }
+    return patches;
+}
+
+// Rotating each whole source and cutting it from its top-left corner, as the original scikit-learn
+// workflow does, for sides that are not multiples of the tile or the stride; each patch's origin
+// names the window in the source that its transform turns into the patch.
+TEST(LibraryBuilder, TransformedSourceGridCutsTheTransformedImage) {
+    std::mt19937 rng(4);
+    const std::vector<Transform> all = {
+        Transform::Rot0, Transform::Rot90,     Transform::Rot180,     Transform::Rot270,
+        Transform::Flip, Transform::FlipRot90, Transform::FlipRot180, Transform::FlipRot270};
+    const std::vector<Transform> no_swap = {Transform::Rot0, Transform::Rot180, Transform::Flip,
+                                            Transform::FlipRot180};
+    struct Case {
+        Size tile, stride;
+        std::vector<Transform> transforms;
+    };
+    const std::vector<Case> cases = {
+        {{3, 3}, {3, 3}, all}, {{3, 3}, {2, 2}, all}, {{3, 2}, {2, 3}, no_swap}};
+    for (Mode mode : {Mode::Gray, Mode::Rgb}) {
+        const int c = channels(mode);
+        const Image a = random_image(8, 5, c, rng), b = random_image(4, 10, c, rng);
+        for (const Case& k : cases) {
+            const LibraryParams p = params(k.tile, k.stride, mode, k.transforms);
+            LibraryBuilder builder(p, exact_search_data(), WindowGrid::TransformedSource);
+            const std::vector<std::vector<uint8_t>> want_a = cut_transformed(a, p),
+                                                    want_b = cut_transformed(b, p);
+            EXPECT_EQ(builder.add_source({"a"}, a.view()), want_a.size());
+            EXPECT_EQ(builder.add_source({"b"}, b.view()), want_b.size());
+            const Library lib = builder.finish();
+            ASSERT_EQ(lib.patch_count(), want_a.size() + want_b.size());
+            for (size_t id = 0; id < lib.patch_count(); ++id) {
+                SCOPED_TRACE("patch " + std::to_string(id));
+                const bool in_a = id < want_a.size();
+                const std::vector<uint8_t> got(lib.patch(id), lib.patch(id) + lib.patch_bytes());
+                EXPECT_EQ(got, in_a ? want_a[id] : want_b[id - want_a.size()]);
+                const PatchOrigin& o = lib.origins()[id];
+                EXPECT_EQ(o.source, in_a ? 0u : 1u);
+                const Image& image = in_a ? a : b;
+                std::vector<uint8_t> window(lib.patch_bytes());
+                apply_transform(image.view().row(int(o.y)) + o.x * c, image.stride(), p.tile, c,
+                                Transform(o.transform), window.data());
+                EXPECT_EQ(window, got);
+            }
+        }
+        // The two grids differ here: a's 8 - 3 is not a multiple of 3, so rotated by 90 its
+        // windows start at the other edge.
+        const LibraryParams p = params({3, 3}, {3, 3}, mode, {Transform::Rot90});
+        const Library per_window = build_library(p, {&a});
+        EXPECT_NE(cut_transformed(a, p).front(),
+                  std::vector<uint8_t>(per_window.patch(0), per_window.patch(0) + 9 * c));
+    }
+}
+
 TEST(LibraryBuilder, SmallSourcesAddNothing) {
     std::mt19937 rng(2);
     LibraryBuilder builder(params({4, 4}, {4, 4}, Mode::Gray, {Transform::Rot0}),

@@ -45,6 +45,14 @@ std::string_view transform_name(Transform t);
 bool swaps_axes(Transform t);
 Size transformed_size(Size size, Transform t);
 
+// The pixel of an image of size `source` that transform t moves to `p` of the transformed image.
+Point source_pixel(Point p, Size source, Transform t);
+
+// The top-left corner, in an image of size `source`, of the window that transform t turns into
+// the `tile` window at `origin` of the transformed image: cutting the window there and
+// transforming it gives the pixels that transforming the whole image and cutting at `origin` does.
+Point source_window_origin(Point origin, Size tile, Size source, Transform t);
+
 // Writes `src` (size.width x size.height pixels of `channels` bytes, rows `src_stride` bytes apart)
 // under transform t to `dst`, tightly packed, with size transformed_size(size, t).
 void apply_transform(const uint8_t* src, ptrdiff_t src_stride, Size size, int channels, Transform t,

@@ -10,13 +10,23 @@
 
 namespace tessera {
 
+// Where the grid of windows lies. Source (the default): on each source, every window then
+// transformed. TransformedSource: on each source as transformed whole, from its top-left corner,
+// as a script does that rotates whole images (numpy.rot90) and then cuts them. The patch sets
+// differ when a source side minus the tile is not a multiple of the stride. Either way a patch's
+// origin is the window's position in the source as stored, and the patch is that window under its
+// transform.
+enum class WindowGrid { Source, TransformedSource };
+
 class LibraryBuilder {
   public:
     // Validates params; `search_data` (which must outlive the libraries built) computes the
     // search sections at finish().
-    LibraryBuilder(LibraryParams params, const SearchData& search_data);
+    LibraryBuilder(LibraryParams params, const SearchData& search_data,
+                   WindowGrid grid = WindowGrid::Source);
 
-    // Cuts every window of `image` (in the library's mode) under each transform. Returns the
+    // Cuts every window of `image` (in the library's mode) under each transform, the windows on
+    // the grid `grid` says, transform by transform, each in row-major order. Returns the
     // number of patches added, 0 when the image is smaller than a tile. Throws Error, saying how
     // much memory the library needs and how to make it smaller, when the patches do not fit.
     size_t add_source(SourceInfo source, ImageView image);
@@ -33,6 +43,7 @@ class LibraryBuilder {
     struct Buffers;
     LibraryParams params_;
     const SearchData* search_data_;
+    WindowGrid grid_;
     std::shared_ptr<Buffers> buffers_;
 };
 
