@@ -62,6 +62,7 @@ void check_outputs(const MosaicArgs& args, Mode mode) {
     }
     if (!args.matches.empty()) {
         pipeline::check_matches_format(args.matches);
+        pipeline::check_distinct_outputs(args.output, args.matches);
         pipeline::check_output(args.matches, {args.library, args.target, args.output});
     }
 }

@@ -95,8 +95,17 @@ void remove_temporaries_on_interrupt(const char* program) {
     action.sa_handler = remove_temporaries_and_exit;
     sigemptyset(&action.sa_mask);
     for (int s : kHandled) sigaddset(&action.sa_mask, s);
-    for (int s : kHandled) ::sigaction(s, &action, nullptr);
+    for (int s : kHandled) {
+        // A signal the parent ignored stays ignored (nohup, a background job of a shell): only
+        // SIGBUS, which a fault raises whatever its disposition, is always handled.
+        struct sigaction old {};
+        if (s != SIGBUS && ::sigaction(s, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) {
+            continue;
+        }
+        ::sigaction(s, &action, nullptr);
+    }
     ::signal(SIGXFSZ, SIG_IGN);
+    ::signal(SIGPIPE, SIG_IGN);
 }
 
 std::string output_target(const std::string& path) {

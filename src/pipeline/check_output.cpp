@@ -34,4 +34,23 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
     }
 }
 
+namespace {
+
+// Where `output` will really go, as an absolute path without links, dots or repeated slashes.
+fs::path resolved(const std::string& output) {
+    const fs::path target = output_target(output);
+    std::error_code ec;
+    const fs::path path = fs::weakly_canonical(target, ec);
+    return ec ? fs::absolute(target).lexically_normal() : path;
+}
+
+}  // namespace
+
+void check_distinct_outputs(const std::string& first, const std::string& second) {
+    std::error_code ec;
+    if (resolved(first) == resolved(second) || fs::equivalent(first, second, ec)) {
+        throw Error(second + ": would overwrite the output " + first + "; choose another name");
+    }
+}
+
 }  // namespace tessera::pipeline

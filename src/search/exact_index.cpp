@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -134,6 +135,23 @@ void check_index(const ExactIndex& x, const LibraryParams& params) {
     }
 }
 
+// Whether the index's entries at position i (of patch `id`, or padding past the last patch)
+// are those of features `f` and block sums `blocks`.
+bool position_holds(const ExactIndex& x, size_t i, size_t lanes, int channels,
+                    const detail::PatchFeatures& f, const uint16_t* blocks) {
+    bool same = x.tails[i] == f.tail;
+    for (size_t j = 0; j < x.pairs; ++j) {
+        same &= x.block_pairs[((i / detail::kGroup) * x.pairs + j) * detail::kGroup +
+                              i % detail::kGroup] == detail::block_pair(blocks, j);
+    }
+    if (lanes != 0) {
+        const uint32_t* group = &x.channel_groups[i / detail::kGroup * lanes + i % detail::kGroup];
+        for (int c = 0; c < channels; ++c) same &= group[c * detail::kGroup] == f.channel_sums[c];
+        same &= group[channels * detail::kGroup] == f.channel_spread;
+    }
+    return same;
+}
+
 class ExactSearchData final : public SearchData {
   public:
     SearchSectionBytes section_bytes(const LibraryParams& params,
@@ -170,6 +188,37 @@ class ExactSearchData final : public SearchData {
 const SearchData& exact_search_data() {
     static const ExactSearchData instance;
     return instance;
+}
+
+void check_index_matches_patches(const Library& library, const ExactIndex& x, int threads) {
+    const LibraryParams& params = library.params();
+    const detail::BlockGrid grid = detail::block_grid(params);
+    const size_t n = x.order.size();
+    const int channels = params.channels();
+    const size_t lanes = detail::channel_lanes(channels);
+    bool agree = true;
+#pragma omp parallel num_threads(threads) reduction(&& : agree)
+    {
+        std::vector<uint16_t> blocks(2 * x.pairs);
+#pragma omp for schedule(static)
+        for (size_t i = 0; i < n; ++i) {
+            const uint32_t id = x.order[i];
+            const detail::PatchFeatures f =
+                detail::patch_features(library.patch(id), params, grid, blocks.data());
+            agree = agree && x.norms[id] == f.norm && x.sums[i] == f.sum &&
+                    x.spreads[i] == f.spread &&
+                    position_holds(x, i, lanes, channels, f, blocks.data());
+        }
+    }
+    // Padding to a whole group holds zeros, as built.
+    const std::vector<uint16_t> zeros(2 * x.pairs);
+    for (size_t i = n; i < x.tails.size(); ++i) {
+        agree = agree && position_holds(x, i, lanes, channels, {}, zeros.data());
+    }
+    if (!agree) {
+        throw Error((library.path().empty() ? std::string("library") : library.path()) +
+                    ": search index disagrees with its patches; rebuild the library");
+    }
 }
 
 ExactIndex exact_index(const Library& library) {

@@ -30,4 +30,11 @@ struct ExactIndex {
 // The index of a library built or opened with exact_search_data().
 ExactIndex exact_index(const Library& library);
 
+// Recomputes every patch's features from its pixels, on `threads` threads, and throws Error
+// naming the library's file unless `index` holds exactly those (and zero padding). The bounds
+// skip patches on the index's word, so an index that disagrees with its pixels (damaged or
+// crafted with its checksums recomputed) would silently skip true neighbours. Opening checks
+// the index's own consistency only; this reads every pixel once, as building the index did.
+void check_index_matches_patches(const Library& library, const ExactIndex& index, int threads);
+
 }  // namespace tessera

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <memory>
 #include <mutex>
@@ -44,10 +45,11 @@ class TopK {
         std::push_heap(best_, best_ + k_);
         return true;
     }
-    void sort() {
-        // At least k patches are within the ceiling, and the scan offers every one that can be.
-        TESSERA_ASSERT(best_[0].id != UINT32_MAX);
+    // Returns false when fewer than k patches came within the ceiling, which an index that
+    // agrees with its pixels rules out (the scan offers every patch that can be within it).
+    bool sort() {
         std::sort_heap(best_, best_ + k_);
+        return best_[k_ - 1].id != UINT32_MAX;
     }
 
   private:
@@ -76,7 +78,9 @@ class ExactSearcher final : public Searcher {
           threads_(threads > 0 ? threads : omp_get_num_procs()),
           kernels_(kernels),
           grid_(detail::block_grid(library.params())),
-          index_(exact_index(library_)) {}
+          index_(exact_index(library_)) {
+        check_index_matches_patches(library_, index_, threads_);
+    }
 
     void search(const QueryBatch& queries, int k, Neighbor* out) const override {
         check_queries(library_, queries, k);
@@ -89,6 +93,7 @@ class ExactSearcher final : public Searcher {
         // answer; the answers themselves do not depend on the runs.
         constexpr size_t kRun = 16;
         const size_t runs = (queries.count + kRun - 1) / kRun;
+        std::atomic<bool> incomplete{false};
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
         for (size_t r = 0; r < runs; ++r) {
             Scratch scratch{std::vector<uint16_t>(2 * grid_.pairs()),
@@ -103,9 +108,15 @@ class ExactSearcher final : public Searcher {
                 } else {
                     search_window(query, queries.window, *window, top);
                 }
-                top.sort();
+                if (!top.sort()) incomplete = true;
                 previous = out + q * size_t(k);
             }
+        }
+        // Only a file changed by another process after the searcher checked it gets here.
+        if (incomplete) {
+            throw Error(library_.path() +
+                        ": search index disagrees with its patches (was the file changed while "
+                        "in use?); rebuild the library");
         }
     }
 

@@ -48,7 +48,8 @@ void window_channel_sums(const uint8_t* p, size_t row_stride, Size window, int c
                          uint64_t* sums, uint32_t* norm) {
     const size_t row = size_t(window.width) * channels;
     // Column sums first: contiguous loops the compiler vectorizes.
-    uint32_t columns[kMaxTileSide * 3] = {};
+    uint32_t columns[kMaxTileSide * 3];
+    std::fill_n(columns, row, 0u);  // only the window's: zeroing all costs as much as the sums
     uint32_t n = 0;
     for (int y = 0; y < window.height; ++y) {
         const uint8_t* r = p + y * row_stride;

@@ -9,6 +9,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -301,6 +302,117 @@ TEST_F(HostileLibrary, CorruptProvenanceAndNames) {
     EXPECT_EQ(open_error(edge), "");
 }
 
+// ---- Indexes that disagree with their pixels ----
+
+namespace {
+
+// The search sections after the library's four, in file order (src/search/exact_index.cpp).
+enum SearchSection { kNorms = 4, kOrder, kSums, kSpreads, kBuckets, kTails, kBlocks, kChannels };
+
+// A 32-bit value of a search section, in place.
+uint32_t& u32_at(std::vector<uint8_t>& bytes, SearchSection s, size_t index) {
+    const size_t at = read_u64(bytes, kSectionsAt + 16 * size_t(s)) + 4 * index;
+    return *reinterpret_cast<uint32_t*>(bytes.data() + at);
+}
+
+// Recomputes both checksums, as a careless tool or an attacker would after changing the data.
+void reseal(std::vector<uint8_t>& bytes) {
+    const size_t header = tessera::testing::header_bytes(bytes);
+    set_sealed(bytes, header - 16, hash_bytes(bytes.data() + header, bytes.size() - header));
+}
+
+// One step towards zero (away from it at zero): a value still within every maximum open() checks.
+void nudge(uint32_t& value) {
+    value = value > 0 ? value - 1 : 1;
+}
+
+}  // namespace
+
+// A file whose checksums are right but whose search index disagrees with its pixels (pixels
+// zeroed, or index fields changed, then both checksums recomputed) passes open() and verify(),
+// which check the index only against itself, and is refused when a searcher is made: the
+// bounds would otherwise skip true neighbours (silently inexact) or leave fewer than k.
+TEST_F(HostileLibrary, IndexThatDisagreesWithItsPixelsIsRefused) {
+    for (const Mode mode : {Mode::Gray, Mode::Rgb}) {
+        SCOPED_TRACE(mode == Mode::Gray ? "gray" : "rgb");
+        LibraryParams params;
+        params.mode = mode;
+        params.tile = {8, 8};  // a block grid of 4x4 (the 4x4 tile has none)
+        params.stride = {4, 4};
+        LibraryBuilder builder(params, exact_search_data());
+        const Image source = noise_image(40, 32, params.channels(), 5);
+        builder.add_source({"s.png", 1, 1, 0, 0}, source.view());
+        builder.finish().save(good_.string());
+        const std::vector<uint8_t> good = read_file(good_);
+        const size_t n = read_u64(good, kPatchCountAt);
+        ASSERT_EQ(n % 8, 7u);  // one padding position in each group section
+        const size_t patch_bytes = params.patch_bytes();
+        const size_t pixels_at = read_u64(good, section_offset_at(kPixels));
+        const size_t lanes = mode == Mode::Rgb ? 4 * 8 : 0;
+        // The last position of the first bucket holding any: its spread can grow, still sorted.
+        std::vector<uint8_t> copy = good;
+        size_t last_in_bucket = 0;
+        while (u32_at(copy, kBuckets, last_in_bucket + 1) == 0) ++last_in_bucket;
+        last_in_bucket = u32_at(copy, kBuckets, last_in_bucket + 1) - 1;
+
+        std::vector<std::pair<std::string, std::function<void(std::vector<uint8_t>&)>>> cases = {
+            {"all pixels zeroed",
+             [&](auto& b) {
+                 std::fill_n(b.begin() + ptrdiff_t(pixels_at), n * patch_bytes, uint8_t(0));
+             }},
+            {"one patch zeroed",
+             [&](auto& b) {
+                 std::fill_n(b.begin() + ptrdiff_t(pixels_at + 5 * patch_bytes), patch_bytes,
+                             uint8_t(0));
+             }},
+            {"one pixel changed", [&](auto& b) { b[pixels_at + 3 * patch_bytes + 9] ^= 0x40; }},
+            {"a norm", [&](auto& b) { nudge(u32_at(b, kNorms, 3)); }},
+            {"two ids swapped",
+             [&](auto& b) { std::swap(u32_at(b, kOrder, 0), u32_at(b, kOrder, 1)); }},
+            {"a spread", [&](auto& b) { ++u32_at(b, kSpreads, last_in_bucket); }},
+            {"a tail", [&](auto& b) { nudge(u32_at(b, kTails, 2)); }},
+            {"a block sum", [&](auto& b) { nudge(u32_at(b, kBlocks, 11)); }},
+            {"padding", [&](auto& b) { u32_at(b, kTails, n) = 1; }},
+        };
+        if (mode == Mode::Gray) {
+            // A sum that stays in its mean bucket (grey has no channel sums to agree with it).
+            cases.push_back({"a sum", [&](auto& b) {
+                                 size_t i = 0;
+                                 while ((u32_at(b, kSums, i) + 1) % patch_bytes == 0) ++i;
+                                 ++u32_at(b, kSums, i);
+                             }});
+        } else {
+            cases.push_back(
+                {"a channel spread", [&](auto& b) { nudge(u32_at(b, kChannels, 3 * 8)); }});
+            cases.push_back({"padding's channel sums",
+                             [&](auto& b) { u32_at(b, kChannels, (n / 8) * lanes + 7) = 1; }});
+        }
+        for (const auto& [name, change] : cases) {
+            SCOPED_TRACE(name);
+            std::vector<uint8_t> bad = good;
+            change(bad);
+            ASSERT_NE(bad, good);
+            reseal(bad);
+            ASSERT_EQ(open_error(bad, true), "") << "the crafted file must pass open and verify";
+            const Library lib = Library::open(bad_.string(), exact_search_data());
+            expect_message(error_of([&] { make_exact_searcher(lib, 2); }), bad_.string(),
+                           {"search index disagrees with its patches; rebuild the library"});
+            // Every SIMD level checks the same way.
+            for (SimdLevel level : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
+                if (!simd_level_supported(level)) continue;
+                EXPECT_NE(error_of([&] { make_exact_searcher(lib, 1, level); }), "");
+            }
+        }
+        // The untouched file, resealed the same way, is accepted: the check is not too strict.
+        std::vector<uint8_t> same = good;
+        reseal(same);
+        ASSERT_EQ(same, good);
+        write_file(bad_, same);
+        const Library lib = Library::open(bad_.string(), exact_search_data());
+        EXPECT_EQ(error_of([&] { make_exact_searcher(lib, 2); }), "");
+    }
+}
+
 // Many threads opening and searching one file at once see the same results as one thread.
 TEST_F(HostileLibrary, ConcurrentReadersAgree) {
     Image source = noise_image(64, 48, 3, 3);
@@ -383,4 +495,34 @@ TEST_F(HostileLibrary, LibraryTruncatedWhileMapped) {
     };
     EXPECT_EXIT(read_truncated(), ::testing::ExitedWithCode(1),
                 "tessera-test: a memory-mapped input could not be read");
+}
+
+// Signals the parent ignored (nohup, a shell's background job) stay ignored, and a closed pipe
+// fails a write with EPIPE instead of killing the process.
+TEST_F(HostileLibrary, IgnoredSignalsStayIgnored) {
+    for (int signal : {SIGINT, SIGHUP}) {
+        EXPECT_EXIT(
+            {
+                ::signal(signal, SIG_IGN);
+                remove_temporaries_on_interrupt("tessera-test");
+                AtomicFile file((dir_ / "out.tsr").string());
+                ::raise(signal);
+                file.write("done", 4);
+                file.commit();
+                std::_Exit(0);
+            },
+            ::testing::ExitedWithCode(0), "");
+        EXPECT_EQ(read_file(dir_ / "out.tsr"), (std::vector<uint8_t>{'d', 'o', 'n', 'e'}));
+        fs::remove(dir_ / "out.tsr");
+    }
+    EXPECT_EXIT(
+        {
+            remove_temporaries_on_interrupt("tessera-test");
+            int ends[2];
+            if (::pipe(ends) != 0) std::_Exit(3);
+            ::close(ends[0]);
+            const bool failed = ::write(ends[1], "x", 1) < 0 && errno == EPIPE;
+            std::_Exit(failed ? 0 : 4);
+        },
+        ::testing::ExitedWithCode(0), "");
 }

@@ -2,6 +2,7 @@
 read a library file with numpy (the format is in src/library/file_format.hpp and
 docs/architecture.md), cut patches the way the original Python workflow does."""
 
+import ctypes
 import fcntl
 import os
 import pty
@@ -140,6 +141,29 @@ def read_library(path):
     patches = np.frombuffer(data, np.uint8, pix_len, pix_off).reshape(shape)
     norms = np.frombuffer(data, "<u4", patch_count, norm_off)
     return LibraryFile(version, (tw, th), (sx, sy), channels, mask, sources, origins, patches, norms)
+
+
+# Sections in file order: the library's four, then the search index's eight.
+SECTIONS = ["sources", "names", "origins", "pixels", "norms", "order", "sums", "spreads",
+            "buckets", "tails", "blocks", "channels"]
+
+
+def section(data, name):
+    """(offset, bytes) of a section of the library file's bytes `data`."""
+    return struct.unpack_from("<QQ", data, HEADER_START.size + 16 * SECTIONS.index(name))
+
+
+def reseal(data):
+    """Recomputes both checksums of the library file's bytes `data` (a bytearray) in place, as a
+    careless tool or an attacker would after changing them (XXH3-64 from libxxhash itself)."""
+    xxhash = ctypes.CDLL("libxxhash.so.0")
+    xxhash.XXH3_64bits.restype = ctypes.c_uint64
+    xxhash.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    header_bytes = struct.unpack_from("<I", data, 12)[0]
+    body = bytes(data[header_bytes:])
+    struct.pack_into("<Q", data, header_bytes - 16, xxhash.XXH3_64bits(body, len(body)))
+    head = bytes(data[:header_bytes - 8])
+    struct.pack_into("<Q", data, header_bytes - 8, xxhash.XXH3_64bits(head, len(head)))
 
 
 def load(path, mode="L"):

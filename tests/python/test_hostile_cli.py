@@ -226,6 +226,34 @@ def test_output_through_a_link_to_an_input_is_refused(tessera_bin, work, library
     assert sorted(os.listdir(work / "out")) == ["hard.png", "lib.csv", "link.png"]
 
 
+def test_two_outputs_that_are_one_file_are_refused(tessera_bin, work, library):
+    """The matches must not replace the image: a link to it (dangling until the image exists),
+    a link to a folder holding it, or a hard link to it once it exists."""
+    out = work / "out"
+    os.symlink("m.png", out / "to-image.csv")
+    os.symlink(".", out / "here")
+    (out / "here.csv").symlink_to(out / "here" / "m.png")
+    for matches in ("to-image.csv", "here.csv"):
+        result = run(tessera_bin, "mosaic", library, work / "a.png", "-o", out / "m.png",
+                     "--matches", out / matches)
+        assert_failed(result, f"{out / matches}: would overwrite the output {out / 'm.png'}")
+        assert sorted(os.listdir(out)) == ["here", "here.csv", "to-image.csv"]
+    result = run(tessera_bin, "mosaic", library, work / "a.png", "-o", out / "here" / "m.png",
+                 "--matches", out / "to-image.csv")
+    assert_failed(result, "would overwrite the output")
+    assert run(tessera_bin, "mosaic", "-q", library, work / "a.png", "-o", out / "m.png").returncode == 0
+    image = (out / "m.png").read_bytes()
+    os.link(out / "m.png", out / "hard.csv")
+    assert_failed(run(tessera_bin, "mosaic", library, work / "a.png", "-o", out / "m.png",
+                      "--matches", out / "hard.csv"), "would overwrite the output")
+    assert (out / "m.png").read_bytes() == image
+    # Distinct files are written as before.
+    result = run(tessera_bin, "mosaic", "-q", library, work / "a.png", "-o", out / "m.png",
+                 "--matches", out / "m.csv")
+    assert result.returncode == 0, result.stderr
+    assert (out / "m.csv").read_text().startswith("row,")
+
+
 def test_outputs_that_are_not_regular_files_are_refused(tessera_bin, work, library):
     """Renaming over a FIFO, a directory or a device would replace it: refused, link or not."""
     out = work / "out"
@@ -349,6 +377,30 @@ def test_flipped_data_byte_is_caught_by_verify_and_mosaic(tessera_bin, work, lib
     assert "checksum    ok" in run(tessera_bin, "info", "--verify", library).stdout
 
 
+def zero_pixels(data):
+    at, size = tessera_testing.section(data, "pixels")
+    data[at:at + size] = bytes(size)
+    tessera_testing.reseal(data)
+
+
+def change_a_tail(data):
+    at, _ = tessera_testing.section(data, "tails")
+    data[at] ^= 1  # within every maximum open() checks
+    tessera_testing.reseal(data)
+
+
+@pytest.mark.parametrize("change", [zero_pixels, change_a_tail])
+def test_an_index_that_disagrees_with_its_pixels_is_refused(tessera_bin, work, library, change):
+    """Checksums recomputed after the change: --verify passes, the search refuses the file with
+    one line instead of aborting on an assertion (or answering inexactly)."""
+    path = damaged(library, work, "crafted.tsr", change)
+    assert "checksum    ok" in run(tessera_bin, "info", "--verify", path).stdout
+    result = run(tessera_bin, "mosaic", path, work / "a.png", "-o", work / "out" / "m.png",
+                 "--matches", work / "out" / "m.csv")
+    assert_failed(result, f"{path}: search index disagrees with its patches; rebuild the library")
+    assert os.listdir(work / "out") == []
+
+
 def test_devices_and_fifos_are_refused_without_blocking(tessera_bin, work, library):
     os.mkfifo(work / "fifo.png")
     for args in (["build", "/dev/zero", "-o", work / "out" / "x.tsr"],
@@ -430,6 +482,48 @@ def test_interrupt_on_a_terminal_replaces_the_status_line(tessera_bin, tmp_path,
     assert code == 1 and statuses, (statuses, rest)
     assert rest == "tessera: interrupted by SIGINT; unfinished output removed\n"
     assert not (tmp_path / "lib.tsr").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGHUP, signal.SIGINT])
+def test_a_signal_the_parent_ignored_stays_ignored(tessera_bin, tmp_path, big_sources, sig):
+    """nohup ignores SIGHUP, a shell's background job SIGINT: the build must go on regardless."""
+    def ignore():
+        signal.signal(sig, signal.SIG_IGN)
+
+    output = tmp_path / "lib.tsr"
+    process = subprocess.Popen([tessera_bin, "build", str(big_sources), "-o", str(output),
+                                "--tile", "16", "--stride", "3", "--mode", "gray", "-q"],
+                               stderr=subprocess.PIPE, text=True, preexec_fn=ignore)
+    while process.poll() is None and str(big_sources) not in read_maps(process.pid):
+        pass
+    if process.poll() is not None:
+        process.communicate(timeout=60)
+        pytest.skip("the build ended before the signal could be sent")
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert stderr == ""
+    assert run(tessera_bin, "info", "--verify", output).returncode == 0
+
+
+def test_a_closed_pipe_on_stderr_does_not_stop_the_work(tessera_bin, work, library):
+    """`tessera build ... 2>&1 | head -1`: warnings and the summary fail to write (EPIPE), the
+    library and the mosaic are still written and the exit status is 0."""
+    (work / "bad1.png").write_bytes(b"not an image")
+    (work / "bad2.png").write_bytes(b"not an image either")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before the first warning
+    try:
+        for args, output in [(["build", work, "-o", work / "out" / "lib.tsr", "--tile", "8"],
+                              work / "out" / "lib.tsr"),
+                             (["mosaic", library, work / "a.png", "-o", work / "out" / "m.png"],
+                              work / "out" / "m.png")]:
+            result = subprocess.run([tessera_bin, *map(str, args)], stderr=write_end, timeout=300)
+            assert result.returncode == 0
+            assert output.stat().st_size > 0
+    finally:
+        os.close(write_end)
+    assert run(tessera_bin, "info", "--verify", work / "out" / "lib.tsr").returncode == 0
 
 
 def test_interrupt_while_writing_leaves_nothing(tessera_bin, tmp_path, big_sources):

@@ -336,3 +336,27 @@ def test_save_refuses_what_is_not_a_regular_file_and_writes_through_links(tmp_pa
     assert sorted(os.listdir(tmp_path)) == ["current.tsr", "dangling.tsr", "libs", "pipe.tsr",
                                             "to-pipe.tsr"]
     assert os.listdir(tmp_path / "libs") == ["v1.tsr"]
+
+
+@pytest.mark.parametrize("section", ["pixels", "tails"])
+def test_a_library_whose_index_disagrees_with_its_pixels_raises(tmp_path, section):
+    """Checksums recomputed after the change: a tessera.Error, not an abort of the interpreter."""
+    import tessera_testing
+
+    image = np.random.default_rng(3).integers(0, 256, (48, 40, 3), np.uint8)
+    tessera.Library.build([image], tile=8, stride=4).save(tmp_path / "lib.tsr")
+    data = bytearray((tmp_path / "lib.tsr").read_bytes())
+    at, size = tessera_testing.section(data, section)
+    if section == "pixels":
+        data[at:at + size] = bytes(size)
+    else:
+        data[at] ^= 1
+    tessera_testing.reseal(data)
+    (tmp_path / "crafted.tsr").write_bytes(bytes(data))
+    lib = tessera.Library.open(tmp_path / "crafted.tsr")
+    message = f"{tmp_path / 'crafted.tsr'}: search index disagrees with its patches"
+    with pytest.raises(tessera.Error, match=re.escape(message)):
+        lib.mosaic(image)
+    with pytest.raises(tessera.Error, match=re.escape(message)):
+        lib.search(image[:8, :8][None], k=1)
+

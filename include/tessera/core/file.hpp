@@ -58,9 +58,11 @@ void commit_together(std::initializer_list<AtomicFile*> files);
 
 // For programs: on SIGINT, SIGTERM or SIGHUP, removes the temporaries of every live AtomicFile,
 // prints "<program>: interrupted by <signal>; unfinished output removed" and exits with status 1
-// (a failure, not death by a signal). SIGBUS (a MappedFile truncated while in use, or a disk
-// read error under it) is handled the same way with its own message. Also ignores SIGXFSZ so
-// that exceeding a file size limit fails a write with EFBIG instead of killing the process.
+// (a failure, not death by a signal). SIGINT, SIGTERM or SIGHUP ignored at startup (nohup, a
+// shell's background job) stay ignored. SIGBUS (a MappedFile truncated while in use, or a disk
+// read error under it) is handled the same way with its own message. Also ignores SIGXFSZ and
+// SIGPIPE, so that exceeding a file size limit fails a write with EFBIG and writing to a closed
+// pipe (progress piped to `head`) fails with EPIPE, instead of killing the process mid-work.
 // Call once at startup.
 void remove_temporaries_on_interrupt(const char* program);
 

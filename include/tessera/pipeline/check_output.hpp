@@ -11,4 +11,9 @@ namespace tessera::pipeline {
 // and a missing directory are refused too, by output_target (the rule AtomicFile applies).
 void check_output(const std::string& output, const std::vector<std::string>& inputs);
 
+// Throws Error, before any work, when `second` would replace `first`, another output of the same
+// run: the same path once symbolic links are followed (neither need exist yet), or the same
+// file (a hard link) when both exist.
+void check_distinct_outputs(const std::string& first, const std::string& second);
+
 }  // namespace tessera::pipeline
