@@ -129,6 +129,34 @@ TEST(GroupedSearch, SameAsOracleOnRandomAndAdversarialData) {
     }
 }
 
+// A batch of one query is a group of one: its admitted ranges are that query's own intervals,
+// with no other query's to widen them, so a bound cut too tight shows here.
+TEST(GroupedSearch, SameAsOracleOneQueryAtATime) {
+    for (Mode mode : {Mode::Gray, Mode::Rgb}) {
+        for (Data data : {Data::Noise, Data::Smooth}) {
+            const Image source = pattern_image(data, mode, 80, 60, 6);
+            const Library lib = build({8, 8}, mode, {source}, {2, 2});
+            const Image target = pattern_image(data, mode, 64, 48, 8);
+            size_t count;
+            const std::vector<uint8_t> queries = queries_for(lib, target, &count);
+            const int k = 3;
+            std::vector<Neighbor> want(count * k), got(k);
+            make_bruteforce_searcher(lib)->search({queries.data(), count, lib.params().tile}, k,
+                                                  want.data());
+            for (const kernels::Kernels* set : panel_kernel_sets()) {
+                const auto searcher = detail::exact_searcher_on(lib, 1, *set, 0);
+                for (size_t q = 0; q < count; ++q) {
+                    searcher->search({&queries[q * lib.patch_bytes()], 1, lib.params().tile}, k,
+                                     got.data());
+                    ASSERT_EQ(got, std::vector<Neighbor>(&want[q * k], &want[q * k + k]))
+                        << pattern_name(data) << " channels " << channels(mode) << " " << set->name
+                        << " query " << q;
+                }
+            }
+        }
+    }
+}
+
 #ifdef TESSERA_TESTS_HAVE_IO
 TEST(GroupedSearch, SameAsOracleOnRealPhotographs) {
     for (Mode mode : {Mode::Gray, Mode::Rgb}) {
