@@ -106,7 +106,7 @@ int run_build(const BuildArgs& args, const Console& console) {
         }
         inputs.push_back({input, {}});
     }
-    console.status("build: finding images");
+    console.status("%s", "build: finding images");
     const std::vector<pipeline::Source> sources = pipeline::expand_inputs(inputs);
     // Checked against every file found, so an output inside an input folder cannot replace one.
     std::vector<std::string> input_files;

@@ -27,8 +27,12 @@ struct Backend {
 std::span<const Backend> backends();
 const Backend& backend(SimdLevel level);
 
-// The exact search (search_exact.cpp) on one kernel set. threads <= 0 means all cores.
+// The exact search (search_exact.cpp) on one kernel set. threads <= 0 means all cores. Full
+// tiles go to the grouped search (grouped_search.hpp) in groups that admit at least
+// grouped_min_candidates positions, where the kernel set has panel_distances; kGroupedNever
+// keeps them all on the per-query scan.
 std::unique_ptr<Searcher> exact_searcher_on(const Library& library, int threads,
-                                            const kernels::Kernels& kernels);
+                                            const kernels::Kernels& kernels,
+                                            size_t grouped_min_candidates);
 
 }  // namespace tessera::detail

@@ -9,12 +9,15 @@
 #include <bit>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <utility>
 #include <vector>
 
 #include "search/backends.hpp"
 #include "search/exact_index.hpp"
+#include "search/grouped_search.hpp"
 #include "search/search_index.hpp"
+#include "search/top_k.hpp"
 #include "tessera/core/error.hpp"
 #include "tessera/search/search.hpp"
 
@@ -22,41 +25,8 @@ namespace tessera {
 
 namespace {
 
+using detail::TopK;
 using u128 = unsigned __int128;
-
-// The k best neighbours seen so far: a max-heap on (distance, id) in the output slots, O(log k)
-// a candidate, until sort() puts them in order. Before the heap is full, worst() is held to a
-// ceiling known in advance (from seed()); only candidates within both are taken, so a value that
-// the early-stopping kernel returned past the limit never enters. The scan offers each patch once.
-class TopK {
-  public:
-    TopK(Neighbor* out, int k) : best_(out), k_(k) {
-        std::fill(best_, best_ + k_, Neighbor{UINT64_MAX, UINT32_MAX});
-    }
-    uint64_t worst() const { return std::min(best_[0].distance, ceiling_); }
-    // `distance` is at least the k-th best: it is the largest of k patches' distances.
-    void set_ceiling(uint64_t distance) { ceiling_ = distance; }
-    // Returns true when the candidate entered the top k.
-    bool offer(uint64_t distance, uint32_t id) {
-        const Neighbor n{distance, id};
-        if (distance > ceiling_ || !(n < best_[0])) return false;
-        std::pop_heap(best_, best_ + k_);
-        best_[k_ - 1] = n;
-        std::push_heap(best_, best_ + k_);
-        return true;
-    }
-    // Returns false when fewer than k patches came within the ceiling, which an index that
-    // agrees with its pixels rules out (the scan offers every patch that can be within it).
-    bool sort() {
-        std::sort_heap(best_, best_ + k_);
-        return best_[k_ - 1].id != UINT32_MAX;
-    }
-
-  private:
-    Neighbor* best_;
-    int k_;
-    uint64_t ceiling_ = UINT64_MAX;
-};
 
 // Positions per step of the scan: the limits tighten between steps.
 constexpr size_t kPositionsPerStep = 64;
@@ -73,17 +43,34 @@ uint64_t root_gap(uint64_t a, uint64_t b) {
 
 class ExactSearcher final : public Searcher {
   public:
-    ExactSearcher(const Library& library, int threads, const kernels::Kernels& kernels)
+    ExactSearcher(const Library& library, int threads, const kernels::Kernels& kernels,
+                  size_t grouped_min_candidates)
         : library_(library),
           threads_(threads > 0 ? threads : omp_get_num_procs()),
           kernels_(kernels),
           grid_(detail::block_grid(library.params())),
-          index_(exact_index(library_)) {
+          index_(exact_index(library_)),
+          grouped_min_candidates_(grouped_min_candidates) {
         check_index_matches_patches(library_, index_, threads_);
     }
 
     void search(const QueryBatch& queries, int k, Neighbor* out) const override {
         check_queries(library_, queries, k);
+        const bool full = queries.window == library_.params().tile;
+        std::vector<uint32_t> order;  // the queries for the per-query scan, neighbours together
+        if (full && grouped_ready()) {
+            order = grouped_->search(queries, k, out);
+        } else {
+            order.resize(queries.count);
+            std::iota(order.begin(), order.end(), 0u);
+        }
+        scan(queries, order, k, out);
+    }
+
+  private:
+    // The queries `order` names, one at a time.
+    void scan(const QueryBatch& queries, const std::vector<uint32_t>& order, int k,
+              Neighbor* out) const {
         const bool full = queries.window == library_.params().tile;
         const size_t query_bytes =
             size_t(queries.window.width) * queries.window.height * library_.params().channels();
@@ -92,14 +79,15 @@ class ExactSearcher final : public Searcher {
         // Runs of neighbouring queries share a thread so each can start from the last one's
         // answer; the answers themselves do not depend on the runs.
         constexpr size_t kRun = 16;
-        const size_t runs = (queries.count + kRun - 1) / kRun;
+        const size_t runs = (order.size() + kRun - 1) / kRun;
         std::atomic<bool> incomplete{false};
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
         for (size_t r = 0; r < runs; ++r) {
             Scratch scratch{std::vector<uint16_t>(2 * grid_.pairs()),
                             std::vector<uint32_t>(grid_.pairs())};
             const Neighbor* previous = nullptr;
-            for (size_t q = r * kRun; q < std::min(queries.count, (r + 1) * kRun); ++q) {
+            for (size_t i = r * kRun; i < std::min(order.size(), (r + 1) * kRun); ++i) {
+                const size_t q = order[i];
                 const uint8_t* query = queries.data + q * query_bytes;
                 TopK top(out + q * size_t(k), k);
                 if (previous != nullptr) seed(query, queries.window, previous, k, top);
@@ -120,7 +108,19 @@ class ExactSearcher final : public Searcher {
         }
     }
 
-  private:
+    // Whether the grouped search takes full tiles here; it lays out its rows on first use.
+    bool grouped_ready() const {
+        if (grouped_min_candidates_ == detail::kGroupedNever ||
+            kernels_.panel_distances == nullptr || !detail::GroupedSearch::applies(library_)) {
+            return false;
+        }
+        std::call_once(grouped_once_, [this] {
+            grouped_ = std::make_unique<detail::GroupedSearch>(library_, index_, kernels_, threads_,
+                                                               grouped_min_candidates_);
+        });
+        return true;
+    }
+
     // Distance over the top-left window of a patch (the whole patch when window is the tile).
     // Past `limit` it may stop early and return any value above it, as sqdist_u8_within does.
     uint64_t distance(const uint8_t* query, Size window, uint32_t id,
@@ -448,6 +448,9 @@ class ExactSearcher final : public Searcher {
     const kernels::Kernels& kernels_;
     detail::BlockGrid grid_;
     ExactIndex index_;
+    size_t grouped_min_candidates_;
+    mutable std::once_flag grouped_once_;
+    mutable std::unique_ptr<detail::GroupedSearch> grouped_;
     static constexpr size_t kCachedWindows = 6;  // two target sizes' edge shapes
     mutable std::mutex windows_mutex_;
     mutable std::vector<std::pair<Size, std::shared_ptr<const WindowIndex>>> windows_;
@@ -456,8 +459,9 @@ class ExactSearcher final : public Searcher {
 }  // namespace
 
 std::unique_ptr<Searcher> detail::exact_searcher_on(const Library& library, int threads,
-                                                    const kernels::Kernels& kernels) {
-    return std::make_unique<ExactSearcher>(library, threads, kernels);
+                                                    const kernels::Kernels& kernels,
+                                                    size_t grouped_min_candidates) {
+    return std::make_unique<ExactSearcher>(library, threads, kernels, grouped_min_candidates);
 }
 
 }  // namespace tessera

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "kernel_checks.hpp"
+#include "panel_checks.hpp"
 #include "search/kernels/kernels.hpp"
 
 namespace tessera {
@@ -17,6 +18,10 @@ TEST(EmulatedAvx512, SquaredDistanceMatchesScalar) {
 
 TEST(EmulatedAvx512, DistanceWithinLimitIsExactUpToTheLimit) {
     testing::expect_distance_within_limit(kernels::avx512_kernels());
+}
+
+TEST(EmulatedAvx512, PanelDistancesAreExact) {
+    testing::expect_panel_distances_exact(kernels::avx512_kernels());
 }
 
 }  // namespace

@@ -30,6 +30,23 @@ struct WindowShape {
     int channels = 1;
 };
 
+// The grouped search's rows (grouped_search.hpp): patches in panels of kPanelRows, each byte
+// XOR 0x80 (a signed byte), interleaved four bytes at a time so that one 32-bit lane holds four
+// bytes of one row: byte b of row l of a panel lies at (b / 4) * 64 + l * 4 + b % 4. Rows are
+// padded with zero bytes to `bytes`, a multiple of 4.
+inline constexpr size_t kPanelRows = 16;
+
+// Queries for panel_distances: kPanelQueries of them, each `bytes` long (zero-padded), with
+// offsets[i] = |q|^2 - 256 * sum(q), so that |p - q|^2 = |p|^2 + offset - 2 <q, p XOR 0x80>,
+// exact in 32 bits while bytes * 255^2 < 2^31.
+inline constexpr size_t kPanelQueries = 8;
+struct PanelQueries {
+    const uint8_t* pixels = nullptr;
+    const int32_t* offsets = nullptr;
+    const uint32_t* limits = nullptr;  // per query: bit set in masks when distance <= limit
+    size_t bytes = 0;
+};
+
 struct Kernels {
     const char* name;
     // Squared L2 distance of two byte vectors of length n. Exact for n * 255^2 < 2^32, which
@@ -51,6 +68,12 @@ struct Kernels {
     // (sums[i * channels + c]) and its squared norm (norms[i]); both fit 32 bits (kMaxTileSide).
     void (*window_sums)(const uint8_t* patches, size_t patch_bytes, size_t count,
                         const WindowShape& w, uint32_t* sums, uint32_t* norms);
+    // Squared distances of kPanelQueries queries to the rows of `count` panels whose squared
+    // norms are norms[0 .. count * kPanelRows): distances[q * count * kPanelRows + r], and bit
+    // l of masks[q * count + p] set when row p * kPanelRows + l is within limits[q]. Null where
+    // the grouped search does not run on this level.
+    void (*panel_distances)(const PanelQueries& q, const int8_t* panels, const uint32_t* norms,
+                            size_t count, uint32_t* distances, uint16_t* masks);
 };
 
 // Call the AVX2 and AVX-512 sets only where the CPU has those instructions (backends.hpp).

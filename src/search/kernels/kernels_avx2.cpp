@@ -216,7 +216,8 @@ void window_sums(const uint8_t* patches, size_t patch_bytes, size_t count, const
 
 const Kernels& avx2_kernels() {
     static const Kernels k{"avx2",       sqdist<Sums>,   sqdist_within<Sums>,
-                           block_filter, channel_filter, window_sums};
+                           block_filter, channel_filter, window_sums,
+                           nullptr};
     return k;
 }
 

@@ -67,6 +67,63 @@ struct Sums {
     }
 };
 
+// acc + the four products of unsigned a and signed b bytes in each 32-bit lane.
+inline __m512i dpbusd(__m512i acc, __m512i a, __m512i b) {
+#ifdef TESSERA_EMULATE_AVX512
+    return _mm512_dpbusd_epi32(acc, a, b);
+#else
+    // GCC 12 copies the accumulator to and from a spare register around the intrinsic, twice
+    // as many instructions as the work; tying the operand keeps it in place.
+    asm("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b));
+    return acc;
+#endif
+}
+
+// Panels [p0, p0 + P) against the kPanelQueries queries: kPanelQueries x P accumulators of 16
+// rows each stay in registers while the rows stream past, one vpdpbusd per query, panel and
+// four bytes.
+template <size_t P>
+void panel_block(const PanelQueries& q, const int8_t* panels, const uint32_t* norms, size_t count,
+                 size_t p0, uint32_t* distances, uint16_t* masks) {
+    const size_t stride = kPanelRows * q.bytes;
+    const int8_t* base = panels + p0 * stride;
+    __m512i acc[kPanelQueries][P];
+    for (auto& row : acc) {
+        for (auto& a : row) a = _mm512_setzero_si512();
+    }
+    for (size_t j = 0; j < q.bytes; j += 4) {
+        __m512i rows[P];
+        for (size_t p = 0; p < P; ++p) rows[p] = _mm512_loadu_si512(base + p * stride + j * 16);
+        for (size_t i = 0; i < kPanelQueries; ++i) {
+            int32_t word;
+            std::memcpy(&word, q.pixels + i * q.bytes + j, 4);
+            const __m512i b = _mm512_set1_epi32(word);
+            for (size_t p = 0; p < P; ++p) acc[i][p] = dpbusd(acc[i][p], b, rows[p]);
+        }
+    }
+    const size_t n = count * kPanelRows;
+    for (size_t p = 0; p < P; ++p) {
+        const __m512i norm = _mm512_loadu_si512(norms + (p0 + p) * kPanelRows);
+        for (size_t i = 0; i < kPanelQueries; ++i) {
+            // Modulo 2^32: the distance itself fits.
+            const __m512i d =
+                _mm512_sub_epi32(_mm512_add_epi32(norm, _mm512_set1_epi32(q.offsets[i])),
+                                 _mm512_slli_epi32(acc[i][p], 1));
+            _mm512_storeu_si512(distances + i * n + (p0 + p) * kPanelRows, d);
+            masks[i * count + p0 + p] =
+                _mm512_cmple_epu32_mask(d, _mm512_set1_epi32(int32_t(q.limits[i])));
+        }
+    }
+}
+
+void panel_distances(const PanelQueries& q, const int8_t* panels, const uint32_t* norms,
+                     size_t count, uint32_t* distances, uint16_t* masks) {
+    size_t p = 0;
+    for (; p + 3 <= count; p += 3) panel_block<3>(q, panels, norms, count, p, distances, masks);
+    if (count - p == 2) panel_block<2>(q, panels, norms, count, p, distances, masks);
+    if (count - p == 1) panel_block<1>(q, panels, norms, count, p, distances, masks);
+}
+
 }  // namespace
 
 const Kernels& avx512_kernels() {
@@ -77,7 +134,8 @@ const Kernels& avx512_kernels() {
                            sqdist_within<Sums>,
                            avx2_kernels().block_filter,
                            avx2_kernels().channel_filter,
-                           avx2_kernels().window_sums};
+                           avx2_kernels().window_sums,
+                           panel_distances};
     return k;
 }
 

@@ -75,11 +75,36 @@ void window_sums(const uint8_t* patches, size_t patch_bytes, size_t count, const
     }
 }
 
+// The reference of the panel layout (kernels.hpp), one multiply at a time.
+void panel_distances(const PanelQueries& q, const int8_t* panels, const uint32_t* norms,
+                     size_t count, uint32_t* distances, uint16_t* masks) {
+    const size_t rows = count * kPanelRows;
+    for (size_t i = 0; i < kPanelQueries; ++i) {
+        const uint8_t* query = q.pixels + i * q.bytes;
+        for (size_t p = 0; p < count; ++p) {
+            const int8_t* panel = panels + p * kPanelRows * q.bytes;
+            uint16_t mask = 0;
+            for (size_t l = 0; l < kPanelRows; ++l) {
+                int32_t dot = 0;
+                for (size_t b = 0; b < q.bytes; ++b) {
+                    dot += int32_t(query[b]) * panel[b / 4 * 64 + l * 4 + b % 4];
+                }
+                // Modulo 2^32: the distance itself fits.
+                const uint32_t d =
+                    norms[p * kPanelRows + l] + uint32_t(q.offsets[i]) - 2 * uint32_t(dot);
+                distances[i * rows + p * kPanelRows + l] = d;
+                if (d <= q.limits[i]) mask = uint16_t(mask | 1u << l);
+            }
+            masks[i * count + p] = mask;
+        }
+    }
+}
+
 }  // namespace
 
 const Kernels& scalar_kernels() {
-    static const Kernels k{"scalar",     sqdist_u8,      sqdist_u8_within,
-                           block_filter, channel_filter, window_sums};
+    static const Kernels k{"scalar",       sqdist_u8,   sqdist_u8_within, block_filter,
+                           channel_filter, window_sums, panel_distances};
     return k;
 }
 

@@ -1,0 +1,86 @@
+// The grouped search's panel kernel (kernels.hpp) of one kernel set against a plain squared
+// distance, over row lengths, panel counts (every register-block tail) and limits. Shared by the
+// tests of the levels this CPU runs and by the test of the AVX-512 kernels under emulation.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "search/kernels/kernels.hpp"
+
+namespace tessera::testing {
+
+inline void expect_panel_distances_exact(const kernels::Kernels& k) {
+    using kernels::kPanelQueries;
+    using kernels::kPanelRows;
+    ASSERT_NE(k.panel_distances, nullptr) << k.name;
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> byte(0, 255);
+    // Row lengths up to the largest exact one (33024 = 33025 rounded down to 4, padded).
+    for (size_t bytes : {4, 8, 12, 64, 68, 100, 192, 256, 768, 33024}) {
+        for (size_t count : {1, 2, 3, 4, 5, 7}) {
+            if (bytes > 1024 && count > 2) continue;
+            SCOPED_TRACE(std::string(k.name) + " bytes " + std::to_string(bytes) + " panels " +
+                         std::to_string(count));
+            const size_t rows = count * kPanelRows;
+            // The extremes: the first query all 255 and the second all 0, the first row all 0
+            // and the second all 255 (the largest distances and dot products).
+            std::vector<uint8_t> queries(kPanelQueries * bytes), patches(rows * bytes);
+            for (size_t i = 0; i < queries.size(); ++i) {
+                queries[i] = i < bytes ? 255 : i < 2 * bytes ? 0 : uint8_t(byte(rng));
+            }
+            for (size_t i = 0; i < patches.size(); ++i) {
+                patches[i] = i < bytes ? 0 : i < 2 * bytes ? 255 : uint8_t(byte(rng));
+            }
+            std::vector<int8_t> panels(rows * bytes);
+            std::vector<uint32_t> norms(rows, 0), want(kPanelQueries * rows);
+            for (size_t r = 0; r < rows; ++r) {
+                for (size_t b = 0; b < bytes; ++b) {
+                    const uint8_t v = patches[r * bytes + b];
+                    panels[r / kPanelRows * kPanelRows * bytes + b / 4 * kPanelRows * 4 +
+                           r % kPanelRows * 4 + b % 4] = int8_t(v ^ 0x80);
+                    norms[r] += uint32_t(v) * v;
+                }
+            }
+            std::vector<int32_t> offsets(kPanelQueries);
+            std::vector<uint32_t> limits(kPanelQueries);
+            for (size_t q = 0; q < kPanelQueries; ++q) {
+                uint32_t sum = 0, norm = 0;
+                for (size_t b = 0; b < bytes; ++b) {
+                    const uint32_t v = queries[q * bytes + b];
+                    sum += v;
+                    norm += v * v;
+                }
+                offsets[q] = int32_t(norm - 256 * sum);
+                for (size_t r = 0; r < rows; ++r) {
+                    uint64_t d = 0;
+                    for (size_t b = 0; b < bytes; ++b) {
+                        const int64_t g = int64_t(queries[q * bytes + b]) - patches[r * bytes + b];
+                        d += uint64_t(g * g);
+                    }
+                    want[q * rows + r] = uint32_t(d);
+                }
+                // Some limits at a distance itself (ties at the limit pass).
+                limits[q] = q % 3 == 0 ? want[q * rows + q % rows] : uint32_t(rng());
+            }
+            std::vector<uint32_t> got(want.size(), 0xdeadbeef);
+            std::vector<uint16_t> masks(kPanelQueries * count, 0xdead);
+            k.panel_distances({queries.data(), offsets.data(), limits.data(), bytes}, panels.data(),
+                              norms.data(), count, got.data(), masks.data());
+            ASSERT_EQ(got, want);
+            for (size_t q = 0; q < kPanelQueries; ++q) {
+                for (size_t r = 0; r < rows; ++r) {
+                    const bool within = (masks[q * count + r / kPanelRows] >> (r % kPanelRows)) & 1;
+                    ASSERT_EQ(within, want[q * rows + r] <= limits[q])
+                        << "query " << q << " row " << r;
+                }
+            }
+        }
+    }
+}
+
+}  // namespace tessera::testing
