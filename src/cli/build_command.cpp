@@ -7,6 +7,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/validators.hpp"
+#include "tessera/core/text.hpp"
 #include "tessera/io/formats.hpp"
 #include "tessera/library/builder.hpp"
 #include "tessera/library/library.hpp"
@@ -116,13 +117,14 @@ int run_build(const BuildArgs& args, const Console& console) {
     library.save(args.output);
     console.end_status();
     if (!console.quiet) {
-        std::fprintf(
-            stderr,
-            "tessera build: %s used; skipped: %zu unreadable, %zu over --max-pixels, %zu "
-            "too small; %s, %s, %.2f s -> %s\n",
-            count_text(used, "source", "sources").c_str(), summary.skipped, summary.over_limit,
-            summary.too_small, count_text(library.patch_count(), "patch", "patches").c_str(),
-            bytes_text(library.file_bytes()).c_str(), seconds_since(start), args.output.c_str());
+        std::fprintf(stderr,
+                     "tessera build: %s used; skipped: %zu unreadable, %zu over --max-pixels, %zu "
+                     "too small; %s, %s, %.2f s -> %s\n",
+                     count_text(used, "source", "sources").c_str(), summary.skipped,
+                     summary.over_limit, summary.too_small,
+                     count_text(library.patch_count(), "patch", "patches").c_str(),
+                     bytes_text(library.file_bytes()).c_str(), seconds_since(start),
+                     printable(args.output).c_str());
     }
     return 0;
 }
