@@ -95,8 +95,8 @@ VImage scaled_by_range(const std::string& path, VImage img, VImage all) {
     const VipsBandFormat format = img.format();
     const std::string type = vips_enum_nick(VIPS_TYPE_BAND_FORMAT, format);
     const std::string fix =
-        "; convert it to 8- or 16-bit unsigned integers first (vips cast, or numpy: "
-        "np.clip(a, 0, 1) * 255 then .astype(np.uint8))";
+        "; convert it to 8- or 16-bit unsigned integers first (with vips linear and cast, or "
+        "numpy), scaled as its values mean";
     if (vips_band_format_iscomplex(format)) {
         throw Error(path + ": has complex (" + type + ") samples, which tessera does not read" +
                     fix);
