@@ -63,7 +63,7 @@ class Builder {
             py::gil_scoped_release release;
             try {
                 if (files) start_vips();
-                run_native([&] {
+                run_native("adding images to the library", [&] {
                     pipeline::add_sources(builder_, pipeline::expand_inputs(sources),
                                           {strict, {max_pixels, "max_pixels="}, threads}, warn);
                 });
@@ -83,7 +83,8 @@ class Builder {
         py::gil_scoped_release release;
         // Building the search index uses OpenMP, which must not run in a forked child directly.
         std::unique_ptr<CoreLibrary> library;
-        run_native([&] { library = std::make_unique<CoreLibrary>(builder_.finish()); });
+        run_native("building the search index",
+                   [&] { library = std::make_unique<CoreLibrary>(builder_.finish()); });
         return library;
     }
 

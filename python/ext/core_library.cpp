@@ -15,7 +15,10 @@ namespace tessera::python {
 
 // Opening and making a mosaic take the CLI's path (tessera/pipeline/mosaic_job.hpp).
 std::unique_ptr<CoreLibrary> CoreLibrary::open(const std::string& path) {
-    return std::make_unique<CoreLibrary>(pipeline::open_library(path));
+    std::unique_ptr<CoreLibrary> opened;
+    while_doing("opening " + path,
+                [&] { opened = std::make_unique<CoreLibrary>(pipeline::open_library(path)); });
+    return opened;
 }
 
 py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforce) const {
@@ -23,14 +26,15 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
     pipeline::MosaicResult result;
     {
         py::gil_scoped_release release;
-        Image converted;
-        ImageView in = view;
-        if (view.channels != library_.params().channels()) {
-            converted = convert(view, library_.params().mode);
-            in = converted.view();
-        }
-        run_native(
-            [&] { result = pipeline::make_mosaic(library_, *searcher(threads, bruteforce), in); });
+        run_native("making the mosaic", [&] {
+            Image converted;
+            ImageView in = view;
+            if (view.channels != library_.params().channels()) {
+                converted = convert(view, library_.params().mode);
+                in = converted.view();
+            }
+            result = pipeline::make_mosaic(library_, *searcher(threads, bruteforce), in);
+        });
     }
     py::array_t<MatchRecord> records(py::ssize_t(result.matches.size()));
     MatchRecord* r = records.mutable_data();
@@ -70,12 +74,14 @@ py::tuple CoreLibrary::search(const U8Array& tiles, int k, int threads, bool bru
     int64_t* i = ids.mutable_data();
     {
         py::gil_scoped_release release;
-        std::vector<Neighbor> found(batch.count * size_t(k));
-        run_native([&] { searcher(threads, bruteforce)->search(batch, k, found.data()); });
-        for (size_t j = 0; j < found.size(); ++j) {
-            d[j] = int64_t(found[j].distance);
-            i[j] = int64_t(found[j].id);
-        }
+        run_native("searching", [&] {
+            std::vector<Neighbor> found(batch.count * size_t(k));
+            searcher(threads, bruteforce)->search(batch, k, found.data());
+            for (size_t j = 0; j < found.size(); ++j) {
+                d[j] = int64_t(found[j].distance);
+                i[j] = int64_t(found[j].id);
+            }
+        });
     }
     return py::make_tuple(distances, ids);
 }
@@ -86,7 +92,10 @@ void bind_core_library(py::module_& m) {
         .def_static("open", &CoreLibrary::open, py::arg("path"),
                     py::call_guard<py::gil_scoped_release>())
         .def(
-            "save", [](const CoreLibrary& c, const std::string& path) { c.library().save(path); },
+            "save",
+            [](const CoreLibrary& c, const std::string& path) {
+                while_doing("saving " + path, [&] { c.library().save(path); });
+            },
             py::arg("path"), py::call_guard<py::gil_scoped_release>())
         .def("search", &CoreLibrary::search, py::arg("tiles"), py::arg("k"), py::arg("threads"),
              py::arg("bruteforce") = false,

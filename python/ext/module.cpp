@@ -35,6 +35,8 @@ PYBIND11_MODULE(_tessera, m) {
             if (p) std::rethrow_exception(p);
         } catch (const Error& e) {
             PyErr_SetObject(error_type.ptr(), fs_str(e.what()).ptr());
+        } catch (const OutOfMemory& e) {
+            PyErr_SetObject(PyExc_MemoryError, fs_str(e.what()).ptr());
         }
     });
 
@@ -46,7 +48,9 @@ PYBIND11_MODULE(_tessera, m) {
             {
                 py::gil_scoped_release release;
                 start_vips();
-                loaded = io::load_image(path, parsed, {max_pixels, "max_pixels="});
+                while_doing("decoding " + path, [&] {
+                    loaded = io::load_image(path, parsed, {max_pixels, "max_pixels="});
+                });
             }
             return image_array(std::move(loaded.image));
         },

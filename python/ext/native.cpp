@@ -4,6 +4,7 @@
 
 #include <exception>
 #include <mutex>
+#include <new>
 #include <thread>
 
 #include "tessera/core/error.hpp"
@@ -18,17 +19,25 @@ namespace {
 thread_local pid_t openmp_pid = 0;
 }  // namespace
 
-void run_native(const std::function<void()>& fn) {
+void while_doing(const std::string& doing, const std::function<void()>& fn) {
+    try {
+        fn();
+    } catch (const std::bad_alloc&) {
+        throw OutOfMemory("out of memory while " + doing);
+    }
+}
+
+void run_native(const std::string& doing, const std::function<void()>& fn) {
     const pid_t pid = ::getpid();
     if (openmp_pid == 0 || openmp_pid == pid) {
         openmp_pid = pid;
-        fn();
+        while_doing(doing, fn);
         return;
     }
     std::exception_ptr error;
     std::thread worker([&] {
         try {
-            fn();
+            while_doing(doing, fn);
         } catch (...) {
             error = std::current_exception();
         }

@@ -1,13 +1,25 @@
-// Running native work from Python safely: OpenMP and libvips across fork().
+// Running native work from Python safely: OpenMP and libvips across fork(), and running out of
+// memory as a MemoryError that says what failed.
 #pragma once
 
 #include <functional>
+#include <stdexcept>
+#include <string>
 
 namespace tessera::python {
 
-// Runs `fn` (which may use OpenMP) on this thread, or on a fresh one when this thread's OpenMP
-// pool was inherited through fork() and would hang; rethrows what it throws.
-void run_native(const std::function<void()>& fn);
+// What std::bad_alloc from native work becomes; module.cpp raises it as MemoryError, whose
+// message names what was being done ("out of memory while making the mosaic").
+struct OutOfMemory : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Runs `fn`, turning std::bad_alloc into OutOfMemory("out of memory while " + doing).
+void while_doing(const std::string& doing, const std::function<void()>& fn);
+
+// while_doing(doing, fn) where OpenMP works: on this thread, or on a fresh one when this thread's
+// OpenMP pool was inherited through fork() and would hang; rethrows what `fn` throws.
+void run_native(const std::string& doing, const std::function<void()>& fn);
 
 // Starts libvips once per process; throws Error in a process forked after it started, where a
 // decode would wait forever for the parent's worker threads.

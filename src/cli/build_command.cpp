@@ -127,13 +127,14 @@ int run_build(const BuildArgs& args, const Console& console) {
     library.save(args.output);
     console.end_status();
     if (!console.quiet) {
-        std::fprintf(
-            stderr,
-            "tessera build: %s used; skipped: %zu unreadable, %zu over --max-pixels, %zu "
-            "too small; %s, %s, %.2f s -> %s\n",
-            count_text(used, "source", "sources").c_str(), summary.skipped, summary.over_limit,
-            summary.too_small, count_text(library.patch_count(), "patch", "patches").c_str(),
-            bytes_text(library.file_bytes()).c_str(), seconds_since(start), args.output.c_str());
+        std::fprintf(stderr,
+                     "tessera build: %s used; skipped: %zu unreadable, %zu over --max-pixels, %zu "
+                     "too small; %s, %s, %.2f s -> %s\n",
+                     count_text(used, "source", "sources").c_str(), summary.skipped,
+                     summary.over_limit, summary.too_small,
+                     count_text(library.patch_count(), "patch", "patches").c_str(),
+                     bytes_text(library.file_bytes()).c_str(), seconds_since(start),
+                     printable(args.output).c_str());
     }
     return 0;
 }

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <iostream>
 
+#include "tessera/core/text.hpp"
+
 namespace tessera::cli {
 
 bool Console::progress() const {
@@ -15,10 +17,11 @@ bool Console::progress() const {
 
 void Console::warn(const std::string& message) const {
     if (progress()) std::cerr << "\r\033[K";
-    std::cerr << "tessera: warning: " << message << "\n";
+    std::cerr << "tessera: warning: " << printable(message) << "\n";
 }
 
 void Console::show(std::string line) const {
+    line = printable(line);
     // A line as wide as the terminal would wrap, and "\r" would no longer go back to its start:
     // cut it short (at a UTF-8 character boundary).
     winsize terminal{};

@@ -8,7 +8,7 @@
 namespace tessera::cli {
 
 // Warnings, and on a terminal one status line, rewritten in place, naming what is being done;
-// the summary replaces it.
+// the summary replaces it. Both pass through printable(): they name the user's files.
 struct Console {
     bool quiet = false;
     mutable std::string phase;  // the last status, shown or not: what an out-of-memory error names

@@ -28,7 +28,7 @@ int run_info(const InfoArgs& args) {
     std::string transforms;
     for (Transform t : p.transforms)
         transforms += (transforms.empty() ? "" : " ") + std::string(transform_name(t));
-    std::printf("library     %s\n", path.c_str());
+    std::printf("library     %s\n", printable(path).c_str());
     std::printf("format      %u\n", library.format_version());
     std::printf("mode        %s\n", std::string(mode_name(p.mode)).c_str());
     std::printf("tile        %s\n", size_text(p.tile).c_str());
@@ -45,8 +45,9 @@ int run_info(const InfoArgs& args) {
     }
     if (args.list_sources) {
         for (const SourceInfo& s : library.sources()) {
-            std::printf("source      %s  %ux%u  %llu bytes  xxh3 %016llx\n", s.path.c_str(),
-                        s.width, s.height, static_cast<unsigned long long>(s.file_bytes),
+            std::printf("source      %s  %ux%u  %llu bytes  xxh3 %016llx\n",
+                        printable(s.path).c_str(), s.width, s.height,
+                        static_cast<unsigned long long>(s.file_bytes),
                         static_cast<unsigned long long>(s.content_hash));
         }
     }

@@ -11,6 +11,7 @@
 #include "cli/validators.hpp"
 #include "tessera/core/error.hpp"
 #include "tessera/core/file.hpp"
+#include "tessera/core/text.hpp"
 #include "tessera/io/vips.hpp"
 #include "tessera/search/search.hpp"
 
@@ -44,8 +45,8 @@ int main(int argc, char** argv) {
         argc > 1 && (build_cmd->get_name() == argv[1] || mosaic_cmd->get_name() == argv[1] ||
                      info_cmd->get_name() == argv[1]);
     const auto usage_error = [&](const std::string& message) {
-        std::cerr << "tessera: " << message << "\nRun 'tessera " << (known ? argv[1] : "")
-                  << (known ? " " : "") << "--help' for usage.\n";
+        std::cerr << "tessera: " << printable(message) << "\nRun 'tessera "
+                  << (known ? argv[1] : "") << (known ? " " : "") << "--help' for usage.\n";
         return 2;
     };
     // CLI11 would say only that a command is required.
@@ -80,20 +81,21 @@ int main(int argc, char** argv) {
         return usage_error(e.what());
     } catch (const Error& e) {
         console.end_status();
-        std::cerr << "tessera: " << e.what() << "\n";
+        std::cerr << "tessera: " << printable(e.what()) << "\n";
         return 1;
     } catch (const std::bad_alloc&) {
         console.end_status();
         std::cerr << "tessera: out of memory"
-                  << (console.phase.empty() ? "" : " (" + console.phase + ")") << "\n";
+                  << (console.phase.empty() ? "" : " (" + printable(console.phase) + ")") << "\n";
         return 1;
     } catch (const std::exception& e) {  // a library's exception: still a message, not an abort
         console.end_status();
-        std::cerr << "tessera: " << e.what() << "\n";
+        std::cerr << "tessera: " << printable(e.what()) << "\n";
         return 1;
     } catch (...) {  // a library's own exception type (DjVuLibre's, say): still not an abort
         console.end_status();
-        std::cerr << "tessera: failed" << (console.phase.empty() ? "" : " (" + console.phase + ")")
+        std::cerr << "tessera: failed"
+                  << (console.phase.empty() ? "" : " (" + printable(console.phase) + ")")
                   << " with an error of a kind tessera does not know\n";
         return 1;
     }

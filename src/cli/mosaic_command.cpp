@@ -95,7 +95,8 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         std::fprintf(stderr, "tessera mosaic: %s of %s, %.3f s, PSNR %.2f dB%s -> %s\n",
                      count_text(result.matches.size(), "tile", "tiles").c_str(),
                      size_text(library.params().tile).c_str(), seconds_since(start), result.psnr,
-                     result.psnr_before_encoding ? " before encoding" : "", args.output.c_str());
+                     result.psnr_before_encoding ? " before encoding" : "",
+                     printable(args.output).c_str());
     }
     return 0;
 }

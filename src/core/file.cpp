@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <utility>
 
 #include "tessera/core/error.hpp"
@@ -21,16 +22,6 @@ namespace {
 
 std::string errno_text() {
     return std::strerror(errno);
-}
-
-// What an output that is not a regular file is, for refusing it.
-const char* kind_of(mode_t mode) {
-    if (S_ISDIR(mode)) return "a directory";
-    if (S_ISFIFO(mode)) return "a named pipe (FIFO)";
-    if (S_ISSOCK(mode)) return "a socket";
-    if (S_ISCHR(mode)) return "a character device";
-    if (S_ISBLK(mode)) return "a block device";
-    return "an unknown kind of file";
 }
 
 // Temporaries a signal handler may have to remove. A fixed array of lock-free atomics, because
@@ -88,6 +79,16 @@ constexpr int kHandled[] = {SIGINT, SIGTERM, SIGHUP, SIGBUS};
 
 }  // namespace
 
+const char* file_kind(mode_t mode) {
+    if (S_ISREG(mode)) return "a regular file";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a named pipe (FIFO)";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    return "an unknown kind of file";
+}
+
 void remove_temporaries_on_interrupt(const char* program) {
     interrupted_program = program;
     stderr_is_terminal = ::isatty(STDERR_FILENO);
@@ -116,6 +117,13 @@ std::string output_target(const std::string& path) {
     const auto name = [&] {
         return target == path ? path : path + " (a symbolic link to " + target + ")";
     };
+    const auto refuse = [&](const std::string& kind, mode_t mode) {
+        throw Error(name() + ": is " + kind + ", not a regular file; " +
+                    (S_ISDIR(mode) ? "give a file name"
+                                   : "tessera writes each output in full under a temporary name "
+                                     "and renames it into place, so it cannot write to a pipe, a "
+                                     "terminal or a device: give a file name"));
+    };
     for (int links = 0;; ++links) {
         struct stat st {};
         if (::lstat(target.c_str(), &st) != 0) {
@@ -129,40 +137,64 @@ std::string output_target(const std::string& path) {
             return target;
         }
         if (S_ISREG(st.st_mode)) return target;
-        if (!S_ISLNK(st.st_mode)) {
-            throw Error(name() + ": is " + kind_of(st.st_mode) +
-                        ", not a regular file; give a file name");
-        }
+        if (!S_ISLNK(st.st_mode)) refuse(file_kind(st.st_mode), st.st_mode);
         if (links == kMaxLinks) throw Error(path + ": too many levels of symbolic links");
         std::error_code ec;
         const std::filesystem::path link = std::filesystem::read_symlink(target, ec);
         if (ec) throw Error(name() + ": cannot read the symbolic link: " + ec.message());
         // A relative link is relative to its own directory; an absolute one replaces the path.
-        target = (std::filesystem::path(target).parent_path() / link).string();
+        const std::string next = (std::filesystem::path(target).parent_path() / link).string();
+        // /proc's link to a pipe or a socket (-o /dev/stdout in a pipeline) leads to no name.
+        if (::lstat(next.c_str(), &st) != 0 && errno == ENOENT &&
+            ::stat(target.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+            refuse(S_ISFIFO(st.st_mode) ? "a pipe" : file_kind(st.st_mode), st.st_mode);
+        }
+        target = next;
     }
 }
 
 AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), target_(output_target(path_)) {
-    // The temporary lives in the target's directory so the final rename is atomic. Its name
-    // (process id, then a counter) is registered before the file is created, so an interrupt at
-    // any moment finds it; a name left by a killed process is skipped.
+    // The temporary lives in the target's directory so the final rename is atomic. Where the
+    // file system has them it is anonymous (O_TMPFILE), named only when complete: a process
+    // killed by SIGKILL or the out-of-memory killer, which no handler sees, leaves nothing. It
+    // is reached through /proc/self/fd, for reading back and for linking it to a name.
+    const std::filesystem::path parent = std::filesystem::path(target_).parent_path();
+    const std::string dir = parent.empty() ? "." : parent.string();
+    fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd_ >= 0) {
+        temp_path_ = "/proc/self/fd/" + std::to_string(fd_);
+        if (::access(temp_path_.c_str(), F_OK) == 0) {
+            anonymous_ = true;
+            return;
+        }
+        ::close(std::exchange(fd_, -1));
+        temp_path_.clear();
+    }
+    fd_ = name_temporary(
+        [](const char* name) { return ::open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600); });
+    if (fd_ < 0) throw Error(path_ + ": cannot write in " + dir + ": " + errno_text());
+}
+
+int AtomicFile::name_temporary(const std::function<int(const char*)>& create) {
+    // A hidden name beside the target: the process id, then a counter. It is registered before
+    // the file is made, so an interrupt at any moment finds it; a name left by a killed process
+    // is skipped.
     const std::filesystem::path target(target_);
     static std::atomic<uint64_t> counter{0};
     std::string prefix(1, '.');
     prefix += target.filename().string().substr(0, 200);  // the temporary's name must fit too
     prefix += ".tmp-" + std::to_string(::getpid()) + "-";
-    for (int attempt = 0; fd_ < 0; ++attempt) {
+    for (int attempt = 0;; ++attempt) {
         temp_path_ = (target.parent_path() / (prefix + std::to_string(counter++))).string();
         slot_ = register_temporary(temp_path_);
-        fd_ = ::open(temp_path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd_ < 0) {
-            const int error = errno;
-            unregister_temporary(std::exchange(slot_, -1));
-            if (error != EEXIST || attempt == 100) {
-                std::string dir =
-                    target.parent_path().empty() ? "." : target.parent_path().string();
-                throw Error(path_ + ": cannot write in " + dir + ": " + std::strerror(error));
-            }
+        const int result = create(temp_path_.c_str());
+        if (result >= 0) return result;
+        const int error = errno;
+        unregister_temporary(std::exchange(slot_, -1));
+        temp_path_.clear();
+        if (error != EEXIST || attempt == 100) {
+            errno = error;
+            return -1;
         }
     }
 }
@@ -172,8 +204,11 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::remove_temporary() {
-    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-    if (temp_path_.empty()) return;
+    if (fd_ >= 0) ::close(std::exchange(fd_, -1));  // an anonymous temporary goes with it
+    if (temp_path_.empty() || std::exchange(anonymous_, false)) {
+        temp_path_.clear();
+        return;
+    }
     ::unlink(temp_path_.c_str());
     temp_path_.clear();
     unregister_temporary(std::exchange(slot_, -1));
@@ -209,6 +244,16 @@ void AtomicFile::flush() {
     }();
     if (::fchmod(fd_, 0666 & ~mask) != 0) fail("cannot set permissions");
     if (::fsync(fd_) != 0) fail("cannot flush to disk");
+    if (anonymous_) {
+        // Named now, complete, for the rename: the only moment a SIGKILL could leave it.
+        const std::string anonymous = temp_path_;
+        anonymous_ = false;
+        if (name_temporary([&anonymous](const char* name) {
+                return ::linkat(AT_FDCWD, anonymous.c_str(), AT_FDCWD, name, AT_SYMLINK_FOLLOW);
+            }) != 0) {
+            fail("cannot give the finished file a name");
+        }
+    }
     if (::close(std::exchange(fd_, -1)) != 0) fail("cannot close");
 }
 

@@ -5,6 +5,8 @@
 #include <vips/vips8>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -56,6 +58,74 @@ PixelLimitError over_limit(const std::string& path, uint64_t width, uint64_t hei
     return PixelLimitError(message);
 }
 
+// Whether libvips's colourspace() reads samples of this format by their type's range: 8-bit and
+// 16-bit unsigned integers, the formats of ordinary image files.
+bool display_format(VipsBandFormat format) {
+    return format == VIPS_FORMAT_UCHAR || format == VIPS_FORMAT_USHORT;
+}
+
+// Whether the bands are gray or RGB values (not Lab, XYZ, CMYK..., which colourspace() converts
+// by their own meaning whatever their format).
+bool display_bands(VipsInterpretation interpretation) {
+    switch (interpretation) {
+        case VIPS_INTERPRETATION_MULTIBAND:
+        case VIPS_INTERPRETATION_B_W:
+        case VIPS_INTERPRETATION_GREY16:
+        case VIPS_INTERPRETATION_sRGB:
+        case VIPS_INTERPRETATION_RGB16:
+        case VIPS_INTERPRETATION_scRGB:
+            return true;
+        default:
+            return false;
+    }
+}
+
+std::string number_text(double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v);
+    return text;
+}
+
+// Gray or RGB samples of another type than 8- or 16-bit unsigned (floating point from scientific
+// tools and PIL's mode "F", signed or 32-bit integers), made 8-bit by the range their values
+// span, read in a pass of their own over `all` (the same pixels): within 0..1 (floating point
+// only) they are scaled by 255, within 0..255 taken as they are, within 0..65535 (integers only)
+// read as 16-bit. Anything else (negative, larger, not a number, complex) has no one reading, and
+// is refused with the way out: a cast in libvips's cast() would make it black or white.
+VImage scaled_by_range(const std::string& path, VImage img, VImage all) {
+    const VipsBandFormat format = img.format();
+    const std::string type = vips_enum_nick(VIPS_TYPE_BAND_FORMAT, format);
+    const std::string fix =
+        "; convert it to 8- or 16-bit unsigned integers first (with vips linear and cast, or "
+        "numpy), scaled as its values mean";
+    if (vips_band_format_iscomplex(format)) {
+        throw Error(path + ": has complex (" + type + ") samples, which tessera does not read" +
+                    fix);
+    }
+    const VImage stats = all.stats();
+    const double low = stats.getpoint(0, 0)[0], high = stats.getpoint(1, 0)[0];
+    const double sum = stats.getpoint(2, 0)[0];
+    const bool real = vips_band_format_isfloat(format);
+    if (!std::isfinite(sum) || !std::isfinite(low) || !std::isfinite(high)) {
+        throw Error(path + ": has " + type + " samples that are not finite numbers" + fix);
+    }
+    double scale = 0;
+    if (low >= 0 && high <= 1 && real) {
+        scale = 255;
+    } else if (low >= 0 && high <= 255) {
+        scale = 1;
+    } else if (low >= 0 && high <= 65535 && !real) {
+        scale = 255.0 / 65535.0;
+    } else {
+        throw Error(path + ": has " + type + " samples from " + number_text(low) + " to " +
+                    number_text(high) + ", outside the ranges tessera reads them by (0..1 or " +
+                    "0..255 for floating point, 0..255 or 0..65535 for integers)" + fix);
+    }
+    img = img.linear(scale, 0).rint().cast(VIPS_FORMAT_UCHAR);
+    return img.copy(VImage::option()->set(
+        "interpretation", img.bands() <= 2 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB));
+}
+
 }  // namespace
 
 LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& limit) {
@@ -72,6 +142,7 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
     loaded.source.content_hash = hash_bytes(bytes.data(), bytes.size());
     loaded.image = run_vips(path + ": cannot decode image: ", [&] {
         VImage img;
+        VImage range_pass;  // the same pixels again, for scaled_by_range
         bool pnm = false;
         const auto [bmp_width, bmp_height] = bmp_size(bytes);
         if (bmp_width > 0) {
@@ -117,6 +188,10 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
             };
             img = open(false);
             if (vips_image_get_orientation(img.get_image()) > 1) img = open(true);
+            if (!display_format(img.format()) &&
+                (display_bands(img.interpretation()) || vips_band_format_iscomplex(img.format()))) {
+                range_pass = open(false);
+            }
         }
         const uint64_t pixels = uint64_t(img.width()) * uint64_t(img.height());
         if (pixels > limit.max) {
@@ -130,6 +205,7 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
                         " pixels but the file has only " + std::to_string(bytes.size()) + " bytes");
         }
         img = img.autorot();
+        if (range_pass.get_image() != nullptr) img = scaled_by_range(path, img, range_pass);
         const bool gray =
             img.interpretation() == VIPS_INTERPRETATION_B_W ||
             img.interpretation() == VIPS_INTERPRETATION_GREY16 ||

@@ -12,6 +12,7 @@
 
 #include "io/format_table.hpp"
 #include "tessera/core/error.hpp"
+#include "tessera/core/file.hpp"
 #include "tessera/io/formats.hpp"
 
 namespace tessera::io {
@@ -70,8 +71,13 @@ std::vector<FoundImage> find_images(const std::string& directory) {
                 } else {
                     self(self, p);
                 }
-            } else if (S_ISREG(st.st_mode) && is_image(p)) {
-                found.push_back({p.string(), ""});
+            } else if (is_image(p)) {
+                // A FIFO, socket or device named like an image is counted, not passed over:
+                // the user may have meant an image to be there.
+                found.push_back({p.string(), S_ISREG(st.st_mode)
+                                                 ? ""
+                                                 : "is " + std::string(file_kind(st.st_mode)) +
+                                                       ", not an image file"});
             }
         }
     };

@@ -4,6 +4,8 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "tessera/core/error.hpp"
@@ -19,7 +21,10 @@ void check_output(const std::string& output, const std::vector<std::string>& inp
     fs::path dir = target.parent_path();
     if (dir.empty()) dir = ".";
     if (::access(dir.c_str(), W_OK) != 0) {
-        throw Error(output + ": cannot write in " + dir.string() + " (permission denied)");
+        const std::string reason = errno == EROFS    ? "read-only file system"
+                                   : errno == EACCES ? "permission denied"
+                                                     : std::strerror(errno);
+        throw Error(output + ": cannot write in " + dir.string() + " (" + reason + ")");
     }
     if (target.filename().string().size() > NAME_MAX) {
         throw Error(output + ": the file name is longer than " + std::to_string(NAME_MAX) +

@@ -1,6 +1,8 @@
 // Files written completely or not at all, and read-only maps.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <string_view>
@@ -51,10 +53,28 @@ TEST(AtomicFile, AbandonedLeavesNothing) {
     {
         AtomicFile file(path);
         file.write("partial", 7);
-        EXPECT_EQ(file_names(dir.path()).size(), 2u);  // the temporary, beside the target
+        EXPECT_EQ(contents(file.temporary_path()), "partial");  // anonymous, or beside the target
     }
     EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"out.bin"});
     EXPECT_EQ(contents(path), "kept");
+}
+
+// SIGKILL and the out-of-memory killer run no handler: where the file system has O_TMPFILE
+// (tmpfs, ext4, where tests run), the temporary has no name until it is complete, so a process
+// killed while writing leaves nothing.
+TEST(AtomicFile, TemporaryHasNoNameWhileWritten) {
+    TempDir dir;
+    const int probe = ::open(dir.path().c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (probe < 0) GTEST_SKIP() << "no O_TMPFILE on this file system: the temporary is named";
+    ::close(probe);
+    const std::string path = dir.file("out.bin");
+    AtomicFile file(path);
+    file.write("partial", 7);
+    EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{});
+    EXPECT_EQ(contents(file.temporary_path()), "partial");
+    file.commit();
+    EXPECT_EQ(file_names(dir.path()), std::vector<std::string>{"out.bin"});
+    EXPECT_EQ(contents(path), "partial");
 }
 
 TEST(AtomicFile, CommitTogetherReplacesEveryFile) {
@@ -72,7 +92,9 @@ TEST(AtomicFile, CommitTogetherReplacesEveryFile) {
     AtomicFile first(image), second(matches);
     first.write("new image", 9);
     second.write("new rows", 8);
-    EXPECT_EQ(file_names(dir.path()).size(), 4u);
+    EXPECT_EQ(contents(first.temporary_path()), "new image");  // both written, neither in place
+    EXPECT_EQ(contents(second.temporary_path()), "new rows");
+    EXPECT_EQ(contents(image), "old image");
     commit_together({&first, &second});
     EXPECT_EQ(contents(image), "new image");
     EXPECT_EQ(contents(matches), "new rows");
@@ -142,7 +164,9 @@ TEST(AtomicFile, RefusesADeviceWithoutTouchingIt) {
     TempDir dir;
     std::filesystem::create_symlink("/dev/null", dir.file("null"));
     EXPECT_EQ(error_of([] { AtomicFile file("/dev/null"); }),
-              "/dev/null: is a character device, not a regular file; give a file name");
+              "/dev/null: is a character device, not a regular file; tessera writes each output in "
+              "full under a temporary name and renames it into place, so it cannot write to a "
+              "pipe, a terminal or a device: give a file name");
     EXPECT_NE(error_of([&] {
                   AtomicFile file(dir.file("null"));
               }).find("(a symbolic link to /dev/null): is a character device"),

@@ -525,6 +525,17 @@ def test_a_closed_pipe_on_stderr_does_not_stop_the_work(tessera_bin, work, libra
         os.close(write_end)
     assert run(tessera_bin, "info", "--verify", work / "out" / "lib.tsr").returncode == 0
 
+def temporaries_in(process, directory):
+    """How many temporaries `process` has in `directory`: anonymous ones (O_TMPFILE, which /proc
+    shows as 'DIRECTORY/#INODE (deleted)') and hidden names."""
+    hidden = [name for name in os.listdir(directory) if name.startswith(".")]
+    try:
+        open_files = [os.readlink(f"/proc/{process.pid}/fd/{fd}")
+                      for fd in os.listdir(f"/proc/{process.pid}/fd")]
+    except OSError:  # it has gone, or closed a file meanwhile
+        open_files = []
+    return len(hidden) + sum(f.startswith(f"{directory}/#") for f in open_files)
+
 
 def test_interrupt_while_writing_leaves_nothing(tessera_bin, tmp_path, big_sources):
     out = tmp_path / "out"
@@ -533,7 +544,7 @@ def test_interrupt_while_writing_leaves_nothing(tessera_bin, tmp_path, big_sourc
     for attempt in range(3):
         process = long_build(tessera_bin, big_sources, out / "lib.tsr")
         # Wait for the temporary to appear (the library is being written), then interrupt.
-        while process.poll() is None and not os.listdir(out):
+        while process.poll() is None and not temporaries_in(process, out):
             pass
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -543,6 +554,33 @@ def test_interrupt_while_writing_leaves_nothing(tessera_bin, tmp_path, big_sourc
             continue
         assert process.returncode == 1, stderr
         assert "interrupted by SIGINT" in stderr
+        assert os.listdir(out) == []
+        caught += 1
+        break
+    assert caught > 0
+
+
+def test_sigkill_while_writing_leaves_no_temporary(tessera_bin, tmp_path, big_sources):
+    """SIGKILL (the out-of-memory killer's signal) runs no handler: a named temporary stayed
+    behind for ever. An anonymous one (O_TMPFILE: tmpfs, ext4) goes with the process."""
+    out = tmp_path / "out"
+    out.mkdir()
+    try:
+        os.close(os.open(out, os.O_TMPFILE | os.O_RDWR, 0o600))
+    except OSError:
+        pytest.skip("no O_TMPFILE on this file system: the temporary is named from the start")
+    caught = 0
+    for attempt in range(3):
+        process = long_build(tessera_bin, big_sources, out / "lib.tsr")
+        while process.poll() is None and not temporaries_in(process, out):
+            pass
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=60)
+        if process.returncode == 0:  # it finished between the check and the signal
+            (out / "lib.tsr").unlink()
+            continue
+        assert process.returncode == -signal.SIGKILL
         assert os.listdir(out) == []
         caught += 1
         break
@@ -641,7 +679,7 @@ def test_interrupt_while_writing_matches_leaves_the_old_pair(tessera_bin, tmp_pa
                                     "-o", str(out / "m.png"), "--matches", str(out / "m.json"),
                                     "-q"], stderr=subprocess.PIPE, text=True)
         # Interrupt once the matches' temporary exists: the image's is complete by then.
-        while process.poll() is None and not any(n.startswith(".m.json") for n in os.listdir(out)):
+        while process.poll() is None and temporaries_in(process, out) < 2:
             pass
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

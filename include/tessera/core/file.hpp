@@ -1,12 +1,17 @@
 // Files written completely or not at all, and read-only memory maps.
 #pragma once
 
+#include <sys/types.h>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <string>
 
 namespace tessera {
+
+// What a file of this st_mode is, as messages name it: "a directory", "a named pipe (FIFO)".
+const char* file_kind(mode_t mode);
 
 // The file that writing `path` replaces: `path` itself or, when it is a symbolic link or a chain
 // of them, the file the chain ends at (existing or not), so that the link stays a link. Throws
@@ -17,7 +22,9 @@ std::string output_target(const std::string& path);
 
 // Writes to a temporary file beside output_target(path) and renames it over that on commit(), so
 // a reader never sees a half-written file. Destroyed without commit (an error, an exception), it
-// removes the temporary.
+// removes the temporary. The temporary is anonymous (O_TMPFILE) where the file system allows,
+// given a hidden name (".NAME.tmp-PID-N") only once complete, so that even SIGKILL leaves
+// nothing; elsewhere it has that name from the start.
 class AtomicFile {
   public:
     // Throws Error, before creating anything, if output_target(path) does, and if the temporary
@@ -34,7 +41,8 @@ class AtomicFile {
     // The temporary, open for reading and writing, for an encoder that also reads and seeks
     // (libtiff); flushing, closing and renaming stay commit()'s.
     int descriptor() const { return fd_; }
-    // Its name, to read back what was written before commit() (a lossy encoder's result).
+    // A name it can be opened by (/proc/self/fd/N when anonymous), to read back what was written
+    // before commit() (a lossy encoder's result).
     const std::string& temporary_path() const { return temp_path_; }
 
   private:
@@ -43,9 +51,13 @@ class AtomicFile {
     void flush();  // sets the permissions, syncs and closes
     void rename_into_place();
     void remove_temporary();  // closes, unlinks it and forgets it
-    std::string path_;        // as given, for messages
-    std::string target_;      // what commit() replaces
+    // Makes the temporary under a fresh hidden name by `create` (open or link; -1 and errno on
+    // failure), registered for removal on a signal; returns what `create` returned.
+    int name_temporary(const std::function<int(const char*)>& create);
+    std::string path_;    // as given, for messages
+    std::string target_;  // what commit() replaces
     std::string temp_path_;
+    bool anonymous_ = false;  // temp_path_ is /proc/self/fd/N: nothing to unlink
     int fd_ = -1;
     int slot_ = -1;  // where the temporary is registered for removal on a signal
 };

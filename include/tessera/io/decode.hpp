@@ -33,7 +33,9 @@ struct LoadedImage {
 
 // Decodes an image file in one of the formats supported_formats() names: EXIF orientation
 // applied, alpha dropped, 16-bit reduced to 8, CMYK and other colour spaces converted, then
-// turned into `mode`. Images over the limit are refused from their header, before any pixel is
+// turned into `mode`. Gray or RGB samples of other types (floating point, signed or 32-bit
+// integers) are read by the range of their values (0..1 or 0..255 for floating point, 0..255 or
+// 0..65535 for integers) and refused when they fit none, as are complex samples. Images over the limit are refused from their header, before any pixel is
 // decoded (PixelLimitError). Throws Error naming the file and the problem.
 LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& limit = {});
 
