@@ -8,5 +8,6 @@ namespace tessera::python {
 void bind_options(pybind11::module_& m);       // options.cpp: the checks both front ends share
 void bind_core_library(pybind11::module_& m);  // core_library.cpp: CoreLibrary
 void bind_builder(pybind11::module_& m);       // builder.cpp: Builder
+void bind_assign(pybind11::module_& m);        // assign.cpp: assign
 
 }  // namespace tessera::python

@@ -21,7 +21,8 @@ std::unique_ptr<CoreLibrary> CoreLibrary::open(const std::string& path) {
     return opened;
 }
 
-py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforce) const {
+py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforce,
+                              uint32_t max_uses) const {
     const ImageView view = image_view(target, "the target");
     pipeline::MosaicResult result;
     {
@@ -33,7 +34,8 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
                 converted = convert(view, library_.params().mode);
                 in = converted.view();
             }
-            result = pipeline::make_mosaic(library_, *searcher(threads, bruteforce), in);
+            result =
+                pipeline::make_mosaic(library_, *searcher(threads, bruteforce), in, {}, {max_uses});
         });
     }
     py::array_t<MatchRecord> records(py::ssize_t(result.matches.size()));
@@ -101,7 +103,8 @@ void bind_core_library(py::module_& m) {
              py::arg("bruteforce") = false,
              "(distances, ids) int64 (n, k); bruteforce=True uses the oracle (tests only).")
         .def("mosaic", &CoreLibrary::mosaic, py::arg("target"), py::arg("threads"),
-             py::arg("bruteforce") = false, "(image, matches, psnr)")
+             py::arg("bruteforce") = false, py::arg("max_uses") = 0,
+             "(image, matches, psnr); max_uses > 0 caps each patch's uses (optimal assignment)")
         .def("__len__", [](const CoreLibrary& c) { return c.library().patch_count(); })
         .def_property_readonly("tile",
                                [](const CoreLibrary& c) { return hw(c.library().params().tile); })

@@ -32,8 +32,9 @@ class CoreLibrary {
     static std::unique_ptr<CoreLibrary> open(const std::string& path);
     // (distances, ids) int64 (n, k) of C-contiguous uint8 tiles (n, h, w[, 3]).
     py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce) const;
-    // (image, matches, psnr); the target is converted to the library's mode first.
-    py::tuple mosaic(const U8Array& target, int threads, bool bruteforce) const;
+    // (image, matches, psnr); the target is converted to the library's mode first. max_uses > 0
+    // caps the uses of each patch (pipeline::MosaicOptions).
+    py::tuple mosaic(const U8Array& target, int threads, bool bruteforce, uint32_t max_uses) const;
 
   private:
     std::shared_ptr<const Searcher> searcher(int threads, bool bruteforce) const;

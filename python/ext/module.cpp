@@ -60,4 +60,5 @@ PYBIND11_MODULE(_tessera, m) {
     bind_options(m);
     bind_core_library(m);
     bind_builder(m);
+    bind_assign(m);
 }

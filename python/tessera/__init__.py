@@ -11,6 +11,7 @@ ties to the lowest patch id), all cores, deterministic: the results are the ``te
     >>> tiles, grid = tessera.tiles(image, 16)  # the image's 16x16 tiles, row-major
     >>> dist, ids = lib.search(tiles, k=5)      # int64 (n, 5) each, nearest first
     >>> lib.provenance(ids).path                # the source image of every id
+    >>> cells, info = tessera.assign(dist, ids, max_uses=2)  # optimal, no id in > 2 cells
 
 Paths may be str, bytes or os.PathLike; like Python's ``os`` functions, tessera passes file names
 to the system as ``os.fsencode`` gives them and returns them as ``os.fsdecode`` does (str, with
@@ -35,6 +36,7 @@ file, an undecodable image, parameters that cannot make a library.
 from __future__ import annotations
 
 from . import _tessera
+from ._assign import assign
 from ._library import Library
 from ._neighbors import NearestNeighbors
 from ._pickle import _reopen  # pickles name it tessera._reopen
@@ -50,6 +52,7 @@ __all__ = [
     "Provenance",
     "Source",
     "Error",
+    "assign",
     "tiles",
     "untile",
     "__version__",
@@ -57,6 +60,8 @@ __all__ = [
 __version__: str = _tessera.__version__
 
 # Shown, documented and pickled as tessera.X, wherever they are defined.
-for _public in (Library, NearestNeighbors, MosaicResult, Provenance, Source, _reopen, tiles, untile):
+for _public in (
+    Library, NearestNeighbors, MosaicResult, Provenance, Source, _reopen, tiles, untile, assign
+):
     _public.__module__ = __name__
 del _public

@@ -71,6 +71,17 @@ def threads(value: Any) -> int:
     return _tessera.check_threads(int(value), "threads")
 
 
+def max_uses(value: Any) -> int:
+    """None: no limit (0 to the core)."""
+    if value is None:
+        return 0
+    if not is_int(value):
+        raise TypeError(f"max_uses must be an int or None, got {value!r}")
+    if not 1 <= value < 2**32:
+        raise _tessera.Error(f"max_uses must be from 1 to {2**32 - 1}, got {value}")
+    return int(value)
+
+
 def k(value: Any, core: _tessera.CoreLibrary) -> int:
     if not is_int(value):
         raise TypeError(f"k must be an int, got {value!r}")

@@ -258,6 +258,7 @@ class Library:
         threads: Optional[int] = ...,
         return_matches: Literal[False] = ...,
         max_pixels: int = ...,
+        max_uses: Optional[int] = ...,
     ) -> np.ndarray: ...
 
     @overload
@@ -267,6 +268,7 @@ class Library:
         threads: Optional[int],
         return_matches: Literal[True],
         max_pixels: int = ...,
+        max_uses: Optional[int] = ...,
     ) -> MosaicResult: ...
 
     @overload
@@ -277,6 +279,7 @@ class Library:
         *,
         return_matches: Literal[True],
         max_pixels: int = ...,
+        max_uses: Optional[int] = ...,
     ) -> MosaicResult: ...
 
     @overload
@@ -286,6 +289,7 @@ class Library:
         threads: Optional[int] = ...,
         return_matches: bool = ...,
         max_pixels: int = ...,
+        max_uses: Optional[int] = ...,
     ) -> Union[np.ndarray, MosaicResult]: ...
 
     def mosaic(
@@ -294,6 +298,7 @@ class Library:
         threads: Optional[int] = None,
         return_matches: bool = False,
         max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
+        max_uses: Optional[int] = None,
     ) -> Union[np.ndarray, MosaicResult]:
         """Rebuild ``target`` from the library: cut it into tiles (left to right, top to bottom;
         edge tiles cropped), replace each with its nearest patch (exact squared L2).
@@ -307,6 +312,11 @@ class Library:
         return_matches : return a :class:`MosaicResult` (image, per-tile matches, PSNR, grid)
             instead of the image alone.
         max_pixels : refuse a target file with more pixels than this, like ``--max-pixels``.
+        max_uses : place no patch in more than this many tiles, like ``--max-uses``: the
+            assignment with the smallest total distance under that limit, proven optimal
+            (:func:`tessera.assign` does the same from your own candidates). None for no limit,
+            each tile taking its nearest patch. Raises :class:`tessera.Error` when
+            ``max_uses * len(self)`` is below the tile count.
 
         Edge tiles are cropped, so a target side shorter than the tile is one row or column of
         cropped tiles.
@@ -316,7 +326,9 @@ class Library:
         """
         _arguments.flag(return_matches, "return_matches")
         pixels = _images.target_pixels(target, self.mode, _arguments.max_pixels(max_pixels))
-        image, matches, psnr = self._core.mosaic(pixels, _arguments.threads(threads))
+        image, matches, psnr = self._core.mosaic(
+            pixels, _arguments.threads(threads), max_uses=_arguments.max_uses(max_uses)
+        )
         if not return_matches:
             return image
         rows = int(matches["row"][-1]) + 1

@@ -1,6 +1,6 @@
 # Stubs for the C++ extension tessera._tessera; the documented API is tessera.Library.
 # Paths and source names are bytes (the file system's); the tessera package decodes them.
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -18,6 +18,9 @@ def check_stride(stride: Tuple[int, int], what: str) -> Tuple[int, int]: ...
 def check_rotations(degrees: List[int], what: str) -> List[int]: ...
 def check_k(k: int, library: CoreLibrary) -> int: ...
 def load_image(path: bytes, mode: str, max_pixels: int) -> np.ndarray: ...
+def assign(
+    distances: np.ndarray, ids: np.ndarray, tiles: int, max_uses: int
+) -> Tuple[np.ndarray, Dict[str, Any]]: ...
 
 class CoreLibrary:
     @staticmethod
@@ -27,7 +30,7 @@ class CoreLibrary:
         self, tiles: np.ndarray, k: int, threads: int, bruteforce: bool = False
     ) -> Tuple[np.ndarray, np.ndarray]: ...
     def mosaic(
-        self, target: np.ndarray, threads: int, bruteforce: bool = False
+        self, target: np.ndarray, threads: int, bruteforce: bool = False, max_uses: int = 0
     ) -> Tuple[np.ndarray, np.ndarray, float]: ...
     def __len__(self) -> int: ...
     @property

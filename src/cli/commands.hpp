@@ -36,6 +36,7 @@ struct MosaicArgs {
     uint64_t max_pixels = io::kDefaultMaxPixels;
     int quality = io::kDefaultQuality;
     bool quality_given = false;
+    uint32_t max_uses = 0;  // 0: no limit
 };
 
 struct InfoArgs {

@@ -1,6 +1,7 @@
 // tessera mosaic: rebuild a target image from a library's patches.
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <string>
 
 #include "cli/commands.hpp"
@@ -46,6 +47,12 @@ CLI::App* add_mosaic_command(CLI::App& app, MosaicArgs& args, Console& console) 
         ->add_option("--max-pixels", args.max_pixels, "Refuse a target with more pixels than this")
         ->check(kPositiveCount)
         ->capture_default_str();
+    command
+        ->add_option("--max-uses", args.max_uses,
+                     "Place no patch in more than this many tiles: the assignment with the "
+                     "smallest total distance under that limit, proven optimal [default: no "
+                     "limit]")
+        ->check(whole_number(1, std::numeric_limits<uint32_t>::max()));
     command->add_flag("-q,--quiet", console.quiet, "No progress or summary");
     return command;
 }
@@ -65,6 +72,17 @@ void check_outputs(const MosaicArgs& args, Mode mode) {
         pipeline::check_distinct_outputs(args.output, args.matches);
         pipeline::check_output(args.matches, {args.library, args.target, args.output});
     }
+}
+
+// With --max-uses: the assignment's total cost, whether it was proven optimal, and its use counts.
+std::string capped_summary(const pipeline::MosaicResult& result) {
+    if (!result.capped) return "";
+    const CappedAssignment& a = *result.capped;
+    return ", total cost " + std::to_string(a.total_cost) +
+           (a.certified ? " (optimal, certified)"
+                        : " (lower bound " + std::to_string(a.lower_bound) + ")") +
+           ", " + count_text(a.distinct_tiles, "distinct patch", "distinct patches") +
+           ", at most " + count_text(a.most_uses, "use", "uses") + " each";
 }
 
 }  // namespace
@@ -87,16 +105,16 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
             console.status("mosaic: matching %zu/%zu tiles", done, total);
         }};
     pipeline::MosaicResult result =
-        pipeline::make_mosaic(library, *searcher, target.image.view(), events);
+        pipeline::make_mosaic(library, *searcher, target.image.view(), events, {args.max_uses});
     pipeline::write_mosaic(result, library, target.image, args.output, args.matches, args.quality,
                            !console.quiet, events);
     if (!console.quiet) {
         console.end_status();
-        std::fprintf(stderr, "tessera mosaic: %s of %s, %.3f s, PSNR %.2f dB%s -> %s\n",
+        std::fprintf(stderr, "tessera mosaic: %s of %s, %.3f s, PSNR %.2f dB%s%s -> %s\n",
                      count_text(result.matches.size(), "tile", "tiles").c_str(),
                      size_text(library.params().tile).c_str(), seconds_since(start), result.psnr,
                      result.psnr_before_encoding ? " before encoding" : "",
-                     printable(args.output).c_str());
+                     capped_summary(result).c_str(), printable(args.output).c_str());
     }
     return 0;
 }

@@ -39,8 +39,9 @@ std::span<const Neighbor> TileCandidates::of(size_t i) const {
     return {neighbors.data() + i * size_t(k), size_t(k)};
 }
 
-TileCandidates match_tiles(const Library& library, const Searcher& searcher, ImageView target,
-                           TileRows rows, int k, const Progress& progress) {
+std::vector<Neighbor> match_listed_tiles(const Library& library, const Searcher& searcher,
+                                         ImageView target, std::span<const Tile> tiles, int k,
+                                         const Progress& progress) {
     const int channels = library.params().channels();
     if (target.channels != channels) {
         throw Error("the target has " + std::to_string(target.channels) +
@@ -49,11 +50,7 @@ TileCandidates match_tiles(const Library& library, const Searcher& searcher, Ima
     }
     // k's range, before anything is sized by it (a band may have no tile to search for).
     check_queries(library, {nullptr, 0, library.params().tile}, k);
-    TileCandidates candidates;
-    candidates.tiles = band_tiles(target.size(), library.params().tile, rows);
-    candidates.k = k;
-    const std::vector<Tile>& tiles = candidates.tiles;
-    candidates.neighbors.resize(tiles.size() * size_t(k));
+    std::vector<Neighbor> neighbors(tiles.size() * size_t(k));
 
     // Tiles of one visible size share a batch: the interior, the right column, the bottom row
     // and the corner. Batches are cut into chunks so progress can be reported.
@@ -83,14 +80,23 @@ TileCandidates match_tiles(const Library& library, const Searcher& searcher, Ima
             found.resize(count * size_t(k));
             searcher.search({queries.data(), count, window}, k, found.data());
             for (size_t j = 0; j < count; ++j) {
-                std::copy_n(
-                    found.begin() + ptrdiff_t(j * size_t(k)), k,
-                    candidates.neighbors.begin() + ptrdiff_t(members[begin + j] * size_t(k)));
+                std::copy_n(found.begin() + ptrdiff_t(j * size_t(k)), k,
+                            neighbors.begin() + ptrdiff_t(members[begin + j] * size_t(k)));
             }
             done += count;
             if (progress) progress(done, tiles.size());
         }
     }
+    return neighbors;
+}
+
+TileCandidates match_tiles(const Library& library, const Searcher& searcher, ImageView target,
+                           TileRows rows, int k, const Progress& progress) {
+    TileCandidates candidates;
+    candidates.tiles = band_tiles(target.size(), library.params().tile, rows);
+    candidates.k = k;
+    candidates.neighbors =
+        match_listed_tiles(library, searcher, target, candidates.tiles, k, progress);
     return candidates;
 }
 

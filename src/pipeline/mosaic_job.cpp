@@ -2,8 +2,11 @@
 // matches file, and the PSNR of what was delivered.
 #include "tessera/pipeline/mosaic_job.hpp"
 
+#include <algorithm>
 #include <exception>
+#include <limits>
 
+#include "tessera/core/error.hpp"
 #include "tessera/core/file.hpp"
 #include "tessera/io/decode.hpp"
 #include "tessera/io/encode.hpp"
@@ -24,12 +27,66 @@ Library open_library(const std::string& path, const std::function<void(const Lib
     return library;
 }
 
+namespace {
+
+// Candidates per tile before any widening: enough for most tiles of a cap with room to spare.
+constexpr uint32_t kFirstCandidates = 8;
+
+// The optimal matches under the cap: each tile's nearest patches from the exact search, more of
+// them for the tiles whose lists do not prove the optimum (assign_with_repeat_cap).
+std::vector<TileMatch> capped_matches(const Library& library, const Searcher& searcher,
+                                      ImageView target, const MosaicEvents& events,
+                                      uint32_t max_uses, std::optional<CappedAssignment>& capped) {
+    const Size tile = library.params().tile;
+    const size_t cells = cover_with_tiles(target.size(), tile).size();
+    const uint32_t patches =
+        uint32_t(std::min<size_t>(library.patch_count(), std::numeric_limits<uint32_t>::max()));
+    check_repeat_cap(cells, patches, max_uses);
+    const TileRows all_rows{0, tile_rows(target.size(), tile)};
+    const TileCandidates candidates =
+        match_tiles(library, searcher, target, all_rows, int(std::min(kFirstCandidates, patches)),
+                    events.matching);
+    // The widest list each tile was given, for the chosen patch's distance.
+    std::vector<std::vector<Neighbor>> widened(cells);
+    const WidenCandidates widen = [&](std::span<const uint32_t> listed, int k) {
+        std::vector<Tile> tiles;
+        tiles.reserve(listed.size());
+        for (uint32_t c : listed) tiles.push_back(candidates.tiles[c]);
+        std::vector<Neighbor> found = match_listed_tiles(library, searcher, target, tiles, k);
+        for (size_t i = 0; i < listed.size(); ++i) {
+            const auto list = std::span(found).subspan(i * size_t(k), size_t(k));
+            widened[listed[i]].assign(list.begin(), list.end());
+        }
+        return found;
+    };
+    if (events.phase) events.phase("assigning");
+    capped = assign_with_repeat_cap(candidates.neighbors, cells, patches, max_uses, widen);
+    std::vector<TileMatch> matches(cells);
+    for (size_t c = 0; c < cells; ++c) {
+        const uint32_t patch = capped->tiles[c];
+        const std::span<const Neighbor> list =
+            widened[c].empty() ? candidates.of(c) : std::span<const Neighbor>(widened[c]);
+        const auto chosen = std::find_if(list.begin(), list.end(),
+                                         [&](const Neighbor& n) { return n.id == patch; });
+        TESSERA_ASSERT(chosen != list.end());
+        matches[c] = {candidates.tiles[c], patch, chosen->distance};
+    }
+    return matches;
+}
+
+}  // namespace
+
 MosaicResult make_mosaic(const Library& library, const Searcher& searcher, ImageView target,
-                         const MosaicEvents& events) {
+                         const MosaicEvents& events, const MosaicOptions& options) {
     MosaicResult result;
-    const TileRows all_rows{0, tile_rows(target.size(), library.params().tile)};
-    result.matches =
-        assign_nearest(match_tiles(library, searcher, target, all_rows, 1, events.matching));
+    if (options.max_uses > 0) {
+        result.matches =
+            capped_matches(library, searcher, target, events, options.max_uses, result.capped);
+    } else {
+        const TileRows all_rows{0, tile_rows(target.size(), library.params().tile)};
+        result.matches =
+            assign_nearest(match_tiles(library, searcher, target, all_rows, 1, events.matching));
+    }
     if (events.phase) events.phase("rendering");
     result.image = render(LibraryTiles(library), result.matches, target.size());
     result.psnr = psnr(result.image.view(), target);

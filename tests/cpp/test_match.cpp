@@ -90,6 +90,28 @@ TEST(Match, KCandidatesAreTheOraclesKNearest) {
 
 // A band is those rows of the whole: the same tiles (rows and y in the target) and candidates,
 // for bands of 1, 2 and 3 rows, one that ends at the bottom edge, and an empty one.
+// Any subset of the grid, in any order (what widening a repeat-capped assignment searches): each
+// listed tile's neighbours are those the whole grid's matching gives it.
+TEST(Match, ListedTilesMatchAsInTheWholeGrid) {
+    const Scene s = scene(Mode::Rgb, 11);
+    const auto searcher = make_exact_searcher(s.lib, 2);
+    const int k = 5;
+    const TileCandidates whole = match_tiles(s.lib, *searcher, s.target.view(), {0, 3}, k);
+    const std::vector<size_t> picked = {8, 0, 5, 7, 2, 4};  // corner, interior, edges, unordered
+    std::vector<Tile> tiles;
+    for (size_t i : picked) tiles.push_back(whole.tiles[i]);
+    const std::vector<Neighbor> listed =
+        match_listed_tiles(s.lib, *searcher, s.target.view(), tiles, k);
+    ASSERT_EQ(listed.size(), picked.size() * k);
+    for (size_t j = 0; j < picked.size(); ++j) {
+        const auto of = whole.of(picked[j]);
+        EXPECT_EQ(std::vector<Neighbor>(listed.begin() + ptrdiff_t(j * k),
+                                        listed.begin() + ptrdiff_t(j * k + k)),
+                  std::vector<Neighbor>(of.begin(), of.end()))
+            << "tile " << picked[j];
+    }
+}
+
 TEST(Match, BandsAreSlicesOfTheWhole) {
     const Scene s = scene(Mode::Rgb, 5);
     const auto searcher = make_exact_searcher(s.lib, 2);

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -71,6 +72,58 @@ TEST_F(MosaicJob, MakeMosaicIsMatchThenRender) {
     EXPECT_EQ(phases, std::vector<std::string>{"rendering"});
     EXPECT_EQ(last_done, matches.size());
     EXPECT_EQ(last_total, matches.size());
+}
+
+// With a repeat cap: no patch in more tiles than the cap, each match's distance that of its patch,
+// the summary that of the matches, and the pixels the render of the matches. Returns the rounds.
+int check_capped_mosaic(const Library& library, const Searcher& searcher, const Image& target,
+                        uint32_t max_uses) {
+    std::vector<std::string> phases;
+    pipeline::MosaicEvents events;
+    events.phase = [&](const std::string& phase) { phases.push_back(phase); };
+    const pipeline::MosaicResult result =
+        pipeline::make_mosaic(library, searcher, target.view(), events, {max_uses});
+    EXPECT_TRUE(result.capped.has_value());
+    if (!result.capped) return 0;
+    const auto all = make_bruteforce_searcher(library);
+    const int k = int(library.patch_count());
+    std::vector<uint32_t> uses(library.patch_count());
+    uint64_t total = 0;
+    for (const TileMatch& m : result.matches) {
+        EXPECT_LE(++uses[m.patch], max_uses) << m.patch;
+        std::vector<uint8_t> query;
+        for (int y = 0; y < m.tile.size.height; ++y) {
+            const uint8_t* row = target.view().row(m.tile.y + y) + m.tile.x;
+            query.insert(query.end(), row, row + m.tile.size.width);
+        }
+        std::vector<Neighbor> found(size_t(k), Neighbor{});
+        all->search({query.data(), 1, m.tile.size}, k, found.data());
+        const auto it = std::find_if(found.begin(), found.end(),
+                                     [&](const Neighbor& n) { return n.id == m.patch; });
+        EXPECT_TRUE(it != found.end() && it->distance == m.distance) << m.patch;
+        total += m.distance;
+    }
+    EXPECT_EQ(result.capped->total_cost, total);
+    EXPECT_TRUE(result.capped->certified);
+    EXPECT_EQ(result.capped->most_uses, *std::max_element(uses.begin(), uses.end()));
+    EXPECT_EQ(result.image.pixels,
+              render(LibraryTiles(library), result.matches, target.size()).pixels);
+    EXPECT_EQ(phases, (std::vector<std::string>{"assigning", "rendering"}));
+    return result.capped->rounds;
+}
+
+TEST_F(MosaicJob, RepeatCapHolds) {
+    for (uint32_t max_uses : {1u, 2u})
+        check_capped_mosaic(*library_, *searcher_, target_, max_uses);
+    // Every tile the same 8x8 block (edge tiles its top-left): they all want the same patches,
+    // so 8 candidates each cannot place them, and widening (the widened lists' distances) is used.
+    Image same(target_.width, target_.height, 1);
+    for (int y = 0; y < same.height; ++y) {
+        for (int x = 0; x < same.width; ++x) same.row(y)[x] = target_.view().row(y % 8)[x % 8];
+    }
+    EXPECT_GT(check_capped_mosaic(*library_, *searcher_, same, 1), 1);
+    // No cap: no summary.
+    EXPECT_FALSE(pipeline::make_mosaic(*library_, *searcher_, target_.view()).capped.has_value());
 }
 
 TEST_F(MosaicJob, WritesImageAndMatchesTogether) {

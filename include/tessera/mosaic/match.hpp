@@ -33,6 +33,13 @@ struct TileCandidates {
     std::span<const Neighbor> of(size_t i) const;
 };
 
+// The k nearest patches of each of `tiles` (tiles of `target`, any subset of its grid, in any
+// order): tiles.size() * k entries, tile i's at [i*k, i*k + k), nearest first. Tiles of one visible
+// size are searched together, so a tile's neighbours do not depend on which others are listed.
+std::vector<Neighbor> match_listed_tiles(const Library& library, const Searcher& searcher,
+                                         ImageView target, std::span<const Tile> tiles, int k,
+                                         const Progress& progress = {});
+
 // Matches the tiles of band `rows` of `target` (which must have the library's channel count);
 // {0, tile_rows(...)} is the whole target. 1 <= k <= library size. `progress` counts the band's
 // tiles.

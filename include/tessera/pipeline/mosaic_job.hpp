@@ -2,7 +2,9 @@
 // write the image and its matches.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "tessera/core/progress.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/mosaic/assign.hpp"
+#include "tessera/mosaic/capped_assignment.hpp"
 #include "tessera/search/search.hpp"
 
 namespace tessera::pipeline {
@@ -28,6 +31,15 @@ struct MosaicResult {
     double psnr = 0;  // of the output as delivered (file as written for lossy formats)
     // The read-back of a lossy file failed: psnr is that of the pixels before encoding.
     bool psnr_before_encoding = false;
+    // With a repeat cap: the assignment's total cost, certificate and use counts (its `tiles`
+    // are those of `matches`).
+    std::optional<CappedAssignment> capped;
+};
+
+struct MosaicOptions {
+    // No patch in more than this many tiles (0: no cap, each tile takes its nearest patch): the
+    // assignment with the smallest total distance under the cap, certified optimal.
+    uint32_t max_uses = 0;
 };
 
 // Status callbacks a front end shows (a terminal line in the CLI, nothing in Python).
@@ -38,9 +50,10 @@ struct MosaicEvents {
 };
 
 // Matches and renders `target` (already in the library's mode) with `searcher`; psnr is that of
-// the rendered pixels against `target`.
+// the rendered pixels against `target`. A cap that the library cannot meet (max_uses * patches
+// below the tile count) throws Error before any search.
 MosaicResult make_mosaic(const Library& library, const Searcher& searcher, ImageView target,
-                         const MosaicEvents& events = {});
+                         const MosaicEvents& events = {}, const MosaicOptions& options = {});
 
 // Writes result.image to `output` (format by extension, `quality` for lossy formats) and, when
 // `matches_path` is not empty, the matches as .csv or .json, both written in full before either
