@@ -67,7 +67,8 @@ class Builder {
                 run_native("adding images to the library", [&] {
                     const std::vector<pipeline::Source> expanded = pipeline::expand_inputs(sources);
                     pipeline::check_library_size(
-                        builder_, expanded, {max_library_bytes, "max_library_bytes="}, threads);
+                        builder_, expanded, {max_library_bytes, "max_library_bytes=", max_pixels},
+                        threads);
                     pipeline::add_sources(builder_, expanded,
                                           {strict, {max_pixels, "max_pixels="}, threads}, warn);
                 });

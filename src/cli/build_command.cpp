@@ -119,9 +119,10 @@ int run_build(const BuildArgs& args, const Console& console) {
     for (const pipeline::Source& s : sources) input_files.push_back(s.path);
     pipeline::check_output(args.output, input_files);
     console.status("%s", "build: estimating the library's size");
-    pipeline::check_library_size(builder, sources,
-                                 {args.max_library_bytes, "--max-library-bytes", args.output},
-                                 args.threads);
+    pipeline::check_library_size(
+        builder, sources,
+        {args.max_library_bytes, "--max-library-bytes", args.max_pixels, args.output},
+        args.threads);
 
     const pipeline::AddSummary summary = pipeline::add_sources(
         builder, sources, {args.strict, {args.max_pixels, "--max-pixels"}, args.threads},

@@ -37,7 +37,8 @@ uint64_t check_library_size(const LibraryBuilder& builder, std::span<const Sourc
     for (size_t i = 0; i < sources.size(); ++i) {
         const Source& s = sources[i];
         if (s.pixels || !s.problem.empty()) continue;
-        if (const std::optional<Size> size = io::image_size(s.path)) {
+        const std::optional<Size> size = io::image_size(s.path);
+        if (size && uint64_t(size->width) * uint64_t(size->height) <= limit.max_pixels) {
             patches[i] = builder.patches_from(*size);
         }
     }

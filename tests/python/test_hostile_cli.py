@@ -735,7 +735,7 @@ def test_a_library_too_big_for_memory_says_how_big_and_what_to_change(tessera_bi
         resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
     result = run(tessera_bin, "build", data_dir / "astronaut.png", "-o", work / "out" / "lib.tsr",
                  "--tile", "128", "--stride", "1", "--rotations", "0,90,180,270", "--flips",
-                 "--threads", "1", "-q", preexec_fn=limit)
+                 "--threads", "1", "--max-library-bytes", 10**12, "-q", preexec_fn=limit)
     assert_failed(result, "astronaut.png: out of memory: a library of 1185800 patches of 128x128 rgb "
                   "needs about 58.3 GB with the sources up to this one; use a larger stride, fewer rotations or flips, or a smaller tile")
     assert os.listdir(work / "out") == []

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "tessera/io/decode.hpp"
 #include "tessera/library/builder.hpp"
 #include "tessera/pipeline/add_sources.hpp"
 
@@ -19,14 +20,16 @@ inline constexpr uint64_t kDefaultMaxLibraryBytes = uint64_t(8) << 30;
 struct LibrarySizeLimit {
     uint64_t max = kDefaultMaxLibraryBytes;
     std::string_view option = "--max-library-bytes";  // how the user raises `max`, for messages
+    uint64_t max_pixels = io::kDefaultMaxPixels;      // larger images are refused, so not counted
     std::string output{};  // the file the library is saved to; empty: kept in memory
 };
 
 // The size of the library file once `sources` are added to `builder` (its patches so far
-// included), from the images' headers: files only (pixels in memory and images whose header
-// does not read are left out; decoding reports the latter), source records left out. Reads the
-// headers `threads` at a time (0 = all cores). Throws Error, with the estimate and how to make it
-// smaller, when it is over limit.max or over the free space of limit.output's file system.
+// included), from the images' headers: files only (pixels in memory, images over max_pixels and
+// images whose header does not read are left out: decoding refuses them), source records left
+// out. Reads the headers `threads` at a time (0 = all cores). Throws Error, with the estimate and
+// how to make it smaller, when it is over limit.max or over the free space of limit.output's
+// file system.
 uint64_t check_library_size(const LibraryBuilder& builder, std::span<const Source> sources,
                             const LibrarySizeLimit& limit, int threads);
 
