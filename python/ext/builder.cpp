@@ -16,6 +16,7 @@
 #include "tessera/library/builder.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/pipeline/add_sources.hpp"
+#include "tessera/pipeline/library_size.hpp"
 #include "tessera/search/exact_search_data.hpp"
 
 namespace tessera::python {
@@ -39,7 +40,7 @@ class Builder {
     // of Library.build. A warning turned into an error raises in place of any later failure, as
     // it came first.
     void add(const std::vector<std::pair<std::string, std::optional<py::function>>>& inputs,
-             bool strict, uint64_t max_pixels, int threads) {
+             bool strict, uint64_t max_pixels, uint64_t max_library_bytes, int threads) {
         std::vector<pipeline::SourceInput> sources;
         bool files = false;
         for (const auto& [name, make_array] : inputs) {
@@ -64,7 +65,11 @@ class Builder {
             try {
                 if (files) start_vips();
                 run_native("adding images to the library", [&] {
-                    pipeline::add_sources(builder_, pipeline::expand_inputs(sources),
+                    const std::vector<pipeline::Source> expanded = pipeline::expand_inputs(sources);
+                    pipeline::check_library_size(
+                        builder_, expanded, {max_library_bytes, "max_library_bytes=", max_pixels},
+                        threads);
+                    pipeline::add_sources(builder_, expanded,
                                           {strict, {max_pixels, "max_pixels="}, threads}, warn);
                 });
             } catch (...) {
@@ -124,7 +129,7 @@ void bind_builder(py::module_& m) {
              py::arg("tile"), py::arg("stride"), py::arg("mode"), py::arg("rotations"),
              py::arg("flips"), py::arg("transform_sources"))
         .def("add", &Builder::add, py::arg("inputs"), py::arg("strict"), py::arg("max_pixels"),
-             py::arg("threads"))
+             py::arg("max_library_bytes"), py::arg("threads"))
         .def("finish", &Builder::finish);
 }
 

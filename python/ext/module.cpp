@@ -16,6 +16,7 @@
 #include "tessera/core/geometry.hpp"
 #include "tessera/core/image.hpp"
 #include "tessera/io/decode.hpp"
+#include "tessera/pipeline/library_size.hpp"
 
 namespace py = pybind11;
 using namespace tessera;
@@ -25,6 +26,7 @@ PYBIND11_MODULE(_tessera, m) {
     m.doc() = "tessera's C++ core; use the tessera package, which documents the API.";
     m.attr("__version__") = TESSERA_VERSION;
     m.attr("DEFAULT_MAX_PIXELS") = io::kDefaultMaxPixels;
+    m.attr("DEFAULT_MAX_LIBRARY_BYTES") = pipeline::kDefaultMaxLibraryBytes;
     std::vector<std::string> transform_names;
     for (int t = 0; t < kTransformCount; ++t)
         transform_names.emplace_back(transform_name(Transform(t)));

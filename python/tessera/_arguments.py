@@ -55,6 +55,12 @@ def max_pixels(value: Any) -> int:
     return _tessera.check_max_pixels(int(value), "max_pixels")
 
 
+def max_library_bytes(value: Any) -> int:
+    if not is_int(value):
+        raise TypeError(f"max_library_bytes must be an int, got {value!r}")
+    return _tessera.check_max_pixels(int(value), "max_library_bytes")
+
+
 def mode(value: Any) -> str:
     """The core refuses a str other than 'gray' or 'rgb'."""
     if not isinstance(value, str):

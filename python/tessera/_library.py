@@ -72,6 +72,7 @@ class Library:
         transform_sources: bool = False,
         strict: bool = False,
         max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
+        max_library_bytes: int = _tessera.DEFAULT_MAX_LIBRARY_BYTES,
         threads: Optional[int] = None,
     ) -> "Library":
         """Cut every ``tile`` window, ``stride`` apart, from each image into a new library.
@@ -109,6 +110,9 @@ class Library:
             it with a warning, like ``tessera build --strict``.
         max_pixels : refuse image files with more pixels than this, from their header
             (decompression bombs); default 268435456, like ``--max-pixels``.
+        max_library_bytes : refuse the build, before decoding, when the library would be larger
+            than this, estimated from the image files' headers (arrays and PIL images in memory
+            are not counted); default 8 GiB (8589934592), like ``--max-library-bytes``.
         threads : image files decoded at once, 0 to 4096; 0 or None for all cores, like
             ``--threads``. Patch ids do not depend on it.
 
@@ -133,6 +137,7 @@ class Library:
             inputs,
             _arguments.flag(strict, "strict"),
             _arguments.max_pixels(max_pixels),
+            _arguments.max_library_bytes(max_library_bytes),
             _arguments.threads(threads),
         )
         lib = cls._wrap(builder.finish(), None)
@@ -193,7 +198,8 @@ class Library:
         # One source, the patches stacked top to bottom, cut with stride = tile: window i is row i.
         stacked = np.ascontiguousarray(pixels).reshape((len(pixels) * h,) + pixels.shape[2:])
         builder = _tessera.Builder((h, w), (h, w), mode, [0], False, False)
-        builder.add([(b"<patches>", lambda: stacked)], False, _tessera.DEFAULT_MAX_PIXELS, 0)
+        builder.add([(b"<patches>", lambda: stacked)], False, _tessera.DEFAULT_MAX_PIXELS,
+                    _tessera.DEFAULT_MAX_LIBRARY_BYTES, 0)
         lib = cls._wrap(builder.finish(), None)
         lib._source_files = []
         return lib

@@ -6,6 +6,7 @@ import numpy as np
 
 __version__: str
 DEFAULT_MAX_PIXELS: int
+DEFAULT_MAX_LIBRARY_BYTES: int
 TRANSFORM_NAMES: List[str]
 
 class Error(ValueError): ...
@@ -70,6 +71,7 @@ class Builder:
         inputs: Sequence[Tuple[bytes, Optional[Callable[[], np.ndarray]]]],
         strict: bool,
         max_pixels: int,
+        max_library_bytes: int,
         threads: int,
     ) -> None: ...
     def finish(self) -> CoreLibrary: ...

@@ -69,6 +69,12 @@ CLI::App* add_build_command(CLI::App& app, BuildArgs& args, Console& console) {
                      "Refuse images with more pixels than this (decompression bombs)")
         ->check(kPositiveCount)
         ->capture_default_str();
+    command
+        ->add_option("--max-library-bytes", args.max_library_bytes,
+                     "Refuse a build whose library would be larger than this, estimated from the "
+                     "images' headers before decoding (as is one larger than the free disk space)")
+        ->check(kPositiveCount)
+        ->capture_default_str();
     command->add_option("--threads", args.threads, "Images decoded at once, 0 = all cores")
         ->check(kThreadCount)
         ->capture_default_str();
@@ -112,6 +118,11 @@ int run_build(const BuildArgs& args, const Console& console) {
     std::vector<std::string> input_files;
     for (const pipeline::Source& s : sources) input_files.push_back(s.path);
     pipeline::check_output(args.output, input_files);
+    console.status("%s", "build: estimating the library's size");
+    pipeline::check_library_size(
+        builder, sources,
+        {args.max_library_bytes, "--max-library-bytes", args.max_pixels, args.output},
+        args.threads);
 
     const pipeline::AddSummary summary = pipeline::add_sources(
         builder, sources, {args.strict, {args.max_pixels, "--max-pixels"}, args.threads},

@@ -10,6 +10,7 @@
 #include "cli/console.hpp"
 #include "tessera/io/decode.hpp"
 #include "tessera/io/encode.hpp"
+#include "tessera/pipeline/library_size.hpp"
 
 namespace tessera::cli {
 
@@ -25,6 +26,7 @@ struct BuildArgs {
     bool strict = false;
     int threads = 0;
     uint64_t max_pixels = io::kDefaultMaxPixels;
+    uint64_t max_library_bytes = pipeline::kDefaultMaxLibraryBytes;
 };
 
 struct MosaicArgs {

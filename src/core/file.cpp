@@ -3,16 +3,19 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <utility>
+#include <vector>
 
 #include "tessera/core/error.hpp"
 
@@ -269,7 +272,75 @@ void AtomicFile::commit() {
     commit_together({this});
 }
 
+namespace {
+
+// Exclusive flock(2)s on the directories of a commit's targets, held until destroyed, so that
+// two tessera processes replacing the same files commit one whole set after the other. The lock
+// is on the directory itself (nothing is created, so nothing is left behind); directories are
+// locked in the order of their (device, inode) so two processes never wait on each other. A
+// directory that cannot be opened or locked (no read permission, a file system without flock)
+// is passed over: the commit then has only the guarantees it would have without the lock.
+class DirectoryLocks {
+  public:
+    explicit DirectoryLocks(const std::vector<std::string>& targets) {
+        struct Dir {
+            dev_t dev;
+            ino_t ino;
+            int fd;
+        };
+        std::vector<Dir> dirs;
+        for (const std::string& target : targets) {
+            const std::filesystem::path parent = std::filesystem::path(target).parent_path();
+            const int fd =
+                ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            struct stat st {};
+            if (fd < 0) continue;
+            if (::fstat(fd, &st) != 0) {
+                ::close(fd);
+                continue;
+            }
+            dirs.push_back({st.st_dev, st.st_ino, fd});
+        }
+        std::sort(dirs.begin(), dirs.end(), [](const Dir& a, const Dir& b) {
+            return std::pair(a.dev, a.ino) < std::pair(b.dev, b.ino);
+        });
+        for (size_t i = 0; i < dirs.size(); ++i) {
+            const bool repeat =
+                i > 0 && dirs[i].dev == dirs[i - 1].dev && dirs[i].ino == dirs[i - 1].ino;
+            if (!repeat && lock_exclusive(dirs[i].fd)) {
+                fds_.push_back(dirs[i].fd);
+            } else {
+                ::close(dirs[i].fd);
+            }
+        }
+    }
+    ~DirectoryLocks() {
+        for (int fd : fds_) ::close(fd);  // closing the last descriptor releases the lock
+    }
+    DirectoryLocks(const DirectoryLocks&) = delete;
+    DirectoryLocks& operator=(const DirectoryLocks&) = delete;
+
+  private:
+    static bool lock_exclusive(int fd) {
+        int result;
+        do {
+            result = ::flock(fd, LOCK_EX);
+        } while (result != 0 && errno == EINTR);
+        return result == 0;
+    }
+    std::vector<int> fds_;
+};
+
+}  // namespace
+
 void commit_together(std::initializer_list<AtomicFile*> files) {
+    // A single rename is atomic by itself; a set needs the lock to stay a set. It is taken before
+    // the temporaries are named (flush), so that one killed while waiting leaves nothing.
+    std::vector<std::string> targets;
+    if (files.size() > 1) {
+        for (const AtomicFile* file : files) targets.push_back(file->target_);
+    }
+    const DirectoryLocks locks(targets);
     for (AtomicFile* file : files) file->flush();
     // Held back so that an interrupt cannot come between two renames, leaving one file new and
     // removing the other; one that comes meanwhile is handled after.

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <new>
+#include <optional>
 #include <span>
 
 #include "io/format_table.hpp"
@@ -45,6 +46,19 @@ std::pair<uint64_t, uint64_t> bmp_size(std::span<const uint8_t> b) {
     if (le(14, 4) == 12) return {le(18, 2), le(20, 2)};
     const auto height = int32_t(le(22, 4));  // negative for top-down rows
     return {le(18, 4), height < 0 ? -int64_t(height) : height};
+}
+
+// The libvips loader of a file in a format tessera reads, or nullptr.
+const char* loader_of(std::span<const uint8_t> bytes) {
+    VSource source = VSource::new_from_memory(bytes.data(), bytes.size());
+    const char* loader = vips_foreign_find_load_source(source.get_source());
+    if (loader == nullptr && modules_deferred()) {  // HEIF, or a format tessera does not read
+        vips_error_clear();
+        load_module(VipsModule::heif);
+        loader = vips_foreign_find_load_source(source.get_source());
+    }
+    vips_error_clear();
+    return loader != nullptr && trusted_loader(loader) ? loader : nullptr;
 }
 
 PixelLimitError over_limit(const std::string& path, uint64_t width, uint64_t height,
@@ -158,19 +172,11 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
             } const guard;
             img = VImage::magickload_buffer(blob, VImage::option()->set("memory", true));
         } else {
-            VSource source = VSource::new_from_memory(bytes.data(), bytes.size());
-            const char* loader = vips_foreign_find_load_source(source.get_source());
-            if (loader == nullptr &&
-                modules_deferred()) {  // HEIF, or a format tessera does not read
-                vips_error_clear();
-                load_module(VipsModule::heif);
-                loader = vips_foreign_find_load_source(source.get_source());
-            }
-            pnm = loader != nullptr && std::strcmp(loader, "VipsForeignLoadPpmSource") == 0;
-            vips_error_clear();
-            if (loader == nullptr || !trusted_loader(loader)) {
+            const char* loader = loader_of(bytes);
+            if (loader == nullptr) {
                 throw Error(path + ": not a supported image format (" + supported_formats() + ")");
             }
+            pnm = std::strcmp(loader, "VipsForeignLoadPpmSource") == 0;
             // Opening reads only the header, so oversized images are refused before decoding.
             // Sequential access decodes strip by strip straight into `decoded` below: one copy
             // of the pixels. Only an EXIF rotation needs the whole image decoded first, in
@@ -230,6 +236,34 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
     loaded.source.width = uint32_t(loaded.image.width);
     loaded.source.height = uint32_t(loaded.image.height);
     return loaded;
+}
+
+std::optional<Size> image_size(const std::string& path) {
+    try {
+        std::error_code ec;
+        if (fs::is_directory(path, ec)) return std::nullopt;
+        const MappedFile file(path);
+        const std::span<const uint8_t> bytes(file.data(), file.size());
+        if (bytes.empty()) return std::nullopt;
+        const auto [bmp_width, bmp_height] = bmp_size(bytes);
+        if (bmp_width > 0) {
+            if (bmp_width > INT32_MAX || bmp_height > INT32_MAX) return std::nullopt;
+            return Size{int(bmp_width), int(bmp_height)};
+        }
+        return run_vips(path, [&]() -> std::optional<Size> {
+            if (loader_of(bytes) == nullptr) return std::nullopt;
+            const VImage img =
+                VImage::new_from_source(VSource::new_from_memory(bytes.data(), bytes.size()), "",
+                                        VImage::option()->set("access", VIPS_ACCESS_SEQUENTIAL));
+            // EXIF orientations 5 to 8 turn the image a quarter.
+            if (vips_image_get_orientation(img.get_image()) >= 5) {
+                return Size{img.height(), img.width()};
+            }
+            return Size{img.width(), img.height()};
+        });
+    } catch (const Error&) {
+        return std::nullopt;
+    }
 }
 
 }  // namespace tessera::io

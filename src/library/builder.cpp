@@ -17,16 +17,23 @@ namespace {
 // The builder holds the whole library in memory, about the size of its file: the message says
 // how big that is and which parameters make it smaller. While sources are added, the builder does
 // not know those still to come: the size is of the sources so far, and says so.
+// The file of a library of `patch_count` patches, its source records left out (a few bytes each).
+uint64_t file_bytes_of(const LibraryParams& params, const SearchData& search_data,
+                       uint64_t patch_count) {
+    return detail::Layout(detail::section_bytes(0, 0, patch_count, params.patch_bytes(),
+                                                search_data.section_bytes(params, patch_count)))
+        .file_bytes;
+}
+
 [[noreturn]] void throw_out_of_memory(const std::string& what, const LibraryParams& params,
                                       const SearchData& search_data, uint64_t patch_count,
                                       bool all_sources) {
-    const detail::Layout layout(detail::section_bytes(
-        0, 0, patch_count, params.patch_bytes(), search_data.section_bytes(params, patch_count)));
-    throw Error(
-        what + ": out of memory: a library of " + std::to_string(patch_count) + " patches of " +
-        size_text(params.tile) + " " + std::string(mode_name(params.mode)) + " needs about " +
-        bytes_text(layout.file_bytes) + (all_sources ? "" : " with the sources up to this one") +
-        "; use a larger stride, fewer rotations or flips, or a smaller tile");
+    throw Error(what + ": out of memory: a library of " + std::to_string(patch_count) +
+                " patches of " + size_text(params.tile) + " " +
+                std::string(mode_name(params.mode)) + " needs about " +
+                bytes_text(file_bytes_of(params, search_data, patch_count)) +
+                (all_sources ? "" : " with the sources up to this one") +
+                "; use a larger stride, fewer rotations or flips, or a smaller tile");
 }
 
 // The origins in the source of the windows cut under transform t, in the order they are stored.
@@ -61,6 +68,22 @@ size_t LibraryBuilder::patch_count() const {
 }
 size_t LibraryBuilder::source_count() const {
     return buffers_->sources.size();
+}
+
+uint64_t LibraryBuilder::patches_from(Size image) const {
+    const Size tile = params_.tile, stride = params_.stride;
+    uint64_t patches = 0;
+    for (Transform t : params_.transforms) {
+        const Size grid = grid_ == WindowGrid::Source ? image : transformed_size(image, t);
+        if (grid.width < tile.width || grid.height < tile.height) continue;
+        patches += uint64_t((grid.width - tile.width) / stride.width + 1) *
+                   uint64_t((grid.height - tile.height) / stride.height + 1);
+    }
+    return patches;
+}
+
+uint64_t LibraryBuilder::file_bytes_for(uint64_t patch_count) const {
+    return file_bytes_of(params_, *search_data_, patch_count);
 }
 
 size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {

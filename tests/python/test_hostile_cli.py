@@ -1,6 +1,7 @@
 """Hostile arguments, damaged libraries, interrupts, full disks and concurrent readers, through the
 tessera command: exit 2 for usage errors, 1 for failures (one line naming the problem), never a
 signal, and never a file left under the final name or a temporary beside it."""
+import fcntl
 import functools
 import os
 import resource
@@ -603,9 +604,21 @@ def tiny_disk(tmp_path):
 
 
 def test_full_disk_leaves_nothing(tessera_bin, work, library, tiny_disk):
+    # A library the size estimate lets through (it leaves out the sources' names): 1 patch, but
+    # 400 sources with long names, about 280 KB of them.
+    names = work / ("d" * 200) / ("e" * 200)
+    names.mkdir(parents=True)
+    Image.new("RGB", (4, 4)).save(names / "0.png")
+    for i in range(1, 400):
+        os.link(names / "0.png", names / f"{i:0>200}.png")
+    result = run(tessera_bin, "build", names, "-o", tiny_disk / "lib.tsr", "--tile", "4")
+    assert_failed(result, "lib.tsr: write failed: No space left on device")
+    assert os.listdir(tiny_disk) == []
+    # One larger than the free space is refused before any work.
     result = run(tessera_bin, "build", work / "a.png", "-o", tiny_disk / "lib.tsr", "--tile", "4",
                  "--stride", "1", "--rotations", "0,90,180,270", "--flips")
-    assert_failed(result, "lib.tsr: write failed: No space left on device")
+    assert_failed(result, "the library would take about ", " (21960 patches of 4x4 rgb), more "
+                  "than the ", " free where ", "lib.tsr is written; use a larger stride")
     assert os.listdir(tiny_disk) == []
     noise_png(work / "big.png", 400, 400)
     result = run(tessera_bin, "mosaic", library, work / "big.png", "-o", tiny_disk / "m.png",
@@ -722,7 +735,7 @@ def test_a_library_too_big_for_memory_says_how_big_and_what_to_change(tessera_bi
         resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
     result = run(tessera_bin, "build", data_dir / "astronaut.png", "-o", work / "out" / "lib.tsr",
                  "--tile", "128", "--stride", "1", "--rotations", "0,90,180,270", "--flips",
-                 "--threads", "1", "-q", preexec_fn=limit)
+                 "--threads", "1", "--max-library-bytes", 10**12, "-q", preexec_fn=limit)
     assert_failed(result, "astronaut.png: out of memory: a library of 1185800 patches of 128x128 rgb "
                   "needs about 58.3 GB with the sources up to this one; use a larger stride, fewer rotations or flips, or a smaller tile")
     assert os.listdir(work / "out") == []
@@ -747,3 +760,49 @@ def test_many_processes_reading_one_library_agree(tessera_bin, work, library):
     for i in range(1, 6):
         assert (work / "out" / f"m{i}.csv").read_bytes() == first
         assert np.array_equal(np.asarray(Image.open(work / "out" / f"m{i}.png")), pixels)
+
+
+# ---- Concurrent writers ----
+
+def test_concurrent_mosaics_to_the_same_outputs_leave_a_matching_pair(tessera_bin, work, library):
+    """Two runs replacing the same image and matches: whichever commits last, its image and its
+    matches stay together (the renames are under a lock on the directory), never mixed."""
+    out = work / "out"
+    noise_png(work / "t0.png", 64, 80, 11)
+    noise_png(work / "t1.png", 48, 56, 12)
+    expected = set()
+    for target in ("t0.png", "t1.png"):
+        mosaic_with_matches(tessera_bin, library, work / target, out, check=True)
+        expected.add(tuple(snapshot(out).items()))
+    assert len(expected) == 2
+    for attempt in range(20):
+        processes = [subprocess.Popen([tessera_bin, "mosaic", str(library), str(work / target),
+                                       "-o", str(out / "m.png"), "--matches", str(out / "m.json"),
+                                       "-q", "--threads", "1"], stderr=subprocess.PIPE)
+                     for target in ("t0.png", "t1.png")]
+        for p in processes:
+            assert p.wait(timeout=120) == 0, p.stderr.read()
+            p.stderr.close()
+        assert tuple(snapshot(out).items()) in expected, f"mixed pair after attempt {attempt}"
+
+
+def test_a_mosaic_waits_for_the_lock_on_its_output_directory(tessera_bin, work, library):
+    """The lock other tessera processes take: held here, the run does all its work but replaces
+    neither file until it is released."""
+    out = work / "out"
+    mosaic_with_matches(tessera_bin, library, work / "a.png", out, check=True)
+    before = snapshot(out)
+    directory = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(directory, fcntl.LOCK_EX)
+        process = subprocess.Popen([tessera_bin, "mosaic", str(library), str(work / "b.png"),
+                                    "-o", str(out / "m.png"), "--matches", str(out / "m.json"),
+                                    "-q"], stderr=subprocess.PIPE)
+        with pytest.raises(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
+        assert snapshot(out) == before
+    finally:
+        os.close(directory)
+    assert process.wait(timeout=60) == 0, process.stderr.read()
+    process.stderr.close()
+    assert snapshot(out) != before

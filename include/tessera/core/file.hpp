@@ -65,7 +65,12 @@ class AtomicFile {
 // Flushes every file to disk, then renames them all into place with interrupts held back: files
 // that belong together (an image and its --matches) are replaced together or, on a failure or an
 // interrupt before the renames, not at all. (A rename itself failing, after another succeeded,
-// would still leave that one replaced: the one case this cannot cover.)
+// would still leave that one replaced: the one case this cannot cover.) Two or more files are
+// renamed under an exclusive flock(2) on each target's directory, so tessera processes (and
+// threads) committing to the same files replace them one whole set after another, never mixed.
+// Only writers that take the same lock are kept out: another program renaming or writing over
+// the files meanwhile is not, nor is a directory that cannot be opened for reading or locked
+// (flock unsupported), where the commit goes ahead without the lock.
 void commit_together(std::initializer_list<AtomicFile*> files);
 
 // For programs: on SIGINT, SIGTERM or SIGHUP, removes the temporaries of every live AtomicFile,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,8 +36,13 @@ struct LoadedImage {
 // applied, alpha dropped, 16-bit reduced to 8, CMYK and other colour spaces converted, then
 // turned into `mode`. Gray or RGB samples of other types (floating point, signed or 32-bit
 // integers) are read by the range of their values (0..1 or 0..255 for floating point, 0..255 or
-// 0..65535 for integers) and refused when they fit none, as are complex samples. Images over the limit are refused from their header, before any pixel is
-// decoded (PixelLimitError). Throws Error naming the file and the problem.
+// 0..65535 for integers) and refused when they fit none, as are complex samples. Images over the
+// limit are refused from their header, before any pixel is decoded (PixelLimitError). Throws Error
+// naming the file and the problem.
 LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& limit = {});
+
+// The width and height load_image would decode `path` to (its EXIF orientation applied), read
+// from the header alone; nullopt when there is none tessera reads (load_image then says why).
+std::optional<Size> image_size(const std::string& path);
 
 }  // namespace tessera::io

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "tessera/core/image.hpp"
@@ -30,6 +31,12 @@ class LibraryBuilder {
     // number of patches added, 0 when the image is smaller than a tile. Throws Error, saying how
     // much memory the library needs and how to make it smaller, when the patches do not fit.
     size_t add_source(SourceInfo source, ImageView image);
+
+    // What add_source would add for an image of this size, and about how big the file of a
+    // library of `patch_count` patches is (its source records left out): a build's size known
+    // from the images' headers, before any is decoded.
+    uint64_t patches_from(Size image) const;
+    uint64_t file_bytes_for(uint64_t patch_count) const;
 
     const LibraryParams& params() const { return params_; }
     size_t patch_count() const;
