@@ -16,8 +16,8 @@
 
 namespace tessera::pipeline {
 
-inline constexpr int kMaxThreads = 4096;      // threads: 0 = all cores, everywhere
-inline constexpr int kMaxQuality = 100;       // JPEG and WebP quality: 1 to 100
+inline constexpr int kMaxThreads = 4096;  // threads: 0 = all cores, everywhere
+inline constexpr int kMaxQuality = 100;   // JPEG and WebP quality: 1 to 100
 
 // The message of each check below, for the number as text: the checks show it so, and a front
 // end whose numbers do not fit a check's type (Python's ints are unbounded; such a number is
