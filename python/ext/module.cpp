@@ -13,6 +13,7 @@
 #include "bindings.hpp"
 #include "native.hpp"
 #include "tessera/core/error.hpp"
+#include "tessera/core/file.hpp"
 #include "tessera/core/geometry.hpp"
 #include "tessera/core/image.hpp"
 #include "tessera/io/decode.hpp"
@@ -24,6 +25,8 @@ using namespace tessera::python;
 
 PYBIND11_MODULE(_tessera, m) {
     m.doc() = "tessera's C++ core; use the tessera package, which documents the API.";
+    // Native calls (while_doing) survive a library truncated under them with an exception.
+    install_mapped_fault_handler();
     m.attr("__version__") = TESSERA_VERSION;
     m.attr("DEFAULT_MAX_PIXELS") = io::kDefaultMaxPixels;
     m.attr("DEFAULT_MAX_LIBRARY_BYTES") = pipeline::kDefaultMaxLibraryBytes;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "tessera/core/error.hpp"
+#include "tessera/core/file.hpp"
 #include "tessera/io/vips.hpp"
 
 namespace tessera::python {
@@ -20,11 +21,17 @@ thread_local pid_t openmp_pid = 0;
 }  // namespace
 
 void while_doing(const std::string& doing, const std::function<void()>& fn) {
+    const MappedReads reads;
     try {
         fn();
     } catch (const std::bad_alloc&) {
+        check_mapped_files();
         throw OutOfMemory("out of memory while " + doing);
+    } catch (const Error&) {
+        check_mapped_files();  // an error after reading a truncated file is that file's fault
+        throw;
     }
+    check_mapped_files();
 }
 
 void run_native(const std::string& doing, const std::function<void()>& fn) {

@@ -14,7 +14,8 @@ struct OutOfMemory : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Runs `fn`, turning std::bad_alloc into OutOfMemory("out of memory while " + doing).
+// Runs `fn`, turning std::bad_alloc into OutOfMemory("out of memory while " + doing), with
+// MappedReads: when a mapped file it read was truncated meanwhile, throws that file's Error.
 void while_doing(const std::string& doing, const std::function<void()>& fn);
 
 // while_doing(doing, fn) where OpenMP works: on this thread, or on a fresh one when this thread's

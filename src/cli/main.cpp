@@ -20,6 +20,9 @@ using namespace tessera::cli;
 
 int main(int argc, char** argv) {
     remove_temporaries_on_interrupt("tessera");
+    // A file truncated under its mapping fails the command (check_mapped_files) instead of
+    // ending it at the first read past its end.
+    const MappedReads mapped_reads;
     CLI::App app{
         "tessera: rebuild images from a library of patches cut from example images.\n"
         "Exact nearest-patch search (squared L2 over pixels), all cores, deterministic."};
@@ -63,12 +66,17 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
         if (*build_cmd || *mosaic_cmd) io::initialize(argv[0], io::Modules::on_demand);
-        if (*build_cmd) return run_build(build, console);
-        if (*mosaic_cmd) {
+        int status = 0;
+        if (*build_cmd) {
+            status = run_build(build, console);
+        } else if (*mosaic_cmd) {
             mosaic.quality_given = mosaic_cmd->count("--quality") > 0;
-            return run_mosaic(mosaic, console);
+            status = run_mosaic(mosaic, console);
+        } else {
+            status = run_info(info);
         }
-        return run_info(info);
+        check_mapped_files();
+        return status;
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
@@ -81,7 +89,14 @@ int main(int argc, char** argv) {
         return usage_error(e.what());
     } catch (const Error& e) {
         console.end_status();
-        std::cerr << "tessera: " << printable(e.what()) << "\n";
+        // An error that follows reading a truncated file is that file's fault, named first.
+        std::string message = e.what();
+        try {
+            check_mapped_files();
+        } catch (const Error& fault) {
+            message = fault.what();
+        }
+        std::cerr << "tessera: " << printable(message) << "\n";
         return 1;
     } catch (const std::bad_alloc&) {
         console.end_status();

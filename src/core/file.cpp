@@ -78,7 +78,7 @@ void remove_temporaries_and_exit(int signal) {
     ::_exit(1);
 }
 
-constexpr int kHandled[] = {SIGINT, SIGTERM, SIGHUP, SIGBUS};
+constexpr int kHandled[] = {SIGINT, SIGTERM, SIGHUP};
 
 }  // namespace
 
@@ -100,14 +100,15 @@ void remove_temporaries_on_interrupt(const char* program) {
     sigemptyset(&action.sa_mask);
     for (int s : kHandled) sigaddset(&action.sa_mask, s);
     for (int s : kHandled) {
-        // A signal the parent ignored stays ignored (nohup, a background job of a shell): only
-        // SIGBUS, which a fault raises whatever its disposition, is always handled.
+        // A signal the parent ignored stays ignored (nohup, a background job of a shell).
         struct sigaction old {};
-        if (s != SIGBUS && ::sigaction(s, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) {
+        if (::sigaction(s, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) {
             continue;
         }
         ::sigaction(s, &action, nullptr);
     }
+    // SIGBUS, which a fault raises whatever its disposition, is always handled.
+    install_mapped_fault_handler(remove_temporaries_and_exit);
     ::signal(SIGXFSZ, SIG_IGN);
     ::signal(SIGPIPE, SIG_IGN);
 }
@@ -353,35 +354,6 @@ void commit_together(std::initializer_list<AtomicFile*> files) {
         ~Restore() { ::pthread_sigmask(SIG_SETMASK, &mask, nullptr); }
     } restore{previous};
     for (AtomicFile* file : files) file->rename_into_place();
-}
-
-MappedFile::MappedFile(const std::string& path) {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) throw Error(path + ": cannot open: " + errno_text());
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-        ::close(fd);
-        throw Error(path + ": cannot stat: " + errno_text());
-    }
-    if (!S_ISREG(st.st_mode)) {
-        ::close(fd);
-        throw Error(path + ": not a regular file");
-    }
-    size_ = size_t(st.st_size);
-    if (size_ > 0) {
-        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
-        if (p == MAP_FAILED) {
-            ::close(fd);
-            throw Error(path + ": cannot memory-map: " + errno_text());
-        }
-        data_ = static_cast<const uint8_t*>(p);
-    }
-    ::close(fd);
-}
-
-MappedFile::~MappedFile() {
-    if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
 }
 
 }  // namespace tessera

@@ -140,15 +140,8 @@ VImage scaled_by_range(const std::string& path, VImage img, VImage all) {
         "interpretation", img.bands() <= 2 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB));
 }
 
-}  // namespace
-
-LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& limit) {
-    // Mapped, not read: a huge file costs no memory of its own, and a FIFO or a device (which
-    // could block or never end) is refused as not a regular file.
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not an image");
-    const MappedFile file(path);
-    const std::span<const uint8_t> bytes(file.data(), file.size());
+LoadedImage decode_bytes(const std::string& path, std::span<const uint8_t> bytes, Mode mode,
+                         const PixelLimit& limit) {
     if (bytes.empty()) throw Error(path + ": is empty, not an image");
     LoadedImage loaded;
     loaded.source.path = path;
@@ -236,6 +229,24 @@ LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& lim
     loaded.source.width = uint32_t(loaded.image.width);
     loaded.source.height = uint32_t(loaded.image.height);
     return loaded;
+}
+
+}  // namespace
+
+LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& limit) {
+    // Mapped, not read: a huge file costs no memory of its own, and a FIFO or a device (which
+    // could block or never end) is refused as not a regular file.
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not an image");
+    const MappedFile file(path);
+    try {
+        LoadedImage loaded = decode_bytes(path, {file.data(), file.size()}, mode, limit);
+        file.check_intact();
+        return loaded;
+    } catch (const Error&) {
+        file.check_intact();  // a file truncated while decoding: say so, not what the zeros gave
+        throw;
+    }
 }
 
 std::optional<Size> image_size(const std::string& path) {

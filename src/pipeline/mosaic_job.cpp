@@ -121,6 +121,8 @@ void write_mosaic(MosaicResult& result, const Library& library, const Image& tar
         if (events.phase) events.phase("reading " + output + " back for its PSNR");
         psnr_of_written_file(image, result, library.params().mode, target);
     }
+    // Nothing replaces an output when an input was truncated while it was read.
+    check_mapped_files();
     if (matches_path.empty()) {
         image.commit();
     } else {

@@ -232,5 +232,29 @@ TEST(MappedFile, ContentsEmptyAndErrors) {
     EXPECT_THROW(MappedFile(dir.file("")), Error);
 }
 
+TEST(MappedFile, ReadsPastAnEndTruncatedMeanwhileReadZerosAndAreReported) {
+    TempDir dir;
+    const auto page = size_t(::sysconf(_SC_PAGESIZE));
+    commit_file(dir.file("shrinks"), std::string(4 * page, 'x'));
+    install_mapped_fault_handler();
+    const MappedFile file(dir.file("shrinks"));
+    EXPECT_NO_THROW(file.check_intact());
+    ASSERT_EQ(::truncate(dir.file("shrinks").c_str(), off_t(page)), 0);
+    uint8_t past = 1, kept = 0;
+    {
+        const MappedReads reads;
+        past = static_cast<const volatile uint8_t*>(file.data())[2 * page + 5];  // SIGBUS
+        kept = static_cast<const volatile uint8_t*>(file.data())[page - 1];
+    }
+    EXPECT_EQ(past, 0);
+    EXPECT_EQ(kept, 'x');
+    const std::string message =
+        dir.file("shrinks") +
+        ": could not be read while in use (another program truncated or replaced it in place, "
+        "or a disk error); what was read from it is discarded: open it again";
+    EXPECT_EQ(error_of([&] { file.check_intact(); }), message);
+    EXPECT_EQ(error_of([] { check_mapped_files(); }), message);
+}
+
 }  // namespace
 }  // namespace tessera

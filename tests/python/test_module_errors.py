@@ -4,6 +4,7 @@ import os
 import pickle
 import re
 import stat
+import subprocess
 import sys
 import warnings
 
@@ -305,6 +306,44 @@ def test_save_over_the_mapped_file_leaves_the_mapping_intact(tmp_path):
     assert (tessera.Library.open(path).mosaic(ramp[::-1]) == ramp[::-1]).all()
     with pytest.raises(tessera.Error, match="holds another library"):
         pickle.loads(pickle.dumps(opened))
+
+
+TRUNCATING = """
+import os, sys
+import numpy as np
+import tessera
+ramp = (np.arange(256 * 256) % 251).astype(np.uint8).reshape(256, 256)
+path = sys.argv[1]
+tessera.Library.build([ramp], tile=8, stride=2, mode="gray").save(path)
+lib = tessera.Library.open(path)
+os.truncate(path, 8192)
+calls = {"brute force": lambda: lib._core.search(np.zeros((1, 8, 8), np.uint8), 1, 1, True),
+         "mosaic": lambda: lib.mosaic(ramp[::-1])}
+try:
+    calls[sys.argv[2]]()
+    print("no error")
+except tessera.Error as e:
+    print(e)
+"""
+
+
+@pytest.mark.parametrize("call", ["brute force", "mosaic"])
+def test_a_library_truncated_while_open_fails_with_a_message_not_a_signal(tmp_path, call):
+    """Another program truncating a mapped library used to kill the interpreter with SIGBUS. A
+    read past the new end now reads zeros and the call raises; where the zeros break the search
+    index's invariants first, the process stops with a message and status 1 instead of a crash."""
+    path = tmp_path / "lib.tsr"
+    run = subprocess.run([sys.executable, "-c", TRUNCATING, str(path), call],
+                         capture_output=True, text=True, timeout=120)
+    if call == "brute force" or run.returncode == 0:
+        assert run.returncode == 0, run.stderr
+        assert run.stdout == (
+            f"{path}: could not be read while in use (another program truncated or replaced it "
+            "in place, or a disk error); what was read from it is discarded: open it again\n")
+    else:
+        assert run.returncode == 1 and run.stdout == ""
+        assert run.stderr == (f"tessera: {path}: truncated or replaced in place by another "
+                              "program while in use; stopping\n")
 
 
 def test_library_cannot_be_made_directly():

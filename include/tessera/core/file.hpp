@@ -76,8 +76,9 @@ void commit_together(std::initializer_list<AtomicFile*> files);
 // For programs: on SIGINT, SIGTERM or SIGHUP, removes the temporaries of every live AtomicFile,
 // prints "<program>: interrupted by <signal>; unfinished output removed" and exits with status 1
 // (a failure, not death by a signal). SIGINT, SIGTERM or SIGHUP ignored at startup (nohup, a
-// shell's background job) stay ignored. SIGBUS (a MappedFile truncated while in use, or a disk
-// read error under it) is handled the same way with its own message. Also ignores SIGXFSZ and
+// shell's background job) stay ignored. A SIGBUS that install_mapped_fault_handler() does not
+// absorb (a MappedFile truncated while in use outside MappedReads, or a disk read error under it)
+// is handled the same way with its own message. Also ignores SIGXFSZ and
 // SIGPIPE, so that exceeding a file size limit fails a write with EFBIG and writing to a closed
 // pipe (progress piped to `head`) fails with EPIPE, instead of killing the process mid-work.
 // Call once at startup.
@@ -93,10 +94,46 @@ class MappedFile {
 
     const uint8_t* data() const { return data_; }
     size_t size() const { return size_; }
+    const std::string& path() const { return path_; }
+    // Throws Error naming the file when a read of it faulted inside a MappedReads scope (below):
+    // what was read from it since is unreliable.
+    void check_intact() const;
 
   private:
+    std::string path_;
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
+    int slot_ = -1;  // where the mapping is registered for the fault handler
 };
+
+// Reading a MappedFile past the end of its file (another program truncated it while it was
+// mapped) or over a disk error raises SIGBUS. While a MappedReads exists, such a fault maps zero
+// pages over the rest of that mapping instead, so the read completes, and marks the file: its
+// check_intact() and check_mapped_files() then throw, and the call that read it discards what it
+// read. Outside every scope the fault goes where it went before install_mapped_fault_handler() (a
+// numpy view of a library read after truncation ends the interpreter, as with numpy.memmap).
+class MappedReads {
+  public:
+    MappedReads();
+    ~MappedReads();
+    MappedReads(const MappedReads&) = delete;
+    MappedReads& operator=(const MappedReads&) = delete;
+};
+
+// Installs the SIGBUS handler MappedReads relies on, once per process. A fault it does not absorb
+// goes to `unabsorbed` when given, else to the disposition SIGBUS had before. The zeros can break
+// invariants checked when the file was opened (a search index), so a SIGSEGV after an absorbed
+// fault is taken as its consequence (exit_if_a_mapped_file_faulted); any other SIGSEGV keeps its
+// earlier disposition.
+void install_mapped_fault_handler(void (*unabsorbed)(int) = nullptr);
+
+// When a read absorbed by MappedReads has faulted in a file still mapped: calls `unabsorbed` when
+// installed with one (the CLI's exits), else prints "tessera: <file>: truncated or replaced in
+// place by another program while in use; stopping" and exits with status 1. Async-signal-safe;
+// for where the zeros made continuing impossible (a signal handler, a failed assertion).
+void exit_if_a_mapped_file_faulted();
+
+// Throws check_intact()'s Error for the first mapped file whose read faulted.
+void check_mapped_files();
 
 }  // namespace tessera
