@@ -12,7 +12,7 @@ artifacts="$build/fuzz-artifacts"
 mkdir -p "$artifacts"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-for target in library image; do
+for target in library image cli; do
   scratch=$(mktemp -d)
   log="$artifacts/$target.log"
   if ! "$build/fuzz/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
