@@ -16,15 +16,22 @@ namespace {
 // was measured on (AMD Zen 5) the per-query scan was faster at every threshold, and the scalar
 // panel kernel is only the reference. Tests reach it on every kernel set through
 // exact_searcher_on.
-template <const kernels::Kernels& (*kernels)(), size_t grouped_min_candidates = kGroupedNever>
+template <const kernels::Kernels& (*kernels)()>
 std::unique_ptr<Searcher> exact_searcher(const Library& library, int threads) {
-    return exact_searcher_on(library, threads, kernels(), grouped_min_candidates);
+    return exact_searcher_on(library, threads, kernels(), kGroupedNever);
 }
 
 // Groups of 32 queries whose bounds admit at least this many positions take the AMX panel
 // kernel; smaller ones (smooth tiles) the per-query scan. From the cost model in
 // docs/performance.md, not measured on an AMX machine.
 constexpr size_t kAmxGroupedMinCandidates = 65536;
+
+std::unique_ptr<Searcher> amx_searcher(const Library& library, int threads) {
+    // No group admits more positions than the library has: spare it the grouped search's layout.
+    const size_t min_candidates =
+        library.patch_count() < kAmxGroupedMinCandidates ? kGroupedNever : kAmxGroupedMinCandidates;
+    return exact_searcher_on(library, threads, kernels::amx_kernels(), min_candidates);
+}
 
 bool avx512_supported() {
     // Its kernel set borrows the AVX2 filters.
@@ -65,8 +72,7 @@ bool always() {
 
 // New backends (a GPU) go in by speed, each with its own SimdLevel.
 constexpr Backend kBackends[] = {
-    {SimdLevel::Amx, "amx", amx_supported, kernels::amx_kernels,
-     exact_searcher<kernels::amx_kernels, kAmxGroupedMinCandidates>},
+    {SimdLevel::Amx, "amx", amx_supported, kernels::amx_kernels, amx_searcher},
     {SimdLevel::Avx512, "avx512", avx512_supported, kernels::avx512_kernels,
      exact_searcher<kernels::avx512_kernels>},
     {SimdLevel::Avx2, "avx2", avx2_supported, kernels::avx2_kernels,

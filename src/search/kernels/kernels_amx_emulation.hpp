@@ -105,18 +105,19 @@ inline void dpbusd(int dst, int a, int b) {
     TESSERA_ASSERT(s.column_bytes[a] / 4 == s.rows[b]);
     TESSERA_ASSERT(s.column_bytes[dst] == s.column_bytes[b]);
     TESSERA_ASSERT(s.rows[dst] == s.rows[a]);
+    const int lanes = s.column_bytes[dst] / 4;
     for (int m = 0; m < s.rows[dst]; ++m) {
-        for (int n = 0; n < s.column_bytes[dst] / 4; ++n) {
-            uint32_t lane;
-            std::memcpy(&lane, &s.data[dst][m][4 * n], 4);
-            for (int k = 0; k < s.rows[b]; ++k) {
-                for (int i = 0; i < 4; ++i) {
-                    lane += uint32_t(int32_t(s.data[a][m][4 * k + i]) *
-                                     int32_t(int8_t(s.data[b][k][4 * n + i])));
-                }
+        uint32_t acc[kMaxColumnBytes / 4];
+        std::memcpy(acc, s.data[dst][m], sizeof acc);
+        for (int k = 0; k < s.rows[b]; ++k) {
+            const uint8_t* x = &s.data[a][m][4 * k];
+            const auto* y = reinterpret_cast<const int8_t*>(s.data[b][k]);
+            for (int n = 0; n < lanes; ++n) {
+                acc[n] += uint32_t(x[0] * y[4 * n] + x[1] * y[4 * n + 1] + x[2] * y[4 * n + 2] +
+                                   x[3] * y[4 * n + 3]);
             }
-            std::memcpy(&s.data[dst][m][4 * n], &lane, 4);
         }
+        std::memcpy(s.data[dst][m], acc, 4 * size_t(lanes));
     }
 }
 
