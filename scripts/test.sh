@@ -7,7 +7,7 @@ scripts/build.sh
 (cd build && ctest --output-on-failure -j "$(nproc)")
 # The C++ suite again at every other SIMD level this CPU supports, forced as users force it.
 default_level=$(build/tessera --version | sed -n 's/.*simd: \([a-z0-9]*\).*/\1/p')
-for level in scalar avx2 avx512; do
+for level in scalar avx2 avx512 amx; do
   if [ "$level" != "$default_level" ] &&
      TESSERA_SIMD=$level build/tessera --version >/dev/null 2>&1; then  # exit 1: unsupported
     echo "tessera tests: C++ suite with TESSERA_SIMD=$level"

@@ -43,9 +43,12 @@ SimdLevel choose_level() {
     for (const detail::Backend& b : detail::backends()) {
         if (b.name != forced) continue;
         if (!b.supported()) {
-            throw Error("TESSERA_SIMD=" + std::string(forced) +
-                        ": this CPU does not support that level; it supports " +
-                        level_names(true, ", ") + " (or unset TESSERA_SIMD)");
+            // AMX also needs Linux to grant the tile state (backends.cpp).
+            const std::string who =
+                b.level == SimdLevel::Amx ? "this CPU or its Linux kernel" : "this CPU";
+            throw Error("TESSERA_SIMD=" + std::string(forced) + ": " + who +
+                        " does not support that level; it supports " + level_names(true, ", ") +
+                        " (or unset TESSERA_SIMD)");
         }
         return b.level;
     }

@@ -1,8 +1,9 @@
 // The grouped, chunk-major exact search (src/search/grouped_search.hpp) against the brute-force
 // oracle: identical (distance, id) lists with every group forced onto the grouped path, on the
-// reference panel kernel and on the AVX-512 one where the CPU has it, for gray and colour tiles
-// whose byte counts exercise the row padding, k > 1, ties, all-equal patches, real photographs,
-// thread counts, and batches mixing grouped and per-query groups.
+// reference panel kernel, the AMX one emulated, and the AVX-512 and AMX ones where the CPU has
+// them, for gray and colour tiles whose byte counts exercise the row padding, k > 1, ties,
+// all-equal patches, real photographs, thread counts, and batches mixing grouped and per-query
+// groups.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "panel_checks.hpp"
 #include "search/backends.hpp"
 #include "search/grouped_search.hpp"
+#include "search/kernels/kernels_amx_emulation.hpp"
 #include "testing.hpp"
 
 namespace tessera {
@@ -33,10 +35,12 @@ Library build(Size tile, Mode mode, const std::vector<Image>& images, Size strid
     return testing::build_library(params, sources);
 }
 
-// The kernel sets with a panel kernel that this CPU runs.
+// The kernel sets with a panel kernel that this CPU runs, and the AMX one emulated.
 std::vector<const kernels::Kernels*> panel_kernel_sets() {
-    std::vector<const kernels::Kernels*> sets{&kernels::scalar_kernels()};
+    std::vector<const kernels::Kernels*> sets{&kernels::scalar_kernels(),
+                                              &kernels::emulated_amx_kernels()};
     if (simd_level_supported(SimdLevel::Avx512)) sets.push_back(&kernels::avx512_kernels());
+    if (simd_level_supported(SimdLevel::Amx)) sets.push_back(&kernels::amx_kernels());
     return sets;
 }
 

@@ -29,7 +29,7 @@ TEST(SearchKernels, ScalarIsAlwaysSupportedAndNamed) {
 // Each level gives its own kernels where the CPU runs them and an error elsewhere (so that the
 // test checks something on every CPU).
 TEST(SearchKernels, UnsupportedLevelIsAnError) {
-    for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
+    for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512, SimdLevel::Amx}) {
         if (simd_level_supported(l)) {
             EXPECT_EQ(detail::kernels_for(l).name, simd_level_name(l));
         } else {
@@ -45,7 +45,7 @@ TEST(SearchBackends, OneRowPerLevelBestFirst) {
     ASSERT_FALSE(rows.empty());
     EXPECT_EQ(rows.back().level, SimdLevel::Scalar);
     EXPECT_TRUE(rows.back().supported());
-    EXPECT_EQ(rows.front().level, SimdLevel::Avx512);
+    EXPECT_EQ(rows.front().level, SimdLevel::Amx);
     std::mt19937 rng(5);
     const Image source = testing::random_image(12, 10, 3, rng);
     LibraryParams p;

@@ -40,7 +40,7 @@ namespace tessera::testing {
 // Every SIMD level this CPU runs: fast paths are compared with the oracle at each of them.
 inline std::vector<SimdLevel> supported_levels() {
     std::vector<SimdLevel> levels;
-    for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512}) {
+    for (SimdLevel l : {SimdLevel::Scalar, SimdLevel::Avx2, SimdLevel::Avx512, SimdLevel::Amx}) {
         if (simd_level_supported(l)) levels.push_back(l);
     }
     return levels;

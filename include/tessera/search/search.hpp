@@ -42,11 +42,13 @@ class Searcher {
 
 // The instruction-set level of the exact search's kernels. One binary runs on any x86-64: the
 // level is chosen at run time.
-enum class SimdLevel { Scalar, Avx2, Avx512 };  // avx512 means AVX-512 F, BW, VL and VNNI
+// avx512 means AVX-512 F, BW, VL and VNNI; amx means that and AMX-TILE and AMX-INT8, with the
+// tile state granted by Linux (arch_prctl ARCH_REQ_XCOMP_PERM).
+enum class SimdLevel { Scalar, Avx2, Avx512, Amx };
 
-std::string_view simd_level_name(SimdLevel level);  // "scalar", "avx2" or "avx512"
-bool simd_level_supported(SimdLevel level);         // by this CPU
-// The level make_exact_searcher uses by default: TESSERA_SIMD=scalar|avx2|avx512 when set, else
+std::string_view simd_level_name(SimdLevel level);  // "scalar", "avx2", "avx512" or "amx"
+bool simd_level_supported(SimdLevel level);         // by this CPU (and, for amx, its OS)
+// The level make_exact_searcher uses by default: TESSERA_SIMD=scalar|avx2|avx512|amx when set, else
 // the best the CPU supports. Throws Error when TESSERA_SIMD names no level or one the CPU lacks.
 SimdLevel default_simd_level();
 std::string_view simd_level();  // the name of default_simd_level()

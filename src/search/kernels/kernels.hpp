@@ -76,9 +76,11 @@ struct Kernels {
                             size_t count, uint32_t* distances, uint16_t* masks);
 };
 
-// Call the AVX2 and AVX-512 sets only where the CPU has those instructions (backends.hpp).
+// Call the AVX2, AVX-512 and AMX sets only where the CPU has those instructions (backends.hpp;
+// for AMX, only once Linux has granted the tile state there).
 const Kernels& scalar_kernels();
 const Kernels& avx2_kernels();
 const Kernels& avx512_kernels();
+const Kernels& amx_kernels();  // the AVX-512 set with an AMX panel kernel
 
 }  // namespace tessera::kernels
