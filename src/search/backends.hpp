@@ -20,6 +20,8 @@ struct Backend {
     // The distance kernels its search calls (tests and benchmarks check them on their own).
     const kernels::Kernels& (*kernels)();
     std::unique_ptr<Searcher> (*make)(const Library& library, int threads);
+    // Taken only when TESSERA_SIMD names it, never by default: a row not yet measured faster.
+    bool opt_in = false;
 };
 
 // Best first: without TESSERA_SIMD the first supported row is used. The scalar row is last and

@@ -36,7 +36,7 @@ SimdLevel choose_level() {
     const char* forced = std::getenv("TESSERA_SIMD");
     if (forced == nullptr || *forced == '\0') {
         for (const detail::Backend& b : detail::backends()) {
-            if (b.supported()) return b.level;
+            if (!b.opt_in && b.supported()) return b.level;
         }
         TESSERA_ASSERT(false);  // the scalar row always is
     }

@@ -2,6 +2,8 @@
 // vector tails and the largest values (overflow).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <random>
 #include <vector>
 
@@ -24,6 +26,20 @@ TEST(SearchKernels, ScalarIsAlwaysSupportedAndNamed) {
     EXPECT_EQ(simd_level_name(SimdLevel::Avx2), "avx2");
     EXPECT_EQ(detail::kernels_for(SimdLevel::Scalar).name, std::string("scalar"));
     EXPECT_TRUE(simd_level_supported(default_simd_level()));
+}
+
+// Unless TESSERA_SIMD names it, the level is the first supported row that is not opt-in (amx).
+TEST(SearchBackends, DefaultLevelIsTheBestThatIsNotOptIn) {
+    const char* forced = std::getenv("TESSERA_SIMD");
+    if (forced != nullptr && *forced != '\0') GTEST_SKIP() << "TESSERA_SIMD=" << forced;
+    const detail::Backend* best = nullptr;
+    for (const detail::Backend& row : detail::backends()) {
+        if (best == nullptr && !row.opt_in && row.supported()) best = &row;
+    }
+    ASSERT_NE(best, nullptr);
+    EXPECT_EQ(default_simd_level(), best->level);
+    EXPECT_TRUE(detail::backend(SimdLevel::Amx).opt_in);
+    EXPECT_NE(default_simd_level(), SimdLevel::Amx);
 }
 
 // Each level gives its own kernels where the CPU runs them and an error elsewhere (so that the

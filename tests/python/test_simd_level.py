@@ -47,7 +47,8 @@ def library(tessera_bin, data_dir, tmp_path_factory):
 
 
 def test_info_and_version_name_the_default_level(tessera_bin, library):
-    best = supported_levels()[-1]
+    # amx is taken only when TESSERA_SIMD asks for it (opt-in until measured faster).
+    best = [level for level in supported_levels() if level != "amx"][-1]
     info = run(tessera_bin, "info", str(library))
     assert info.returncode == 0, info.stderr
     assert f"simd        {best}" in info.stdout
