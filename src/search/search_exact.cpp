@@ -60,6 +60,8 @@ class ExactSearcher final : public Searcher {
         std::vector<uint32_t> order;  // the queries for the per-query scan, neighbours together
         if (full && grouped_ready()) {
             order = grouped_->search(queries, k, out);
+        } else if (full) {
+            order = by_mean_and_spread(queries);
         } else {
             order.resize(queries.count);
             std::iota(order.begin(), order.end(), 0u);
@@ -68,6 +70,28 @@ class ExactSearcher final : public Searcher {
     }
 
   private:
+    // Full tiles in index order (mean bucket, spread): neighbouring queries then scan mostly the
+    // same positions, whose block sums and pixels are still in the caches.
+    std::vector<uint32_t> by_mean_and_spread(const QueryBatch& queries) const {
+        const size_t n = queries.count;
+        const uint64_t D = library_.patch_bytes();
+        std::vector<std::pair<uint64_t, uint32_t>> keys(n);
+#pragma omp parallel num_threads(threads_)
+        {
+            std::vector<uint16_t> blocks(2 * grid_.pairs());
+#pragma omp for schedule(static)
+            for (size_t q = 0; q < n; ++q) {
+                const detail::PatchFeatures f = detail::patch_features(
+                    queries.data + q * D, library_.params(), grid_, blocks.data());
+                keys[q] = {uint64_t(detail::mean_bucket(f.sum, D)) << 32 | f.spread, uint32_t(q)};
+            }
+        }
+        std::sort(keys.begin(), keys.end());
+        std::vector<uint32_t> order(n);
+        for (size_t i = 0; i < n; ++i) order[i] = keys[i].second;
+        return order;
+    }
+
     // The queries `order` names, one at a time.
     void scan(const QueryBatch& queries, const std::vector<uint32_t>& order, int k,
               Neighbor* out) const {

@@ -72,7 +72,39 @@ PatchFeatures patch_features(const uint8_t* patch, const LibraryParams& params,
     const size_t bytes = params.patch_bytes();
     uint64_t sums[3];
     PatchFeatures f;
-    window_channel_sums(patch, size_t(width) * channels, params.tile, channels, sums, &f.norm);
+    if (grid.features == 0) {
+        window_channel_sums(patch, size_t(width) * channels, params.tile, channels, sums, &f.norm);
+    } else {
+        // One pass over the pixels: the column sums of each row of blocks (16 bits: a block
+        // sum fits 15, block_grid), which give the block sums, and the norm on the way. The
+        // blocks cover the tile, so they give the channel sums too.
+        const size_t row = size_t(width) * channels;
+        const int bh = height / grid.rows;
+        const size_t block_row = size_t(width / grid.cols) * channels;
+        uint16_t columns[kMaxTileSide * 3];
+        uint32_t norm = 0;
+        std::fill(blocks, blocks + 2 * grid.pairs(), 0);
+        for (int by = 0; by < grid.rows; ++by) {
+            std::fill_n(columns, row, uint16_t(0));
+            for (int y = by * bh; y < (by + 1) * bh; ++y) {
+                const uint8_t* r = patch + size_t(y) * row;
+                for (size_t i = 0; i < row; ++i) {
+                    columns[i] = uint16_t(columns[i] + r[i]);
+                    norm += uint32_t(r[i]) * r[i];
+                }
+            }
+            uint16_t* b = blocks + size_t(by) * grid.cols * channels;
+            for (int bx = 0; bx < grid.cols; ++bx, b += channels) {
+                const uint16_t* col = columns + bx * block_row;
+                for (size_t i = 0; i < block_row; i += channels) {
+                    for (int c = 0; c < channels; ++c) b[c] = uint16_t(b[c] + col[i + c]);
+                }
+            }
+        }
+        f.norm = norm;
+        std::fill(sums, sums + channels, 0);
+        for (int i = 0; i < grid.features; ++i) sums[i % channels] += blocks[i];
+    }
     uint64_t sum = 0, energy = 0;
     for (int c = 0; c < channels; ++c) {
         sum += sums[c];
@@ -83,19 +115,6 @@ PatchFeatures patch_features(const uint8_t* patch, const LibraryParams& params,
     f.spread = uint32_t(isqrt(bytes * f.norm - sum * sum));
     f.channel_spread = uint32_t(isqrt(uint64_t(width) * height * f.norm - energy));
     if (grid.features == 0) return f;
-    const int bw = width / grid.cols, bh = height / grid.rows;
-    std::fill(blocks, blocks + 2 * grid.pairs(), 0);
-    const size_t block_row = size_t(bw) * channels;
-    for (int y = 0; y < height; ++y) {
-        const uint8_t* row = patch + size_t(y) * width * channels;
-        uint16_t* b = blocks + size_t(y / bh) * grid.cols * channels;
-        for (int bx = 0; bx < grid.cols; ++bx, b += channels) {
-            const uint8_t* r = row + bx * block_row;
-            for (size_t i = 0; i < block_row; i += channels) {
-                for (int c = 0; c < channels; ++c) b[c] += r[i + c];
-            }
-        }
-    }
     uint64_t block_energy = 0;
     for (int i = 0; i < grid.features; ++i) block_energy += uint64_t(blocks[i]) * blocks[i];
     f.tail = uint32_t(isqrt(uint64_t(grid.block_bytes) * f.norm - block_energy));

@@ -20,6 +20,10 @@ TEST(EmulatedAvx512, DistanceWithinLimitIsExactUpToTheLimit) {
     testing::expect_distance_within_limit(kernels::avx512_kernels());
 }
 
+TEST(EmulatedAvx512, BlockFilterMatchesScalar) {
+    testing::expect_block_filter_matches_scalar(kernels::avx512_kernels());
+}
+
 TEST(EmulatedAvx512, PanelDistancesAreExact) {
     testing::expect_panel_distances_exact(kernels::avx512_kernels());
 }

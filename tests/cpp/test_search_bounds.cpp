@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "search/kernels/kernels.hpp"
+#include "search/search_index.hpp"
 #include "search/simd.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/search/search.hpp"
@@ -80,6 +81,69 @@ std::vector<Transform> all_transforms() {
 
 // The channel filter at every level against its scalar reference, with sums and spreads up to the
 // largest a 128x128 colour tile gives, and positions equal to the query (bound zero).
+// A patch's features against their definitions (search_index.hpp), pixel by pixel: random
+// patches and the largest one (all 255) of every grid shape, gray and colour.
+TEST(SearchBounds, PatchFeaturesMatchTheirDefinitions) {
+    std::mt19937 rng(7);
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (Size tile : {Size{16, 16}, Size{8, 8}, Size{6, 4}, Size{3, 2}, Size{5, 7}, Size{128, 128},
+                      Size{12, 40}}) {
+        for (int channels : {1, 3}) {
+            LibraryParams params;
+            params.tile = params.stride = tile;
+            params.mode = channels == 3 ? Mode::Rgb : Mode::Gray;
+            const detail::BlockGrid grid = detail::block_grid(params);
+            const size_t bytes = params.patch_bytes();
+            for (int pattern = 0; pattern < 3; ++pattern) {
+                SCOPED_TRACE(std::to_string(tile.width) + "x" + std::to_string(tile.height) + "x" +
+                             std::to_string(channels) + " pattern " + std::to_string(pattern));
+                std::vector<uint8_t> patch(bytes);
+                for (auto& v : patch) v = pattern == 0 ? 255 : uint8_t(byte(rng));
+                std::vector<uint16_t> blocks(2 * grid.pairs() + 1, 0xabcd);
+                const detail::PatchFeatures f =
+                    detail::patch_features(patch.data(), params, grid, blocks.data());
+                uint64_t sum = 0, norm = 0, sums[3] = {0, 0, 0};
+                std::vector<uint64_t> want_blocks(size_t(grid.features), 0);
+                const int bw = tile.width / grid.cols, bh = tile.height / grid.rows;
+                for (int y = 0; y < tile.height; ++y) {
+                    for (int x = 0; x < tile.width; ++x) {
+                        for (int c = 0; c < channels; ++c) {
+                            const uint64_t v = patch[(size_t(y) * tile.width + x) * channels + c];
+                            sum += v;
+                            norm += v * v;
+                            sums[c] += v;
+                            if (grid.features != 0) {
+                                want_blocks[((y / bh) * grid.cols + x / bw) * channels + c] += v;
+                            }
+                        }
+                    }
+                }
+                EXPECT_EQ(f.sum, sum);
+                EXPECT_EQ(f.norm, norm);
+                EXPECT_EQ(f.spread, detail::isqrt(bytes * norm - sum * sum));
+                uint64_t energy = 0;
+                for (int c = 0; c < channels; ++c) {
+                    EXPECT_EQ(f.channel_sums[c], sums[c]);
+                    energy += sums[c] * sums[c];
+                }
+                EXPECT_EQ(f.channel_spread,
+                          detail::isqrt(uint64_t(tile.width) * tile.height * norm - energy));
+                if (grid.features == 0) continue;
+                uint64_t block_energy = 0;
+                for (int i = 0; i < grid.features; ++i) {
+                    EXPECT_EQ(blocks[size_t(i)], want_blocks[size_t(i)]) << "block " << i;
+                    block_energy += want_blocks[size_t(i)] * want_blocks[size_t(i)];
+                }
+                if (grid.features % 2 != 0) {
+                    EXPECT_EQ(blocks[size_t(grid.features)], 0);
+                }
+                EXPECT_EQ(blocks[2 * grid.pairs()], 0xabcd);  // nothing written past the pairs
+                EXPECT_EQ(f.tail, detail::isqrt(grid.block_bytes * norm - block_energy));
+            }
+        }
+    }
+}
+
 TEST(SearchBounds, ChannelFilterMatchesScalar) {
     std::mt19937 rng(4);
     const size_t groups = 6;

@@ -141,37 +141,8 @@ TEST(SearchKernels, WindowSumsMatchScalar) {
 }
 
 TEST(SearchKernels, BlockFilterMatchesScalar) {
-    std::mt19937 rng(2);
-    const auto& scalar = kernels::scalar_kernels();
-    for (size_t pairs : {1, 2, 8, 24, 33}) {
-        const size_t groups = 5;
-        // The largest values whose bounds still fit 31 bits, as block_grid guarantees: one
-        // pair of sums up to 2^15 - 1 with small tails, or more pairs of smaller sums.
-        std::uniform_int_distribution<uint32_t> sum(0, pairs == 1 ? 32767 : 4080);
-        std::uniform_int_distribution<uint32_t> tail(0, pairs == 1 ? 100 : 8000);
-        std::vector<uint32_t> lib(groups * 8 * pairs), tails(groups * 8), query(pairs);
-        for (auto& v : lib) v = sum(rng) | sum(rng) << 16;
-        for (auto& v : tails) v = tail(rng);
-        for (auto& v : query) v = sum(rng) | sum(rng) << 16;
-        // The query equal to one position makes its bound zero (or one tail unit below).
-        for (size_t j = 0; j < pairs; ++j) lib[(2 * pairs + j) * 8 + 3] = query[j];
-        for (int32_t limit : {0, 1000, 1 << 20, 1 << 26, INT32_MAX}) {
-            kernels::BlockQuery q{query.data(), pairs, int32_t(tail(rng)), limit};
-            tails[2 * 8 + 3] = uint32_t(q.tail);
-            std::vector<uint8_t> want(groups);
-            scalar.block_filter(q, lib.data(), tails.data(), groups, want.data());
-            EXPECT_TRUE(want[2] & (1u << 3));
-            if (limit == INT32_MAX) {
-                EXPECT_EQ(want[0], 0xff);
-            }
-            for (SimdLevel level : supported_levels()) {
-                const auto& k = detail::kernels_for(level);
-                SCOPED_TRACE(std::string(k.name) + " pairs=" + std::to_string(pairs));
-                std::vector<uint8_t> got(groups);
-                k.block_filter(q, lib.data(), tails.data(), groups, got.data());
-                EXPECT_EQ(got, want);
-            }
-        }
+    for (SimdLevel level : supported_levels()) {
+        testing::expect_block_filter_matches_scalar(detail::kernels_for(level));
     }
 }
 

@@ -124,15 +124,66 @@ void panel_distances(const PanelQueries& q, const int8_t* panels, const uint32_t
     if (count - p == 1) panel_block<1>(q, panels, norms, count, p, distances, masks);
 }
 
+// Two 8-lane halves as one vector: the low half from a, the high half from b.
+inline __m512i load_halves(const uint32_t* a, const uint32_t* b) {
+    return _mm512_inserti64x4(
+        _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a))),
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)), 1);
+}
+
+// The block bound of two groups of 8 positions at once, one in each half of a vector (an odd
+// last group fills both). Differences fit int16 (block sums are below 2^15) and vpdpwssd squares
+// and adds two of them per lane; block_grid keeps the whole bound below 2^31. Pairs as in the
+// AVX2 kernel: the pair count when known at compile time.
+template <size_t Pairs>
+void block_filter_n(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
+                    size_t groups, uint8_t* masks) {
+    const size_t pair_count = Pairs != 0 ? Pairs : q.pair_count;
+    const size_t group_stride = pair_count * 8;
+    const __m512i limit = _mm512_set1_epi32(q.limit);
+    const __m512i query_tail = _mm512_set1_epi32(q.tail);
+    const __m512i one = _mm512_set1_epi32(1);
+    for (size_t g = 0; g < groups; g += 2) {
+        const size_t next = g + 1 < groups ? g + 1 : g;
+        const uint32_t* low = block_pairs + g * group_stride;
+        const uint32_t* high = block_pairs + next * group_stride;
+        const __m512i t = load_halves(tails + g * 8, tails + next * 8);
+        __m512i dt = _mm512_abs_epi32(_mm512_sub_epi32(t, query_tail));
+        dt = _mm512_max_epi32(_mm512_sub_epi32(dt, one), _mm512_setzero_si512());
+        __m512i bound = _mm512_mullo_epi32(dt, dt);
+#pragma GCC unroll 24
+        for (size_t j = 0; j < pair_count; ++j) {
+            const __m512i d = _mm512_sub_epi16(load_halves(low + j * 8, high + j * 8),
+                                               _mm512_set1_epi32(int32_t(q.pairs[j])));
+            bound = _mm512_dpwssd_epi32(bound, d, d);
+        }
+        const auto kept = uint16_t(_mm512_cmple_epi32_mask(bound, limit));
+        masks[g] = uint8_t(kept);
+        if (next != g) masks[next] = uint8_t(kept >> 8);
+    }
+}
+
+void block_filter(const BlockQuery& q, const uint32_t* block_pairs, const uint32_t* tails,
+                  size_t groups, uint8_t* masks) {
+    switch (q.pair_count) {
+        case 8:
+            return block_filter_n<8>(q, block_pairs, tails, groups, masks);
+        case 24:
+            return block_filter_n<24>(q, block_pairs, tails, groups, masks);
+        default:
+            return block_filter_n<0>(q, block_pairs, tails, groups, masks);
+    }
+}
+
 }  // namespace
 
 const Kernels& avx512_kernels() {
-    // The filters work on 8 positions at a time, and the window sums on 16-byte rows, which
-    // AVX2 already covers.
+    // The channel filter works on 8 positions at a time, and the window sums on 16-byte rows,
+    // which AVX2 already covers.
     static const Kernels k{"avx512",
                            sqdist<Sums>,
                            sqdist_within<Sums>,
-                           avx2_kernels().block_filter,
+                           block_filter,
                            avx2_kernels().channel_filter,
                            avx2_kernels().window_sums,
                            panel_distances};
