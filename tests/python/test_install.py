@@ -65,6 +65,7 @@ def test_install_puts_every_part_in_its_place(usr):
                      "share/man/man1/tessera.1.gz", "share/man/man1/tessera-build.1.gz",
                      "share/man/man1/tessera-mosaic.1.gz", "share/man/man1/tessera-info.1.gz",
                      "share/bash-completion/completions/tessera",
+                     "share/doc/tessera/README.md", "share/doc/tessera/CHANGELOG.md",
                      f"{python}/__init__.py", f"{python}/py.typed"]:
         assert expected in files
     assert any(re.fullmatch(rf"{python}/_tessera\.cpython-.*\.so", f) for f in files)
@@ -299,6 +300,9 @@ def test_debian_packages(debs, usr, tessera_bin):
     assert files[0] | files[1] == {f"usr/{f}" for f in installed_files(usr)}
     assert "usr/bin/tessera" in files[0] and "usr/lib/libtessera_core.a" in files[1]
     assert "usr/lib/python3/dist-packages/tessera/__init__.py" in files[0]
+    # Byte-code made on install and removed before removal, as dh_python3 does for Debian's.
+    assert "py3compile -p tessera" in run("dpkg-deb", "-I", debs["tessera"], "postinst")
+    assert "py3clean -p tessera" in run("dpkg-deb", "-I", debs["tessera"], "prerm")
 
     # Computed runtime dependencies: the package of every shared library the command and the
     # Python module link (dpkg -S), besides python3 and numpy.
