@@ -44,8 +44,7 @@ int main(int argc, char** argv) {
         }
         const size_t count = tiles.size() / 64;
         std::vector<Neighbor> nearest(count);
-        make_exact_searcher(library)->search({tiles.data(), count, params.tile}, 1,
-                                             nearest.data());
+        make_exact_searcher(library)->search({tiles.data(), count, params.tile}, 1, nearest.data());
         size_t exact = 0;
         for (const Neighbor& n : nearest) exact += n.distance == 0;
 
