@@ -117,12 +117,12 @@ def command_case(tessera, command, images):
               "        fi",
               "        # Which positional argument this is: the words after the command that are",
               "        # neither options nor their values.",
-              f"        local takes_value={quote(n for o in options if o.takes_value for n in o.names)}"
-              " position=0 j",
+              "        local takes_value="
+              f"{quote(n for o in options if o.takes_value for n in o.names)} position=0 j",
               "        for ((j = command_at + 1; j < cword; j++)); do",
               "            if [[ ${words[j]} == -* ]]; then",
-              "                [[ ${words[j]} != *=* && \" $takes_value \" == *\" ${words[j]} \"* ]] "
-              "&& ((j++))",
+              "                [[ ${words[j]} != *=* &&",
+              "                   \" $takes_value \" == *\" ${words[j]} \"* ]] && ((j++))",
               "            else",
               "                ((position++))",
               "            fi",
