@@ -3,6 +3,7 @@ the C++ tests and this module); setuptools only copies the result into the wheel
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -11,6 +12,8 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 ROOT = pathlib.Path(__file__).resolve().parent
+# The one version number, project(tessera VERSION ...) in CMakeLists.txt.
+VERSION = re.search(r"project\(tessera VERSION ([0-9.]+)", (ROOT / "CMakeLists.txt").read_text())[1]
 
 
 class CMakeBuild(build_ext):
@@ -32,6 +35,7 @@ class CMakeBuild(build_ext):
 
 
 setup(
+    version=VERSION,
     ext_modules=[Extension("tessera._tessera", sources=[])],
     cmdclass={"build_ext": CMakeBuild},
     # Keep setuptools' own build tree apart from the CMake tree of scripts/build.sh.
