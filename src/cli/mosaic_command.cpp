@@ -139,6 +139,12 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         const auto [columns, rows] = parse_grid(args.grid);
         const Size cells = pipeline::grid_cells(target.image.size(), tile, columns, rows,
                                                 args.max_pixels, "--grid");
+        // The poster's size is refused before the target is resampled to the grid.
+        io::check_output_size(
+            args.output,
+            rendered_size({cells.width * tile.width, cells.height * tile.height}, tile,
+                          render_size),
+            "the mosaic of " + args.target);
         console.status("mosaic: resampling %s to %dx%d cells", args.target.c_str(), cells.width,
                        cells.height);
         target.image = pipeline::resample_to_grid(target.image.view(), tile, cells);
