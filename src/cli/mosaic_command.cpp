@@ -140,11 +140,10 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         const Size cells = pipeline::grid_cells(target.image.size(), tile, columns, rows,
                                                 args.max_pixels, "--grid");
         // The poster's size is refused before the target is resampled to the grid.
-        io::check_output_size(
-            args.output,
-            rendered_size({cells.width * tile.width, cells.height * tile.height}, tile,
-                          render_size),
-            "the mosaic of " + args.target);
+        io::check_output_size(args.output,
+                              rendered_size({cells.width * tile.width, cells.height * tile.height},
+                                            tile, render_size),
+                              "the mosaic of " + args.target);
         console.status("mosaic: resampling %s to %dx%d cells", args.target.c_str(), cells.width,
                        cells.height);
         target.image = pipeline::resample_to_grid(target.image.view(), tile, cells);
@@ -158,8 +157,11 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         [&](size_t done, size_t total) {
             console.status("mosaic: matching %zu/%zu tiles", done, total);
         }};
-    pipeline::MosaicResult result = pipeline::make_mosaic(library, *searcher, target.image.view(),
-                                                          events, {args.max_uses, render_size});
+    pipeline::MosaicResult result =
+        pipeline::make_mosaic(library, *searcher, target.image.view(), events,
+                              // A poster is encoded strip by strip,
+                              // never whole in memory.
+                              {args.max_uses, render_size, render_size == tile});
     pipeline::write_mosaic(result, library, target.image, args.output, args.matches, args.quality,
                            !console.quiet, events);
     if (!console.quiet) {

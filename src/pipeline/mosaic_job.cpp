@@ -92,14 +92,18 @@ MosaicResult make_mosaic(const Library& library, const Searcher& searcher, Image
     const Size tile = library.params().tile;
     const Size render_size = render_size_for(library, options.render_size, "render size");
     const Size output = rendered_size(target.size(), tile, render_size);
-    if (render_size == library.params().render_size()) {
+    result.output = output;
+    result.render_size = render_size;
+    if (!options.render_in_memory) {
+        // Rendered while it is encoded (write_mosaic).
+    } else if (render_size == library.params().render_size()) {
         result.image = render(LibraryTiles(library), result.matches, output);
     } else {
         result.image =
             render(ResampledTiles(library, render_size, result.matches), result.matches, output);
     }
     result.psnr =
-        render_size == tile
+        render_size == tile && options.render_in_memory
             ? psnr(result.image.view(), target)
             : psnr(render(LibraryTiles(library, true), result.matches, target.size()).view(),
                    target);
@@ -129,8 +133,15 @@ void write_mosaic(MosaicResult& result, const Library& library, const Image& tar
                   bool want_psnr, const MosaicEvents& events) {
     if (events.phase) events.phase("writing " + output);
     AtomicFile image(output);
-    io::save_image(image, result.image.view(), quality);
-    if (want_psnr && io::lossy_format(output) && result.image.size() == target.size()) {
+    if (!result.image.pixels.empty() || result.output == Size{0, 0}) {
+        io::save_image(image, result.image.view(), quality);
+    } else if (result.render_size == library.params().render_size()) {
+        io::save_tiles(image, LibraryTiles(library), result.matches, result.output, quality);
+    } else {
+        io::save_tiles(image, ResampledTiles(library, result.render_size, result.matches),
+                       result.matches, result.output, quality);
+    }
+    if (want_psnr && io::lossy_format(output) && result.output == target.size()) {
         if (events.phase) events.phase("reading " + output + " back for its PSNR");
         psnr_of_written_file(image, result, library.params().mode, target);
     }

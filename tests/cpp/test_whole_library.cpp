@@ -11,6 +11,9 @@
 
 #include "mosaic_testing.hpp"
 #include "tessera/core/error.hpp"
+#include "tessera/core/file.hpp"
+#include "tessera/io/decode.hpp"
+#include "tessera/io/encode.hpp"
 #include "tessera/io/resample.hpp"
 #include "tessera/library/builder.hpp"
 #include "tessera/library/library.hpp"
@@ -243,4 +246,35 @@ TEST(WholeLibrary, GridFollowsTheAspectRatio) {
                        pipeline::grid_cells({640, 480}, {16, 16}, 1000, 1000, 1u << 20, "--grid");
                    }),
                    {"--grid 1000x1000", "over the limit of 1048576"});
+}
+
+// A poster encoded strip by strip from its tiles (io::save_tiles) is the image rendered whole
+// and encoded (io::save_image), byte for byte (PPM: pixel for pixel), lossless or JPEG.
+TEST(WholeLibrary, StreamedPosterEqualsTheWholeImage) {
+    const tessera::testing::TempDir dir;
+    const Size tile{4, 4}, render{12, 8};
+    const Library lib = random_whole_library(tile, render, 9, 6);
+    std::mt19937 rng(7);
+    const Image target = tessera::testing::random_image(23, 13, 3, rng);  // cropped edge cells
+    const auto searcher = make_exact_searcher(lib, 1);
+    const std::vector<TileMatch> matches =
+        tessera::testing::nearest_matches(lib, *searcher, target.view());
+    const Size output = rendered_size(target.size(), tile, render);
+    const Image whole = tessera::render(LibraryTiles(lib), matches, output);
+    (void)tessera::testing::load_data("coffee.png", Mode::Rgb);  // starts libvips
+    for (const char* ext : {".png", ".tif", ".ppm", ".jpg"}) {
+        SCOPED_TRACE(ext);
+        const std::string a = (dir.path() / (std::string("whole") + ext)).string();
+        const std::string b = (dir.path() / (std::string("streamed") + ext)).string();
+        io::save_image(a, whole.view());
+        AtomicFile file(b);
+        io::save_tiles(file, LibraryTiles(lib), matches, output);
+        file.commit();
+        if (std::string(ext) == ".ppm") {  // its header comment carries the time
+            EXPECT_EQ(io::load_image(a, Mode::Rgb).image.pixels,
+                      io::load_image(b, Mode::Rgb).image.pixels);
+        } else {
+            EXPECT_EQ(read_file(a), read_file(b));
+        }
+    }
 }
