@@ -44,6 +44,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             for (uint8_t b : section) sum += b;
         }
         sum += lib.patch(lib.patch_count() - 1)[lib.patch_bytes() - 1];
+        sum += lib.render_patch(lib.patch_count() - 1)[lib.params().render_patch_bytes() - 1];
         lib.verify();
         // A library that passes every check must be searchable: the exact search agrees with
         // the oracle on one query (the first patch).

@@ -54,6 +54,8 @@ with tempfile.TemporaryDirectory() as tmp:
         "gray-rotations.tsr": ["--tile", "3", "--stride", "2", "--mode", "gray", "--rotations",
                                "0,90,180,270", "--flips"],
         "wide.tsr": ["--tile", "5x2", "--stride", "3x1", "--rotations", "0,180"],
+        "whole.tsr": ["--whole", "--tile", "3", "--render", "5", "--rotations", "0,90"],
+        "whole-pad.tsr": ["--whole", "--tile", "4x2", "--render", "6x3", "--fit", "pad"],
     }.items():
         subprocess.run([pathlib.Path(tessera).resolve(), "build", "a.png", "b.png", "-o",
                         libraries / name, "-q", *args], check=True, cwd=tmp)

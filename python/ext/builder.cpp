@@ -25,9 +25,13 @@ namespace {
 
 class Builder {
   public:
+    // whole: a whole-photo library (render: (height, width), (0, 0) for the tile; fit: crop,
+    // pad or stretch), as tessera build --whole.
     Builder(std::pair<int, int> tile, std::pair<int, int> stride, const std::string& mode,
-            const std::vector<int>& rotations, bool flips, bool transform_sources)
-        : builder_(params(tile, stride, mode, rotations, flips), exact_search_data(),
+            const std::vector<int>& rotations, bool flips, bool transform_sources, bool whole,
+            std::pair<int, int> render, const std::string& fit)
+        : builder_(params(tile, stride, mode, rotations, flips, whole, render, fit),
+                   exact_search_data(),
                    transform_sources ? WindowGrid::TransformedSource : WindowGrid::Source) {}
 
     // Adds the images of `inputs` in order, each a (path, None) for a file or a directory, or a
@@ -108,12 +112,19 @@ class Builder {
 
     static LibraryParams params(std::pair<int, int> tile, std::pair<int, int> stride,
                                 const std::string& mode, const std::vector<int>& rotations,
-                                bool flips) {
+                                bool flips, bool whole, std::pair<int, int> render,
+                                const std::string& fit) {
         LibraryParams p;
         p.tile = size_of(tile);
         p.stride = size_of(stride);
         p.mode = parse_mode(mode);
         p.transforms = transforms_from(rotations, flips);
+        if (whole) {
+            p.kind = LibraryKind::whole;
+            p.fit = fit == "pad" ? Fit::pad : fit == "stretch" ? Fit::stretch : Fit::crop;
+            p.render = size_of(render) == p.tile ? Size{0, 0} : size_of(render);
+        }
+        p.validate();
         return p;
     }
 
@@ -125,9 +136,11 @@ class Builder {
 void bind_builder(py::module_& m) {
     py::class_<Builder>(m, "Builder")
         .def(py::init<std::pair<int, int>, std::pair<int, int>, const std::string&,
-                      const std::vector<int>&, bool, bool>(),
+                      const std::vector<int>&, bool, bool, bool, std::pair<int, int>,
+                      const std::string&>(),
              py::arg("tile"), py::arg("stride"), py::arg("mode"), py::arg("rotations"),
-             py::arg("flips"), py::arg("transform_sources"))
+             py::arg("flips"), py::arg("transform_sources"), py::arg("whole") = false,
+             py::arg("render") = std::pair<int, int>{0, 0}, py::arg("fit") = "crop")
         .def("add", &Builder::add, py::arg("inputs"), py::arg("strict"), py::arg("max_pixels"),
              py::arg("max_library_bytes"), py::arg("threads"))
         .def("finish", &Builder::finish);

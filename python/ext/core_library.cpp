@@ -9,7 +9,9 @@
 
 #include "native.hpp"
 #include "tessera/core/image.hpp"
+#include "tessera/mosaic/render.hpp"
 #include "tessera/pipeline/mosaic_job.hpp"
+#include "tessera/pipeline/poster.hpp"
 
 namespace tessera::python {
 
@@ -22,7 +24,8 @@ std::unique_ptr<CoreLibrary> CoreLibrary::open(const std::string& path) {
 }
 
 py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforce,
-                              uint32_t max_uses) const {
+                              uint32_t max_uses, std::pair<int64_t, int64_t> grid,
+                              std::pair<int, int> render_size, uint64_t max_pixels) const {
     const ImageView view = image_view(target, "the target");
     pipeline::MosaicResult result;
     {
@@ -34,8 +37,22 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
                 converted = convert(view, library_.params().mode);
                 in = converted.view();
             }
-            result =
-                pipeline::make_mosaic(library_, *searcher(threads, bruteforce), in, {}, {max_uses});
+            // As tessera mosaic --grid and --render-size (grid: (rows, columns), rows 0 to
+            // follow the aspect ratio; columns 0 for no grid).
+            const Size render =
+                pipeline::render_size_for(library_, size_of(render_size), "render_size");
+            Image resampled;
+            const Size tile = library_.params().tile;
+            if (grid.second > 0) {
+                const Size cells = pipeline::grid_cells(in.size(), tile, grid.second, grid.first,
+                                                        max_pixels, "grid");
+                rendered_size({cells.width * tile.width, cells.height * tile.height}, tile, render);
+                resampled = pipeline::resample_to_grid(in, tile, cells);
+                in = resampled.view();
+            }
+            rendered_size(in.size(), tile, render);  // a poster too large: before any search
+            result = pipeline::make_mosaic(library_, *searcher(threads, bruteforce), in, {},
+                                           {max_uses, render});
         });
     }
     py::array_t<MatchRecord> records(py::ssize_t(result.matches.size()));
@@ -104,6 +121,9 @@ void bind_core_library(py::module_& m) {
              "(distances, ids) int64 (n, k); bruteforce=True uses the oracle (tests only).")
         .def("mosaic", &CoreLibrary::mosaic, py::arg("target"), py::arg("threads"),
              py::arg("bruteforce") = false, py::arg("max_uses") = 0,
+             py::arg("grid") = std::pair<int64_t, int64_t>{0, 0},
+             py::arg("render_size") = std::pair<int, int>{0, 0},
+             py::arg("max_pixels") = uint64_t(1) << 28,
              "(image, matches, psnr); max_uses > 0 caps each patch's uses (optimal assignment)")
         .def("__len__", [](const CoreLibrary& c) { return c.library().patch_count(); })
         .def_property_readonly("tile",

@@ -34,7 +34,9 @@ class CoreLibrary {
     py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce) const;
     // (image, matches, psnr); the target is converted to the library's mode first. max_uses > 0
     // caps the uses of each patch (pipeline::MosaicOptions).
-    py::tuple mosaic(const U8Array& target, int threads, bool bruteforce, uint32_t max_uses) const;
+    py::tuple mosaic(const U8Array& target, int threads, bool bruteforce, uint32_t max_uses,
+                     std::pair<int64_t, int64_t> grid, std::pair<int, int> render_size,
+                     uint64_t max_pixels) const;
 
   private:
     std::shared_ptr<const Searcher> searcher(int threads, bool bruteforce) const;

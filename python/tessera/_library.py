@@ -70,6 +70,9 @@ class Library:
         flips: bool = False,
         mode: str = "rgb",
         transform_sources: bool = False,
+        whole: bool = False,
+        render: Optional[SizeLike] = None,
+        fit: str = "crop",
         strict: bool = False,
         max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
         max_library_bytes: int = _tessera.DEFAULT_MAX_LIBRARY_BYTES,
@@ -106,6 +109,15 @@ class Library:
             cuts ``np.rot90(image, k)``; the two differ when an image side minus the tile is not
             a multiple of the stride. Either way :meth:`provenance` gives each patch's window in
             the source image as given, and its transform: the patch is that window transformed.
+        whole : like ``tessera build --whole``: each image becomes one tile (EXIF orientation
+            applied, resampled with libvips's antialiased thumbnail) instead of a grid of
+            windows; any image size works. ``stride`` and ``transform_sources`` cut windows
+            and are refused with it.
+        render : with whole=True, int or (height, width): the size tiles are rendered at by
+            :meth:`mosaic`, stored beside the tile, from the tile size up to 4096 per side.
+            None (default): the tile size.
+        fit : with whole=True, how an image gets the tile's aspect ratio: 'crop' (about the
+            centre, the default), 'pad' (black bars) or 'stretch'.
         strict : fail (tessera.Error) on any undecodable or too-small image instead of skipping
             it with a warning, like ``tessera build --strict``.
         max_pixels : refuse image files with more pixels than this, from their header
@@ -124,6 +136,19 @@ class Library:
         tile_hw = _arguments.tile(tile)
         stride_hw = tile_hw if stride is None else _arguments.stride(stride)
         degrees = _arguments.rotations(rotations)
+        whole = _arguments.flag(whole, "whole")
+        if fit not in ("crop", "pad", "stretch"):
+            raise _tessera.Error(f"fit must be 'crop', 'pad' or 'stretch', got {fit!r}")
+        if whole and (stride is not None or transform_sources):
+            raise _tessera.Error(
+                f"{'stride' if stride is not None else 'transform_sources'} cuts windows; "
+                "a whole=True library has one tile per image"
+            )
+        if not whole and (render is not None or fit != "crop"):
+            raise _tessera.Error(
+                f"{'render' if render is not None else 'fit'} applies to whole-photo libraries: "
+                "add whole=True"
+            )
         builder = _tessera.Builder(
             tile_hw,
             stride_hw,
@@ -131,6 +156,9 @@ class Library:
             degrees,
             _arguments.flag(flips, "flips"),
             _arguments.flag(transform_sources, "transform_sources"),
+            whole,
+            tile_hw if render is None else _arguments._pair(render, "render"),
+            fit,
         )
         inputs = _images.build_inputs(images)
         builder.add(
@@ -265,6 +293,8 @@ class Library:
         return_matches: Literal[False] = ...,
         max_pixels: int = ...,
         max_uses: Optional[int] = ...,
+        grid: Optional[SizeLike] = ...,
+        render_size: Optional[SizeLike] = ...,
     ) -> np.ndarray: ...
 
     @overload
@@ -275,6 +305,8 @@ class Library:
         return_matches: Literal[True],
         max_pixels: int = ...,
         max_uses: Optional[int] = ...,
+        grid: Optional[SizeLike] = ...,
+        render_size: Optional[SizeLike] = ...,
     ) -> MosaicResult: ...
 
     @overload
@@ -286,6 +318,8 @@ class Library:
         return_matches: Literal[True],
         max_pixels: int = ...,
         max_uses: Optional[int] = ...,
+        grid: Optional[SizeLike] = ...,
+        render_size: Optional[SizeLike] = ...,
     ) -> MosaicResult: ...
 
     @overload
@@ -296,6 +330,8 @@ class Library:
         return_matches: bool = ...,
         max_pixels: int = ...,
         max_uses: Optional[int] = ...,
+        grid: Optional[SizeLike] = ...,
+        render_size: Optional[SizeLike] = ...,
     ) -> Union[np.ndarray, MosaicResult]: ...
 
     def mosaic(
@@ -305,6 +341,8 @@ class Library:
         return_matches: bool = False,
         max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
         max_uses: Optional[int] = None,
+        grid: Optional[SizeLike] = None,
+        render_size: Optional[SizeLike] = None,
     ) -> Union[np.ndarray, MosaicResult]:
         """Rebuild ``target`` from the library: cut it into tiles (left to right, top to bottom;
         edge tiles cropped), replace each with its nearest patch (exact squared L2).
@@ -323,6 +361,13 @@ class Library:
             (:func:`tessera.assign` does the same from your own candidates). None for no limit,
             each tile taking its nearest patch. Raises :class:`tessera.Error` when
             ``max_uses * len(self)`` is below the tile count.
+        grid : like ``--grid``: an int, the columns (rows follow the target's aspect ratio), or
+            (rows, columns); the target is resampled (libvips) to that many cells of the tile
+            size. None (default): cells at the target's own resolution.
+        render_size : like ``--render-size``: int or (height, width), from the tile size up to
+            the library's render size. None (default): the library's render size. The image
+            returned is the target's (resampled) size scaled by render size / tile; the PSNR is
+            that of the tiles at the match size.
 
         Edge tiles are cropped, so a target side shorter than the tile is one row or column of
         cropped tiles.
@@ -332,8 +377,21 @@ class Library:
         """
         _arguments.flag(return_matches, "return_matches")
         pixels = _images.target_pixels(target, self.mode, _arguments.max_pixels(max_pixels))
+        if grid is None:
+            cells = (0, 0)
+        elif _arguments.is_int(grid):
+            cells = (0, int(grid))
+        else:
+            cells = _arguments._pair(grid, "grid")
+        if grid is not None and (cells[1] < 1 or (not _arguments.is_int(grid) and cells[0] < 1)):
+            raise _tessera.Error(f"grid {grid!r}: give columns or (rows, columns), each at least 1")
         image, matches, psnr = self._core.mosaic(
-            pixels, _arguments.threads(threads), max_uses=_arguments.max_uses(max_uses)
+            pixels,
+            _arguments.threads(threads),
+            max_uses=_arguments.max_uses(max_uses),
+            grid=cells,
+            render_size=(0, 0) if render_size is None else _arguments._pair(render_size, "render_size"),
+            max_pixels=_arguments.max_pixels(max_pixels),
         )
         if not return_matches:
             return image

@@ -31,7 +31,14 @@ class CoreLibrary:
         self, tiles: np.ndarray, k: int, threads: int, bruteforce: bool = False
     ) -> Tuple[np.ndarray, np.ndarray]: ...
     def mosaic(
-        self, target: np.ndarray, threads: int, bruteforce: bool = False, max_uses: int = 0
+        self,
+        target: np.ndarray,
+        threads: int,
+        bruteforce: bool = False,
+        max_uses: int = 0,
+        grid: Tuple[int, int] = (0, 0),  # (rows, columns); rows 0: the aspect ratio; columns 0: none
+        render_size: Tuple[int, int] = (0, 0),  # (height, width); (0, 0): the library's
+        max_pixels: int = ...,
     ) -> Tuple[np.ndarray, np.ndarray, float]: ...
     def __len__(self) -> int: ...
     @property
@@ -64,6 +71,9 @@ class Builder:
         rotations: List[int],
         flips: bool,
         transform_sources: bool,
+        whole: bool = False,
+        render: Tuple[int, int] = (0, 0),
+        fit: str = "crop",
     ) -> None: ...
     def add(
         self,

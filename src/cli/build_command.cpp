@@ -59,6 +59,22 @@ CLI::App* add_build_command(CLI::App& app, BuildArgs& args, Console& console) {
     command->add_flag("--transform-sources", args.transform_sources,
                       "Rotate/flip each whole source, then cut it on the grid from its top-left "
                       "corner (numpy.rot90 then slicing), instead of each window");
+    command->add_flag(
+        "--whole", args.whole,
+        "Photomosaic library: each image becomes one tile (resampled with an "
+        "antialiasing filter, EXIF orientation applied) instead of a grid of windows");
+    command
+        ->add_option("--render", args.render,
+                     "With --whole: the size tiles are rendered at in a mosaic, stored beside the "
+                     "tile: N or WxH, at least the tile, at most " +
+                         std::to_string(kMaxRenderSide) + " per side [default: the tile size]")
+        ->check(size_check("render"));
+    command
+        ->add_option("--fit", args.fit,
+                     "With --whole: how a photo gets the tile's aspect ratio: crop (about the "
+                     "centre), pad (black bars) or stretch")
+        ->check(CLI::IsMember({"crop", "pad", "stretch"}))
+        ->capture_default_str();
     command->add_option("--mode", args.mode, "Pixel mode of the library: gray or rgb")
         ->check(CLI::IsMember({"gray", "rgb"}))
         ->capture_default_str();
@@ -94,6 +110,25 @@ int run_build(const BuildArgs& args, const Console& console) {
             for (int d : parse_rotations(list)) degrees.push_back(d);
         }
         params.transforms = transforms_from(degrees, args.flips);
+        if (args.whole) {
+            if (!args.stride.empty()) {
+                throw Error("--stride cuts windows; a --whole library has one tile per image");
+            }
+            if (args.transform_sources) {
+                throw Error(
+                    "--transform-sources cuts windows; a --whole library has one tile "
+                    "per image");
+            }
+            params.kind = LibraryKind::whole;
+            params.fit = args.fit == "pad"       ? Fit::pad
+                         : args.fit == "stretch" ? Fit::stretch
+                                                 : Fit::crop;
+            if (!args.render.empty()) params.render = parse_size(args.render, "render");
+            if (params.render == params.tile) params.render = {0, 0};
+        } else if (!args.render.empty() || args.fit != "crop") {
+            throw Error(std::string(args.render.empty() ? "--fit" : "--render") +
+                        " applies to whole-photo libraries: add --whole");
+        }
         params.validate();
     } catch (const Error& e) {
         throw UsageError(e.what());

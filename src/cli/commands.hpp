@@ -22,6 +22,9 @@ struct BuildArgs {
     std::vector<std::string> rotations{"0"};  // each a comma-separated list
     bool flips = false;
     bool transform_sources = false;
+    bool whole = false;
+    std::string render;  // empty: the tile size
+    std::string fit = "crop";
     std::string mode = "rgb";
     bool strict = false;
     int threads = 0;
@@ -38,7 +41,9 @@ struct MosaicArgs {
     uint64_t max_pixels = io::kDefaultMaxPixels;
     int quality = io::kDefaultQuality;
     bool quality_given = false;
-    uint32_t max_uses = 0;  // 0: no limit
+    uint32_t max_uses = 0;    // 0: no limit
+    std::string grid;         // COLS or COLSxROWS; empty: cells at the target's resolution
+    std::string render_size;  // N or WxH; empty: the library's render size
 };
 
 struct InfoArgs {

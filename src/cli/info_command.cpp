@@ -31,8 +31,15 @@ int run_info(const InfoArgs& args) {
     std::printf("library     %s\n", printable(path).c_str());
     std::printf("format      %u\n", library.format_version());
     std::printf("mode        %s\n", std::string(mode_name(p.mode)).c_str());
+    std::printf("writer      tessera %s\n", printable(library.writer()).c_str());
+    std::printf("kind        %s\n", kind_name(p.kind));
     std::printf("tile        %s\n", size_text(p.tile).c_str());
-    std::printf("stride      %s\n", size_text(p.stride).c_str());
+    if (p.kind == LibraryKind::whole) {
+        std::printf("render      %s\n", size_text(p.render_size()).c_str());
+        std::printf("fit         %s\n", fit_name(p.fit));
+    } else {
+        std::printf("stride      %s\n", size_text(p.stride).c_str());
+    }
     std::printf("transforms  %s\n", transforms.c_str());
     std::printf("patches     %zu\n", library.patch_count());
     std::printf("sources     %zu\n", library.sources().size());

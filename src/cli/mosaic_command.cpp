@@ -1,4 +1,5 @@
 // tessera mosaic: rebuild a target image from a library's patches.
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <limits>
@@ -8,10 +9,12 @@
 #include "cli/validators.hpp"
 #include "tessera/core/text.hpp"
 #include "tessera/io/formats.hpp"
+#include "tessera/mosaic/render.hpp"
 #include "tessera/pipeline/check_output.hpp"
 #include "tessera/pipeline/matches_file.hpp"
 #include "tessera/pipeline/mosaic_job.hpp"
 #include "tessera/pipeline/options.hpp"
+#include "tessera/pipeline/poster.hpp"
 
 namespace tessera::cli {
 
@@ -53,11 +56,39 @@ CLI::App* add_mosaic_command(CLI::App& app, MosaicArgs& args, Console& console) 
                      "smallest total distance under that limit, proven optimal [default: no "
                      "limit]")
         ->check(whole_number(1, std::numeric_limits<uint32_t>::max()));
+    command
+        ->add_option("--grid", args.grid,
+                     "Resample the target (libvips) to COLS or COLSxROWS cells of the tile size; "
+                     "ROWS follows the target's aspect ratio when not given [default: cells at "
+                     "the target's own resolution]")
+        ->type_name("COLS[xROWS]");
+    command
+        ->add_option("--render-size", args.render_size,
+                     "Render each cell at N or WxH pixels, from the tile size up to the library's "
+                     "render size [default: the library's render size]")
+        ->check(size_check("render size"));
     command->add_flag("-q,--quiet", console.quiet, "No progress or summary");
     return command;
 }
 
 namespace {
+
+// "80" or "80x60": columns, and rows (0 when not given); a usage error otherwise.
+std::pair<int64_t, int64_t> parse_grid(const std::string& text) {
+    const size_t x = text.find('x');
+    const auto number = [&](std::string_view part) {
+        int64_t n = -1;
+        const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), n);
+        if (part.empty() || ec != std::errc() || end != part.data() + part.size() || n < 1) {
+            throw UsageError("--grid " + text +
+                             ": give COLS or COLSxROWS, each a whole number of at least 1");
+        }
+        return n;
+    };
+    const std::string_view all(text);
+    if (x == std::string::npos) return {number(all), 0};
+    return {number(all.substr(0, x)), number(all.substr(x + 1))};
+}
 
 // Refuses, before the library's checksum pass and any work, outputs that cannot be written.
 void check_outputs(const MosaicArgs& args, Mode mode) {
@@ -93,10 +124,32 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         check_outputs(args, opened.params().mode);
         console.status("mosaic: checking %s", args.library.c_str());
     });
+    Size render_size{0, 0};
+    try {
+        if (!args.render_size.empty()) render_size = parse_size(args.render_size, "render size");
+        render_size = pipeline::render_size_for(library, render_size, "--render-size");
+    } catch (const Error& e) {
+        throw UsageError(e.what());
+    }
     console.status("mosaic: decoding %s", args.target.c_str());
-    const io::LoadedImage target =
+    io::LoadedImage target =
         io::load_image(args.target, library.params().mode, {args.max_pixels, "--max-pixels"});
-    io::check_output_size(args.output, target.image.size(), "the mosaic of " + args.target);
+    const Size tile = library.params().tile;
+    if (!args.grid.empty()) {
+        const auto [columns, rows] = parse_grid(args.grid);
+        const Size cells = pipeline::grid_cells(target.image.size(), tile, columns, rows,
+                                                args.max_pixels, "--grid");
+        // The poster's size is refused before the target is resampled to the grid.
+        io::check_output_size(args.output,
+                              rendered_size({cells.width * tile.width, cells.height * tile.height},
+                                            tile, render_size),
+                              "the mosaic of " + args.target);
+        console.status("mosaic: resampling %s to %dx%d cells", args.target.c_str(), cells.width,
+                       cells.height);
+        target.image = pipeline::resample_to_grid(target.image.view(), tile, cells);
+    }
+    io::check_output_size(args.output, rendered_size(target.image.size(), tile, render_size),
+                          "the mosaic of " + args.target);
     console.status("mosaic: cutting %s into tiles", args.target.c_str());
     const auto searcher = make_exact_searcher(library, args.threads);
     const pipeline::MosaicEvents events = {
@@ -105,7 +158,10 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
             console.status("mosaic: matching %zu/%zu tiles", done, total);
         }};
     pipeline::MosaicResult result =
-        pipeline::make_mosaic(library, *searcher, target.image.view(), events, {args.max_uses});
+        pipeline::make_mosaic(library, *searcher, target.image.view(), events,
+                              // A poster is encoded strip by strip,
+                              // never whole in memory.
+                              {args.max_uses, render_size, render_size == tile});
     pipeline::write_mosaic(result, library, target.image, args.output, args.matches, args.quality,
                            !console.quiet, events);
     if (!console.quiet) {

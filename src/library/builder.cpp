@@ -21,6 +21,7 @@ namespace {
 uint64_t file_bytes_of(const LibraryParams& params, const SearchData& search_data,
                        uint64_t patch_count) {
     return detail::Layout(detail::section_bytes(0, 0, patch_count, params.patch_bytes(),
+                                                detail::stored_render_bytes(params),
                                                 search_data.section_bytes(params, patch_count)))
         .file_bytes;
 }
@@ -52,6 +53,7 @@ struct LibraryBuilder::Buffers {
     std::vector<SourceInfo> sources;
     std::vector<PatchOrigin> origins;
     detail::PixelBuffer pixels;
+    detail::PixelBuffer render_pixels;  // whole libraries rendered larger than matched
     std::shared_ptr<const void> search_storage;
 };
 
@@ -71,6 +73,7 @@ size_t LibraryBuilder::source_count() const {
 }
 
 uint64_t LibraryBuilder::patches_from(Size image) const {
+    if (params_.kind == LibraryKind::whole) return params_.transforms.size();
     const Size tile = params_.tile, stride = params_.stride;
     uint64_t patches = 0;
     for (Transform t : params_.transforms) {
@@ -87,6 +90,7 @@ uint64_t LibraryBuilder::file_bytes_for(uint64_t patch_count) const {
 }
 
 size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
+    TESSERA_ASSERT(params_.kind == LibraryKind::windows);
     if (image.channels != params_.channels()) {
         throw Error(source.path + ": has " + std::to_string(image.channels) +
                     " channels but the library is " + std::string(mode_name(params_.mode)));
@@ -130,6 +134,49 @@ size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
     return added;
 }
 
+size_t LibraryBuilder::add_whole(SourceInfo source, Size photo, ImageView tile, ImageView render) {
+    TESSERA_ASSERT(params_.kind == LibraryKind::whole);
+    TESSERA_ASSERT(tile.size() == params_.tile && tile.channels == params_.channels());
+    const bool larger = params_.renders_larger();
+    TESSERA_ASSERT(!larger ||
+                   (render.size() == params_.render_size() && render.channels == tile.channels));
+    const size_t added = params_.transforms.size();
+    Buffers& b = *buffers_;
+    if (b.origins.size() + added > UINT32_MAX) {
+        throw Error(source.path + ": the library would pass " + std::to_string(UINT32_MAX) +
+                    " patches, the most a library holds; use fewer photos");
+    }
+    const size_t patch_bytes = params_.patch_bytes();
+    const size_t render_bytes = larger ? params_.render_patch_bytes() : 0;
+    size_t at = b.pixels.size(), render_at = b.render_pixels.size();
+    try {
+        b.pixels.resize(at + added * patch_bytes);
+        b.render_pixels.resize(render_at + added * render_bytes);
+        detail::reserve_more(b.origins, added);
+        detail::reserve_more(b.sources, 1);
+    } catch (const std::bad_alloc&) {
+        b.pixels.resize(at);
+        b.render_pixels.resize(render_at);
+        throw_out_of_memory(source.path, params_, *search_data_, b.origins.size() + added, false);
+    }
+    const auto source_id = uint32_t(b.sources.size());
+    source.width = uint32_t(photo.width);
+    source.height = uint32_t(photo.height);
+    b.sources.push_back(std::move(source));
+    for (Transform t : params_.transforms) {
+        apply_transform(tile.data, tile.stride, params_.tile, tile.channels, t,
+                        b.pixels.data() + at);
+        at += patch_bytes;
+        if (larger) {
+            apply_transform(render.data, render.stride, params_.render_size(), render.channels, t,
+                            b.render_pixels.data() + render_at);
+            render_at += render_bytes;
+        }
+        b.origins.push_back({source_id, 0, 0, uint32_t(t)});
+    }
+    return added;
+}
+
 Library LibraryBuilder::finish() {
     if (buffers_->origins.empty()) {
         throw Error("no patches: every source is smaller than the tile " +
@@ -142,6 +189,7 @@ Library LibraryBuilder::finish() {
     lib.sources_ = std::shared_ptr<const std::vector<SourceInfo>>(buffers_, &buffers_->sources);
     lib.origins_ = buffers_->origins.data();
     lib.pixels_ = buffers_->pixels.data();
+    lib.render_pixels_ = params_.renders_larger() ? buffers_->render_pixels.data() : nullptr;
     lib.search_data_ = search_data_;
     try {
         BuiltSearchSections search =

@@ -1,4 +1,4 @@
-// The library file's layout (format 3; docs/architecture.md describes it for readers of the
+// The library file's layout (format 4; docs/architecture.md describes it for readers of the
 // file): a fixed header, then the sections in file order, each on a cache line, zero padding
 // between them. Internal to the library layer.
 #pragma once
@@ -25,7 +25,8 @@ struct FileSection {
 };
 
 // The sections in file order: the library's own, then the search data's (search_data.hpp).
-enum SectionId { kSources, kNames, kOrigins, kPixels, kFirstSearchSection };
+// kRenderPixels: each patch at the render size, in patch order; empty when that is the tile size.
+enum SectionId { kSources, kNames, kOrigins, kPixels, kRenderPixels, kFirstSearchSection };
 inline constexpr int kSectionCount = kFirstSearchSection + int(kSearchSectionCount);
 using Sections = std::array<FileSection, kSectionCount>;
 using SectionBytes = std::array<uint64_t, kSectionCount>;
@@ -43,10 +44,14 @@ struct FileHeader {
     uint64_t source_count;
     uint64_t file_bytes;
     Sections sections;
-    uint64_t data_checksum;    // XXH3-64 of the sections in order, zero padding included
-    uint64_t header_checksum;  // XXH3-64 of every header byte before this field
+    uint32_t kind;  // LibraryKind
+    uint32_t fit;   // Fit, for whole libraries; 0 for windows
+    uint32_t render_width, render_height;
+    std::array<char, 16> writer;  // the tessera version that wrote the file, zero padded
+    uint64_t data_checksum;       // XXH3-64 of the sections in order, zero padding included
+    uint64_t header_checksum;     // XXH3-64 of every header byte before this field
 };
-static_assert(sizeof(FileHeader) == 272);
+static_assert(sizeof(FileHeader) == 320);
 
 struct SourceRecord {
     uint64_t file_bytes;
@@ -58,8 +63,15 @@ static_assert(sizeof(SourceRecord) == 32);
 static_assert(sizeof(PatchOrigin) == 16);
 
 // The size of every section, from the counts and the search data's sizes.
+// render_patch_bytes is 0 when tiles render at the tile size.
 SectionBytes section_bytes(uint64_t source_count, uint64_t name_bytes, uint64_t patch_count,
-                           uint64_t patch_bytes, const SearchSectionBytes& search);
+                           uint64_t patch_bytes, uint64_t render_patch_bytes,
+                           const SearchSectionBytes& search);
+
+// The render-size bytes of one patch in the file: 0 when they are the tile-size ones.
+inline uint64_t stored_render_bytes(const LibraryParams& params) {
+    return params.renders_larger() ? params.render_patch_bytes() : 0;
+}
 
 // Where each section goes, as a function of the sizes alone: writing uses it, and reading
 // accepts a header only when its sections are exactly these.

@@ -63,6 +63,27 @@ Library Library::open(const std::string& path, const SearchData& search_data) {
                           int(std::min<uint32_t>(h.stride_y, 1 << 20))};
     if (h.channels != 1 && h.channels != 3) throw corrupt("header has an invalid channel count");
     lib.params_.mode = mode_of_channels(int(h.channels));
+    if (h.kind > uint32_t(LibraryKind::whole) ||
+        (h.kind == uint32_t(LibraryKind::windows) && h.fit != 0) ||
+        h.fit > uint32_t(Fit::stretch)) {
+        throw corrupt("header has an invalid library kind");
+    }
+    lib.params_.kind = LibraryKind(h.kind);
+    lib.params_.fit = Fit(h.fit);
+    if (h.render_width == 0 || h.render_height == 0) {
+        throw corrupt("header has an invalid render size");
+    }
+    lib.params_.render = {int(std::min<uint32_t>(h.render_width, 1 << 20)),
+                          int(std::min<uint32_t>(h.render_height, 1 << 20))};
+    if (lib.params_.render == lib.params_.tile) lib.params_.render = {0, 0};
+    // The writer's version: printable text, zero padded.
+    const auto writer_end = std::find(h.writer.begin(), h.writer.end(), '\0');
+    if (writer_end == h.writer.end() ||
+        std::any_of(h.writer.begin(), writer_end, [](char c) { return c < 0x20 || c > 0x7e; }) ||
+        std::any_of(writer_end, h.writer.end(), [](char c) { return c != 0; })) {
+        throw corrupt("header has an invalid writer version");
+    }
+    lib.writer_.assign(h.writer.begin(), writer_end);
     if (h.transform_mask == 0 || h.transform_mask > 0xff) {
         throw corrupt("header has an invalid transform set");
     }
@@ -77,11 +98,12 @@ Library Library::open(const std::string& path, const SearchData& search_data) {
     }
     // Bound the counts by the file size before multiplying them, so nothing can overflow.
     if (h.patch_count == 0 || h.source_count == 0 || h.patch_count > size ||
-        h.patch_count > UINT32_MAX || h.source_count > size || h.sections[kNames].bytes > size) {
+        h.patch_count > UINT32_MAX || h.source_count > size || h.sections[kNames].bytes > size ||
+        h.patch_count > size / lib.params_.render_patch_bytes()) {
         throw corrupt("header has invalid counts");
     }
     const Layout layout(section_bytes(h.source_count, h.sections[kNames].bytes, h.patch_count,
-                                      lib.params_.patch_bytes(),
+                                      lib.params_.patch_bytes(), stored_render_bytes(lib.params_),
                                       search_data.section_bytes(lib.params_, h.patch_count)));
     if (layout.file_bytes != h.file_bytes || layout.sections != h.sections) {
         throw corrupt("sections do not match the counts in the header");
@@ -113,6 +135,7 @@ Library Library::open(const std::string& path, const SearchData& search_data) {
     lib.patch_count_ = h.patch_count;
     lib.origins_ = reinterpret_cast<const PatchOrigin*>(section(kOrigins));
     lib.pixels_ = section(kPixels);
+    lib.render_pixels_ = lib.params_.renders_larger() ? section(kRenderPixels) : nullptr;
     lib.search_data_ = &search_data;
     for (size_t i = 0; i < kSearchSectionCount; ++i) {
         const int id = kFirstSearchSection + int(i);
@@ -126,11 +149,13 @@ Library Library::open(const std::string& path, const SearchData& search_data) {
     }
     // Provenance is checked here because renderers and reports index sources with it.
     const Size tile = lib.params_.tile;
+    const bool whole = lib.params_.kind == LibraryKind::whole;
     for (const PatchOrigin& o : lib.origins()) {
         if (o.source >= h.source_count || o.transform >= kTransformCount ||
             !(h.transform_mask & (1u << o.transform)) ||
-            uint64_t(o.x) + tile.width > (*sources)[o.source].width ||
-            uint64_t(o.y) + tile.height > (*sources)[o.source].height) {
+            (whole ? o.x != 0 || o.y != 0
+                   : uint64_t(o.x) + tile.width > (*sources)[o.source].width ||
+                         uint64_t(o.y) + tile.height > (*sources)[o.source].height)) {
             throw corrupt("patch provenance is corrupt; rebuild the library");
         }
     }

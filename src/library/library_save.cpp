@@ -1,4 +1,5 @@
 // Writing a library file, and the data checksum that saving stores and verify() checks.
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -41,6 +42,7 @@ SectionData section_data(const Library& lib, const Serialized& s) {
     data[kNames] = s.names.data();
     data[kOrigins] = lib.origins().data();
     data[kPixels] = lib.pixels();
+    data[kRenderPixels] = lib.params().renders_larger() ? lib.render_patch(0) : nullptr;
     for (size_t i = 0; i < kSearchSectionCount; ++i) {
         data[kFirstSearchSection + i] = lib.search_sections()[i].data();
     }
@@ -55,7 +57,8 @@ SearchSectionBytes search_bytes(const Library& lib) {
 
 Layout layout_of(const Library& lib, const Serialized& s) {
     return Layout(section_bytes(s.records.size(), s.names.size(), lib.patch_count(),
-                                lib.patch_bytes(), search_bytes(lib)));
+                                lib.patch_bytes(), stored_render_bytes(lib.params()),
+                                search_bytes(lib)));
 }
 
 const std::array<uint8_t, kAlignment> kZeros{};
@@ -79,7 +82,7 @@ uint64_t Library::file_bytes() const {
     uint64_t name_bytes = 0;
     for (const SourceInfo& s : sources()) name_bytes += s.path.size();
     return Layout(section_bytes(sources().size(), name_bytes, patch_count(), patch_bytes(),
-                                search_bytes(*this)))
+                                stored_render_bytes(params_), search_bytes(*this)))
         .file_bytes;
 }
 
@@ -100,6 +103,12 @@ void Library::save(const std::string& path) const {
     h.source_count = s.records.size();
     h.file_bytes = layout.file_bytes;
     h.sections = layout.sections;
+    h.kind = uint32_t(params_.kind);
+    h.fit = params_.kind == LibraryKind::whole ? uint32_t(params_.fit) : 0;
+    h.render_width = uint32_t(params_.render_size().width);
+    h.render_height = uint32_t(params_.render_size().height);
+    TESSERA_ASSERT(writer_.size() < h.writer.size());
+    std::copy(writer_.begin(), writer_.end(), h.writer.begin());
     h.data_checksum = data_checksum_;
     h.header_checksum = hash_bytes(&h, offsetof(FileHeader, header_checksum));
 

@@ -3,7 +3,7 @@
 namespace tessera {
 
 Size LibraryTiles::tile_size() const {
-    return library_.params().tile;
+    return at_match_size_ ? library_.params().tile : library_.params().render_size();
 }
 
 int LibraryTiles::channels() const {
@@ -15,7 +15,7 @@ size_t LibraryTiles::size() const {
 }
 
 const uint8_t* LibraryTiles::pixels(uint32_t id) const {
-    return library_.patch(id);
+    return at_match_size_ ? library_.patch(id) : library_.render_patch(id);
 }
 
 }  // namespace tessera

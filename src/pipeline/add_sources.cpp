@@ -17,6 +17,7 @@
 #include "tessera/core/text.hpp"
 #include "tessera/io/find_images.hpp"
 #include "tessera/io/formats.hpp"
+#include "tessera/io/resample.hpp"
 
 namespace tessera::pipeline {
 
@@ -52,10 +53,37 @@ std::vector<Source> expand_inputs(std::span<const SourceInput> inputs) {
 
 namespace {
 
+// A whole photo (in the library's mode) resampled to the tile size and the render size.
+struct WholePhoto {
+    Size photo;
+    Image tile, render;
+};
+
+WholePhoto resample_whole(const LibraryParams& params, ImageView image, const std::string& path) {
+    WholePhoto whole{image.size(), io::resample_photo(image, params.tile, params.fit, path), {}};
+    if (params.renders_larger()) {
+        whole.render = io::resample_photo(image, params.render_size(), params.fit, path);
+    }
+    return whole;
+}
+
+size_t add_whole(LibraryBuilder& builder, SourceInfo info, const WholePhoto& whole) {
+    return builder.add_whole(std::move(info), whole.photo, whole.tile.view(), whole.render.view());
+}
+
 // Adds one decoded or in-memory image; returns false when it is smaller than the tile.
 bool add_one(LibraryBuilder& builder, SourceInfo info, ImageView image, const AddOptions& options,
              const std::function<void(const std::string&)>& warn) {
     const LibraryParams& params = builder.params();
+    if (params.kind == LibraryKind::whole) {  // any size of photo makes a tile
+        const std::string path = info.path;
+        if (image.channels == params.channels()) {
+            return add_whole(builder, std::move(info), resample_whole(params, image, path)) > 0;
+        }
+        const Image converted = convert(image, params.mode);
+        return add_whole(builder, std::move(info), resample_whole(params, converted.view(), path)) >
+               0;
+    }
     const std::string path = info.path;
     const size_t added =
         image.channels == params.channels()
@@ -112,6 +140,7 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
     for (size_t i = claim(); i < sources.size(); i = claim()) {
         const Source& s = sources[i];
         io::LoadedImage loaded;
+        WholePhoto whole;  // whole libraries: `loaded` resampled in this thread
         std::string error;
         bool over_limit = false;
         std::exception_ptr unexpected;  // anything else, fatal in its turn
@@ -120,6 +149,10 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
         } else if (!s.pixels && !failed) {
             try {
                 loaded = io::load_image(s.path, mode, options.limit);
+                if (builder.params().kind == LibraryKind::whole) {
+                    whole = resample_whole(builder.params(), loaded.image.view(), s.path);
+                    loaded.image = Image();  // only the resampled tiles wait for their turn
+                }
             } catch (const io::PixelLimitError& e) {
                 error = e.what();
                 over_limit = true;
@@ -151,6 +184,8 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
                                  options, warn)) {
                         ++summary.too_small;
                     }
+                } else if (builder.params().kind == LibraryKind::whole) {
+                    add_whole(builder, std::move(loaded.source), whole);
                 } else if (!add_one(builder, std::move(loaded.source), loaded.image.view(), options,
                                     warn)) {
                     ++summary.too_small;

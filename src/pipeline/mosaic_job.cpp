@@ -16,6 +16,7 @@
 #include "tessera/mosaic/render.hpp"
 #include "tessera/mosaic/tile_source.hpp"
 #include "tessera/pipeline/matches_file.hpp"
+#include "tessera/pipeline/poster.hpp"
 #include "tessera/search/exact_search_data.hpp"
 
 namespace tessera::pipeline {
@@ -88,8 +89,24 @@ MosaicResult make_mosaic(const Library& library, const Searcher& searcher, Image
             assign_nearest(match_tiles(library, searcher, target, all_rows, 1, events.matching));
     }
     if (events.phase) events.phase("rendering");
-    result.image = render(LibraryTiles(library), result.matches, target.size());
-    result.psnr = psnr(result.image.view(), target);
+    const Size tile = library.params().tile;
+    const Size render_size = render_size_for(library, options.render_size, "render size");
+    const Size output = rendered_size(target.size(), tile, render_size);
+    result.output = output;
+    result.render_size = render_size;
+    if (!options.render_in_memory) {
+        // Rendered while it is encoded (write_mosaic).
+    } else if (render_size == library.params().render_size()) {
+        result.image = render(LibraryTiles(library), result.matches, output);
+    } else {
+        result.image =
+            render(ResampledTiles(library, render_size, result.matches), result.matches, output);
+    }
+    result.psnr =
+        render_size == tile && options.render_in_memory
+            ? psnr(result.image.view(), target)
+            : psnr(render(LibraryTiles(library, true), result.matches, target.size()).view(),
+                   target);
     return result;
 }
 
@@ -116,8 +133,15 @@ void write_mosaic(MosaicResult& result, const Library& library, const Image& tar
                   bool want_psnr, const MosaicEvents& events) {
     if (events.phase) events.phase("writing " + output);
     AtomicFile image(output);
-    io::save_image(image, result.image.view(), quality);
-    if (want_psnr && io::lossy_format(output)) {
+    if (!result.image.pixels.empty() || result.output == Size{0, 0}) {
+        io::save_image(image, result.image.view(), quality);
+    } else if (result.render_size == library.params().render_size()) {
+        io::save_tiles(image, LibraryTiles(library), result.matches, result.output, quality);
+    } else {
+        io::save_tiles(image, ResampledTiles(library, result.render_size, result.matches),
+                       result.matches, result.output, quality);
+    }
+    if (want_psnr && io::lossy_format(output) && result.output == target.size()) {
         if (events.phase) events.phase("reading " + output + " back for its PSNR");
         psnr_of_written_file(image, result, library.params().mode, target);
     }

@@ -53,7 +53,8 @@ Library small_library(Size tile = {4, 4}) {
 
 // Header fields the tests read or rewrite (the layout is in src/library/file_format.hpp): the
 // fields up to byte 64 are at fixed places, then (offset, bytes) pairs for the sections, in file
-// order sources, names, origins, pixels, ...; the header's last 8 bytes are its checksum.
+// order sources, names, origins, pixels, render pixels, ...; the header's last 8 bytes are its
+// checksum.
 constexpr size_t kMagicBytes = 8, kVersionAt = 8, kTileWidthAt = 16, kStrideXAt = 24,
                  kChannelsAt = 32, kTransformMaskAt = 36, kPatchCountAt = 40, kSourceCountAt = 48,
                  kSectionsAt = 64;
@@ -228,7 +229,9 @@ TEST_F(HostileLibrary, ParametersContradictingSizes) {
         const char* expected;
     };
     const Case cases[] = {
-        {kTileWidthAt, 8, 4, "sections do not match the counts"},
+        // A window library's render size is its tile: a tile changed alone contradicts it.
+        {kTileWidthAt, 8, 4, "render size 4x4 is smaller than the tile 8x4"},
+        {kTileWidthAt, 2, 4, "a render size larger than the tile needs a whole-photo library"},
         {kTileWidthAt, 0, 4, "invalid parameters"},
         {kTileWidthAt, 0xffffffff, 4, "invalid parameters"},
         {kStrideXAt, 0, 4, "invalid parameters"},
@@ -307,7 +310,7 @@ TEST_F(HostileLibrary, CorruptProvenanceAndNames) {
 namespace {
 
 // The search sections after the library's four, in file order (src/search/exact_index.cpp).
-enum SearchSection { kNorms = 4, kOrder, kSums, kSpreads, kBuckets, kTails, kBlocks, kChannels };
+enum SearchSection { kNorms = 5, kOrder, kSums, kSpreads, kBuckets, kTails, kBlocks, kChannels };
 
 // A 32-bit value of a search section, in place.
 uint32_t& u32_at(std::vector<uint8_t>& bytes, SearchSection s, size_t index) {

@@ -297,12 +297,13 @@ TEST(SearchBounds, ChannelSectionIsChecked) {
     };
     EXPECT_EQ(open_error(good), "");
 
-    // The channel section is the last; its (offset, bytes) pair ends 16 bytes before the header's
-    // two checksums. Its first lane is position 0's red sum.
+    // The channel section is the last; its (offset, bytes) pair ends 48 bytes before the header's
+    // two checksums (format 4: the kind, fit, render size and writer come between). Its first
+    // lane is position 0's red sum.
     uint32_t header_bytes;
     std::memcpy(&header_bytes, good.data() + 12, sizeof header_bytes);
     uint64_t offset;
-    std::memcpy(&offset, good.data() + header_bytes - 32, sizeof offset);
+    std::memcpy(&offset, good.data() + header_bytes - 64, sizeof offset);
     std::vector<uint8_t> bad = good;
     bad[offset] ^= 1;
     const std::string bad_error = open_error(bad);

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-# The header starts with these fields, then (offset, bytes) pairs for the sections, the first
-# five being sources, names, origins, pixels and norms (later formats append more), and ends with
-# the data and header checksums; its size is its third field.
+# The header (format 4) starts with these fields, then (offset, bytes) pairs for the sections
+# (SECTIONS below), then the kind, fit, render width and height (u32 each) and the writer's
+# version (16 bytes), and ends with the data and header checksums; its size is its third field.
 HEADER_START = struct.Struct("<8sIIIIIIIIQQQ")
 assert HEADER_START.size == 64
+HEADER_END = struct.Struct("<IIII16sQQ")
 SOURCE = struct.Struct("<QQIIII")
 ORIGIN_DTYPE = np.dtype([("source", "<u4"), ("x", "<u4"), ("y", "<u4"), ("transform", "<u4")])
 TRANSFORMS = ["rot0", "rot90", "rot180", "rot270", "flip", "flip-rot90", "flip-rot180", "flip-rot270"]
@@ -117,6 +118,11 @@ class LibraryFile:
     origins: np.ndarray  # structured, ORIGIN_DTYPE
     patches: np.ndarray  # (count, height, width) gray or (count, height, width, 3)
     norms: np.ndarray
+    kind: int = 0  # 0 windows, 1 whole photos
+    fit: int = 0  # 0 crop, 1 pad, 2 stretch
+    render: tuple = (0, 0)  # (width, height)
+    writer: str = ""
+    render_patches: np.ndarray = None  # as patches, at the render size; None when it is the tile's
 
 
 def read_library(path):
@@ -125,11 +131,14 @@ def read_library(path):
     magic, version, header_bytes, tw, th, sx, sy, channels, mask = fields[:9]
     patch_count, source_count, file_bytes = fields[9:12]
     assert magic == b"TESSERA\x1a" and file_bytes == len(data)
-    section_count = (header_bytes - HEADER_START.size - 16) // 16
-    assert section_count >= 5 and HEADER_START.size + 16 * section_count + 16 == header_bytes
-    sections = struct.unpack_from("<" + "QQ" * 5, data, HEADER_START.size)
+    assert HEADER_START.size + 16 * len(SECTIONS) + HEADER_END.size == header_bytes
+    sections = struct.unpack_from("<" + "QQ" * len(SECTIONS), data, HEADER_START.size)
+    at = lambda name: sections[2 * SECTIONS.index(name)]
+    length = lambda name: sections[2 * SECTIONS.index(name) + 1]
     src_off, names_off, names_len, orig_off, pix_off, pix_len, norm_off = (
-        sections[0], sections[2], sections[3], sections[4], sections[6], sections[7], sections[8])
+        at("sources"), at("names"), length("names"), at("origins"), at("pixels"),
+        length("pixels"), at("norms"))
+    kind, fit, rw, rh, writer = HEADER_END.unpack_from(data, header_bytes - HEADER_END.size)[:5]
     names = data[names_off : names_off + names_len]
     sources = []
     for i in range(source_count):
@@ -140,12 +149,18 @@ def read_library(path):
     shape = (patch_count, th, tw) + ((channels,) if channels == 3 else ())
     patches = np.frombuffer(data, np.uint8, pix_len, pix_off).reshape(shape)
     norms = np.frombuffer(data, "<u4", patch_count, norm_off)
-    return LibraryFile(version, (tw, th), (sx, sy), channels, mask, sources, origins, patches, norms)
+    render_patches = None
+    if length("render_pixels"):
+        render_shape = (patch_count, rh, rw) + ((channels,) if channels == 3 else ())
+        render_patches = np.frombuffer(data, np.uint8, length("render_pixels"),
+                                       at("render_pixels")).reshape(render_shape)
+    return LibraryFile(version, (tw, th), (sx, sy), channels, mask, sources, origins, patches, norms,
+                       kind, fit, (rw, rh), writer.rstrip(b"\0").decode(), render_patches)
 
 
-# Sections in file order: the library's four, then the search index's eight.
-SECTIONS = ["sources", "names", "origins", "pixels", "norms", "order", "sums", "spreads",
-            "buckets", "tails", "blocks", "channels"]
+# Sections in file order: the library's five, then the search index's eight.
+SECTIONS = ["sources", "names", "origins", "pixels", "render_pixels", "norms", "order", "sums",
+            "spreads", "buckets", "tails", "blocks", "channels"]
 
 
 def section(data, name):

@@ -26,11 +26,17 @@ class LibraryBuilder {
     LibraryBuilder(LibraryParams params, const SearchData& search_data,
                    WindowGrid grid = WindowGrid::Source);
 
-    // Cuts every window of `image` (in the library's mode) under each transform, the windows on
-    // the grid `grid` says, transform by transform, each in row-major order. Returns the
-    // number of patches added, 0 when the image is smaller than a tile. Throws Error, saying how
-    // much memory the library needs and how to make it smaller, when the patches do not fit.
+    // Window libraries: cuts every window of `image` (in the library's mode) under each transform,
+    // the windows on the grid `grid` says, transform by transform, each in row-major order. Returns
+    // the number of patches added, 0 when the image is smaller than a tile. Throws Error, saying
+    // how much memory the library needs and how to make it smaller, when the patches do not fit.
     size_t add_source(SourceInfo source, ImageView image);
+
+    // Whole libraries: adds one photo of `photo` pixels (as decoded, EXIF orientation applied),
+    // already resampled to the tile size (`tile`) and, when the library renders larger, to the
+    // render size (`render`; else ignored), in the library's mode: one patch per transform, each
+    // with origin (0, 0). Returns the number added. Throws Error as add_source does.
+    size_t add_whole(SourceInfo source, Size photo, ImageView tile, ImageView render);
 
     // What add_source would add for an image of this size, and about how big the file of a
     // library of `patch_count` patches is (its source records left out): a build's size known

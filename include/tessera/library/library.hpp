@@ -18,8 +18,12 @@
 
 namespace tessera {
 
-// 2 added the search index, 3 its per-channel sums for colour.
-inline constexpr uint32_t kLibraryFormatVersion = 3;
+// The version of tessera this library code is (the project's VERSION).
+extern const char* const kTesseraVersion;
+
+// 2 added the search index, 3 its per-channel sums for colour, 4 whole-photo libraries (the kind,
+// the render size and its pixels, the version of tessera that wrote the file).
+inline constexpr uint32_t kLibraryFormatVersion = 4;
 
 struct SourceInfo {
     std::string path;
@@ -29,7 +33,8 @@ struct SourceInfo {
     uint32_t height = 0;
 };
 
-// Where a patch came from: its window's top-left corner in the source, and the transform applied.
+// Where a patch came from: its window's top-left corner in the source (0, 0 for a whole photo),
+// and the transform applied.
 // The same bytes on disk and in memory.
 struct PatchOrigin {
     uint32_t source = 0;
@@ -60,6 +65,11 @@ class Library {
     std::span<const PatchOrigin> origins() const { return {origins_, patch_count_}; }
     const uint8_t* pixels() const { return pixels_; }
     const uint8_t* patch(size_t id) const { return pixels_ + id * patch_bytes(); }
+    // Patch `id` at the render size (params().render_size()), transformed as patch(id).
+    const uint8_t* render_patch(size_t id) const {
+        return params_.renders_larger() ? render_pixels_ + id * params_.render_patch_bytes()
+                                        : patch(id);
+    }
     // The search layer's sections, validated by search_data() when opened.
     const SearchData& search_data() const { return *search_data_; }
     const SearchSections& search_sections() const { return search_sections_; }
@@ -68,6 +78,8 @@ class Library {
     uint64_t file_bytes() const;                       // the size of its file representation
     uint64_t checksum() const { return data_checksum_; }  // XXH3-64 of the data, as in the header
     uint32_t format_version() const { return kLibraryFormatVersion; }
+    // The tessera version that wrote the file (this one for a library built in memory).
+    const std::string& writer() const { return writer_; }
 
   private:
     friend class LibraryBuilder;
@@ -78,6 +90,8 @@ class Library {
     std::shared_ptr<const std::vector<SourceInfo>> sources_;
     const PatchOrigin* origins_ = nullptr;
     const uint8_t* pixels_ = nullptr;
+    const uint8_t* render_pixels_ = nullptr;  // when params_.renders_larger()
+    std::string writer_ = kTesseraVersion;
     const SearchData* search_data_ = nullptr;
     SearchSections search_sections_;
     uint64_t data_checksum_ = 0;

@@ -20,10 +20,12 @@ class TileSource {
     virtual const uint8_t* pixels(uint32_t id) const = 0;
 };
 
-// The library's own patches, at the size they were matched.
+// The library's own patches, at its render size (the size they were matched at for a window
+// library), or at the match size when `at_match_size`.
 class LibraryTiles final : public TileSource {
   public:
-    explicit LibraryTiles(const Library& library) : library_(library) {}
+    explicit LibraryTiles(const Library& library, bool at_match_size = false)
+        : library_(library), at_match_size_(at_match_size) {}
     Size tile_size() const override;
     int channels() const override;
     size_t size() const override;
@@ -31,6 +33,7 @@ class LibraryTiles final : public TileSource {
 
   private:
     Library library_;
+    bool at_match_size_;
 };
 
 }  // namespace tessera

@@ -26,9 +26,13 @@ Library open_library(const std::string& path,
                      const std::function<void(const Library&)>& checks = {});
 
 struct MosaicResult {
-    Image image;                     // the output, in the library's mode
+    Image image;       // the output, in the library's mode: the target's size x render / tile
+    Size output;       // its size (also when it is not rendered in memory)
+    Size render_size;  // each cell's
     std::vector<TileMatch> matches;  // one per tile, row-major
-    double psnr = 0;  // of the output as delivered (file as written for lossy formats)
+    // Of the output as delivered (file as written for lossy formats); of the tiles at the match
+    // size when they are rendered larger.
+    double psnr = 0;
     // The read-back of a lossy file failed: psnr is that of the pixels before encoding.
     bool psnr_before_encoding = false;
     // With a repeat cap: the assignment's total cost, certificate and use counts (its `tiles`
@@ -40,6 +44,11 @@ struct MosaicOptions {
     // No patch in more than this many tiles (0: no cap, each tile takes its nearest patch): the
     // assignment with the smallest total distance under the cap, certified optimal.
     uint32_t max_uses = 0;
+    // The size each cell is rendered at (render_size_for); 0x0: the library's render size.
+    Size render_size{0, 0};
+    // False: result.image is left empty, and write_mosaic encodes the output row strip by row
+    // strip from the tiles (io::save_tiles): a poster never held in memory.
+    bool render_in_memory = true;
 };
 
 // Status callbacks a front end shows (a terminal line in the CLI, nothing in Python).

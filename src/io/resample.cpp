@@ -1,0 +1,36 @@
+#include "tessera/io/resample.hpp"
+
+#include <vips/vips8>
+
+#include "io/vips_calls.hpp"
+#include "tessera/core/error.hpp"
+
+namespace tessera::io {
+
+using vips::VImage;
+
+Image resample_photo(ImageView photo, Size size, Fit fit, const std::string& what) {
+    TESSERA_ASSERT(size.width > 0 && size.height > 0 && photo.width > 0 && photo.height > 0);
+    TESSERA_ASSERT(photo.stride == ptrdiff_t(photo.width) * photo.channels);
+    return run_vips(what + ": cannot resample: ", [&] {
+        VImage img = VImage::new_from_memory(const_cast<uint8_t*>(photo.data),
+                                             size_t(photo.stride) * photo.height, photo.width,
+                                             photo.height, photo.channels, VIPS_FORMAT_UCHAR);
+        vips::VOption* options = VImage::option()->set("height", size.height);
+        if (fit == Fit::crop) options->set("crop", VIPS_INTERESTING_CENTRE);
+        if (fit == Fit::stretch) options->set("size", VIPS_SIZE_FORCE);
+        img = img.thumbnail_image(size.width, options);
+        // Fit::pad fits inside: centre it on black (gravity also trims a rounding pixel over).
+        if (img.width() != size.width || img.height() != size.height) {
+            img = img.gravity(VIPS_COMPASS_DIRECTION_CENTRE, size.width, size.height,
+                              VImage::option()->set("extend", VIPS_EXTEND_BLACK));
+        }
+        if (img.format() != VIPS_FORMAT_UCHAR) img = img.cast(VIPS_FORMAT_UCHAR);
+        Image out(size.width, size.height, photo.channels);
+        img.write(VImage::new_from_memory(out.pixels.data(), out.pixels.size(), out.width,
+                                          out.height, out.channels, VIPS_FORMAT_UCHAR));
+        return out;
+    });
+}
+
+}  // namespace tessera::io
