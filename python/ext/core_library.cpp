@@ -4,12 +4,15 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "native.hpp"
 #include "tessera/core/image.hpp"
 #include "tessera/pipeline/mosaic_job.hpp"
+#include "tessera/pipeline/mosaic_report.hpp"
+#include "tessera/pipeline/options.hpp"
 
 namespace tessera::python {
 
@@ -22,9 +25,16 @@ std::unique_ptr<CoreLibrary> CoreLibrary::open(const std::string& path) {
 }
 
 py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforce,
-                              uint32_t max_uses) const {
+                              uint32_t max_uses, const std::string& metric_name, double color,
+                              double blend, bool report) const {
     const ImageView view = image_view(target, "the target");
+    const pipeline::Metric metric = pipeline::check_metric(metric_name, "metric");
+    pipeline::check_metric_for(metric, library_, "metric");
+    pipeline::MosaicOptions options{max_uses};
+    options.color = pipeline::check_fraction(color, "color");
+    options.blend = pipeline::check_fraction(blend, "blend");
     pipeline::MosaicResult result;
+    std::string report_text;
     {
         py::gil_scoped_release release;
         run_native("making the mosaic", [&] {
@@ -34,8 +44,24 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
                 converted = convert(view, library_.params().mode);
                 in = converted.view();
             }
-            result =
-                pipeline::make_mosaic(library_, *searcher(threads, bruteforce), in, {}, {max_uses});
+            pipeline::PhaseTimes seconds;
+            std::optional<pipeline::MatchSpace> lab;
+            std::shared_ptr<const Searcher> search = searcher(threads, bruteforce);
+            if (metric == pipeline::Metric::lab) {
+                lab = seconds.time("lab", [&] { return pipeline::lab_match_space(library_, in); });
+                options.matched = &*lab;
+                search = bruteforce ? make_bruteforce_searcher(lab->library)
+                                    : make_exact_searcher(lab->library, threads);
+            }
+            result = pipeline::make_mosaic(library_, *search, in, {}, options);
+            if (report) {
+                const pipeline::MosaicReport measured = result.seconds.time("report", [&] {
+                    return pipeline::make_report(result.image.view(), in, result.matches,
+                                                 library_.params().tile);
+                });
+                seconds.merge(result.seconds);
+                report_text = pipeline::report_json(measured, metric, seconds);
+            }
         });
     }
     py::array_t<MatchRecord> records(py::ssize_t(result.matches.size()));
@@ -43,6 +69,10 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
     for (const TileMatch& m : result.matches) {
         *r++ = {m.tile.row,        m.tile.col,         m.tile.x,         m.tile.y,
                 m.tile.size.width, m.tile.size.height, int64_t(m.patch), int64_t(m.distance)};
+    }
+    if (report) {
+        return py::make_tuple(image_array(std::move(result.image)), records, result.psnr,
+                              report_text);
     }
     return py::make_tuple(image_array(std::move(result.image)), records, result.psnr);
 }
@@ -103,8 +133,10 @@ void bind_core_library(py::module_& m) {
              py::arg("bruteforce") = false,
              "(distances, ids) int64 (n, k); bruteforce=True uses the oracle (tests only).")
         .def("mosaic", &CoreLibrary::mosaic, py::arg("target"), py::arg("threads"),
-             py::arg("bruteforce") = false, py::arg("max_uses") = 0,
-             "(image, matches, psnr); max_uses > 0 caps each patch's uses (optimal assignment)")
+             py::arg("bruteforce") = false, py::arg("max_uses") = 0, py::arg("metric") = "rgb",
+             py::arg("color") = 0.0, py::arg("blend") = 0.0, py::arg("report") = false,
+             "(image, matches, psnr[, report JSON]); max_uses > 0 caps each patch's uses "
+             "(optimal assignment)")
         .def("__len__", [](const CoreLibrary& c) { return c.library().patch_count(); })
         .def_property_readonly("tile",
                                [](const CoreLibrary& c) { return hw(c.library().params().tile); })

@@ -39,6 +39,11 @@ struct MosaicArgs {
     int quality = io::kDefaultQuality;
     bool quality_given = false;
     uint32_t max_uses = 0;  // 0: no limit
+    std::string metric = "rgb";
+    double color = 0;
+    double blend = 0;
+    std::string report;   // --report FILE.json, or empty
+    std::string timings;  // --timings FILE.json, or empty
 };
 
 struct InfoArgs {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <exception>
 #include <limits>
+#include <memory>
 
 #include "tessera/core/error.hpp"
 #include "tessera/core/file.hpp"
@@ -15,15 +16,22 @@
 #include "tessera/mosaic/quality.hpp"
 #include "tessera/mosaic/render.hpp"
 #include "tessera/mosaic/tile_source.hpp"
+#include "tessera/pipeline/colour_transfer.hpp"
 #include "tessera/pipeline/matches_file.hpp"
 #include "tessera/search/exact_search_data.hpp"
 
 namespace tessera::pipeline {
 
-Library open_library(const std::string& path, const std::function<void(const Library&)>& checks) {
-    Library library = Library::open(path, exact_search_data());
-    if (checks) checks(library);
-    library.verify();
+Library open_library(const std::string& path, const std::function<void(const Library&)>& checks,
+                     PhaseTimes* seconds) {
+    PhaseTimes times;
+    Library library = times.time("open", [&] {
+        Library opened = Library::open(path, exact_search_data());
+        if (checks) checks(opened);
+        return opened;
+    });
+    times.time("verify", [&] { library.verify(); });
+    if (seconds) seconds->merge(times);
     return library;
 }
 
@@ -79,16 +87,30 @@ std::vector<TileMatch> capped_matches(const Library& library, const Searcher& se
 MosaicResult make_mosaic(const Library& library, const Searcher& searcher, ImageView target,
                          const MosaicEvents& events, const MosaicOptions& options) {
     MosaicResult result;
-    if (options.max_uses > 0) {
-        result.matches =
-            capped_matches(library, searcher, target, events, options.max_uses, result.capped);
-    } else {
-        const TileRows all_rows{0, tile_rows(target.size(), library.params().tile)};
-        result.matches =
-            assign_nearest(match_tiles(library, searcher, target, all_rows, 1, events.matching));
-    }
+    const Library& matched = options.matched ? options.matched->library : library;
+    const ImageView matched_target = options.matched ? options.matched->target.view() : target;
+    result.seconds.time("search", [&] {
+        if (options.max_uses > 0) {
+            result.matches = capped_matches(matched, searcher, matched_target, events,
+                                            options.max_uses, result.capped);
+        } else {
+            const TileRows all_rows{0, tile_rows(target.size(), library.params().tile)};
+            result.matches = assign_nearest(
+                match_tiles(matched, searcher, matched_target, all_rows, 1, events.matching));
+        }
+    });
     if (events.phase) events.phase("rendering");
-    result.image = render(LibraryTiles(library), result.matches, target.size());
+    result.seconds.time("render", [&] {
+        PasteFilter filter;
+        if (options.color > 0) {
+            const Size tile = library.params().tile;
+            filter = colour_transfer(cell_stats(target, tile),
+                                     (target.width + tile.width - 1) / tile.width, options.color,
+                                     target.channels);
+        }
+        result.image = render(LibraryTiles(library), result.matches, target.size(), filter);
+        if (options.blend > 0) blend_target(result.image, target, options.blend);
+    });
     result.psnr = psnr(result.image.view(), target);
     return result;
 }
@@ -113,21 +135,31 @@ void psnr_of_written_file(const AtomicFile& file, MosaicResult& result, Mode mod
 
 void write_mosaic(MosaicResult& result, const Library& library, const Image& target,
                   const std::string& output, const std::string& matches_path, int quality,
-                  bool want_psnr, const MosaicEvents& events) {
+                  bool want_psnr, const MosaicEvents& events, const SideFiles& side_files) {
     if (events.phase) events.phase("writing " + output);
     AtomicFile image(output);
-    io::save_image(image, result.image.view(), quality);
+    result.seconds.time("encode", [&] { io::save_image(image, result.image.view(), quality); });
     if (want_psnr && io::lossy_format(output)) {
         if (events.phase) events.phase("reading " + output + " back for its PSNR");
-        psnr_of_written_file(image, result, library.params().mode, target);
+        result.seconds.time("read_back", [&] {
+            psnr_of_written_file(image, result, library.params().mode, target);
+        });
     }
-    if (matches_path.empty()) {
-        image.commit();
-    } else {
-        AtomicFile rows(matches_path);
-        write_matches(rows, library, result.matches);
-        commit_together({&image, &rows});
+    std::vector<std::unique_ptr<AtomicFile>> files;
+    if (!matches_path.empty()) {
+        files.push_back(std::make_unique<AtomicFile>(matches_path));
+        result.seconds.time("matches",
+                            [&] { write_matches(*files.back(), library, result.matches); });
     }
+    if (side_files) {
+        for (const auto& [path, contents] : side_files(result)) {
+            files.push_back(std::make_unique<AtomicFile>(path));
+            files.back()->write(contents.data(), contents.size());
+        }
+    }
+    std::vector<AtomicFile*> all{&image};
+    for (const auto& file : files) all.push_back(file.get());
+    commit_together(std::span<AtomicFile* const>(all));
 }
 
 }  // namespace tessera::pipeline
