@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,8 @@
 #include "tessera/core/image.hpp"
 #include "tessera/mosaic/render.hpp"
 #include "tessera/pipeline/mosaic_job.hpp"
+#include "tessera/pipeline/mosaic_report.hpp"
+#include "tessera/pipeline/options.hpp"
 #include "tessera/pipeline/poster.hpp"
 
 namespace tessera::python {
@@ -25,9 +28,17 @@ std::unique_ptr<CoreLibrary> CoreLibrary::open(const std::string& path) {
 
 py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforce,
                               uint32_t max_uses, std::pair<int64_t, int64_t> grid,
-                              std::pair<int, int> render_size, uint64_t max_pixels) const {
+                              std::pair<int, int> render_size, uint64_t max_pixels,
+                              const std::string& metric_name, double color, double blend,
+                              bool report) const {
     const ImageView view = image_view(target, "the target");
+    const pipeline::Metric metric = pipeline::check_metric(metric_name, "metric");
+    pipeline::check_metric_for(metric, library_, "metric");
+    pipeline::MosaicOptions options{max_uses};
+    options.color = pipeline::check_fraction(color, "color");
+    options.blend = pipeline::check_fraction(blend, "blend");
     pipeline::MosaicResult result;
+    std::string report_text;
     {
         py::gil_scoped_release release;
         run_native("making the mosaic", [&] {
@@ -51,8 +62,25 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
                 in = resampled.view();
             }
             rendered_size(in.size(), tile, render);  // a poster too large: before any search
-            result = pipeline::make_mosaic(library_, *searcher(threads, bruteforce), in, {},
-                                           {max_uses, render});
+            options.render_size = render;
+            pipeline::PhaseTimes seconds;
+            std::optional<pipeline::MatchSpace> lab;
+            std::shared_ptr<const Searcher> search = searcher(threads, bruteforce);
+            if (metric == pipeline::Metric::lab) {
+                lab = seconds.time("lab", [&] { return pipeline::lab_match_space(library_, in); });
+                options.matched = &*lab;
+                search = bruteforce ? make_bruteforce_searcher(lab->library)
+                                    : make_exact_searcher(lab->library, threads);
+            }
+            result = pipeline::make_mosaic(library_, *search, in, {}, options);
+            if (report) {
+                const pipeline::MosaicReport measured = result.seconds.time("report", [&] {
+                    return pipeline::make_report(result.image.view(), in, result.matches,
+                                                 library_.params().tile);
+                });
+                seconds.merge(result.seconds);
+                report_text = pipeline::report_json(measured, metric, seconds);
+            }
         });
     }
     py::array_t<MatchRecord> records(py::ssize_t(result.matches.size()));
@@ -60,6 +88,10 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
     for (const TileMatch& m : result.matches) {
         *r++ = {m.tile.row,        m.tile.col,         m.tile.x,         m.tile.y,
                 m.tile.size.width, m.tile.size.height, int64_t(m.patch), int64_t(m.distance)};
+    }
+    if (report) {
+        return py::make_tuple(image_array(std::move(result.image)), records, result.psnr,
+                              report_text);
     }
     return py::make_tuple(image_array(std::move(result.image)), records, result.psnr);
 }
@@ -123,8 +155,10 @@ void bind_core_library(py::module_& m) {
              py::arg("bruteforce") = false, py::arg("max_uses") = 0,
              py::arg("grid") = std::pair<int64_t, int64_t>{0, 0},
              py::arg("render_size") = std::pair<int, int>{0, 0},
-             py::arg("max_pixels") = uint64_t(1) << 28,
-             "(image, matches, psnr); max_uses > 0 caps each patch's uses (optimal assignment)")
+             py::arg("max_pixels") = uint64_t(1) << 28, py::arg("metric") = "rgb",
+             py::arg("color") = 0.0, py::arg("blend") = 0.0, py::arg("report") = false,
+             "(image, matches, psnr[, report JSON]); max_uses > 0 caps each patch's uses "
+             "(optimal assignment)")
         .def("__len__", [](const CoreLibrary& c) { return c.library().patch_count(); })
         .def_property_readonly("tile",
                                [](const CoreLibrary& c) { return hw(c.library().params().tile); })

@@ -33,10 +33,13 @@ class CoreLibrary {
     // (distances, ids) int64 (n, k) of C-contiguous uint8 tiles (n, h, w[, 3]).
     py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce) const;
     // (image, matches, psnr); the target is converted to the library's mode first. max_uses > 0
-    // caps the uses of each patch (pipeline::MosaicOptions).
+    // caps the uses of each patch; grid and render_size as --grid and --render-size; metric,
+    // color and blend as pipeline::MosaicOptions (checked by the caller). With `report`, (image,
+    // matches, psnr, report JSON) as --report writes it.
     py::tuple mosaic(const U8Array& target, int threads, bool bruteforce, uint32_t max_uses,
                      std::pair<int64_t, int64_t> grid, std::pair<int, int> render_size,
-                     uint64_t max_pixels) const;
+                     uint64_t max_pixels, const std::string& metric = "rgb", double color = 0,
+                     double blend = 0, bool report = false) const;
 
   private:
     std::shared_ptr<const Searcher> searcher(int threads, bool bruteforce) const;

@@ -66,4 +66,5 @@ PYBIND11_MODULE(_tessera, m) {
     bind_core_library(m);
     bind_builder(m);
     bind_assign(m);
+    bind_colour(m);
 }

@@ -107,6 +107,17 @@ void bind_options(py::module_& m) {
             return pipeline::check_k(*number, library.library());
         },
         py::arg("k"), py::arg("library"));
+    m.def(
+        "check_fraction",
+        [](double value, const std::string& what) { return pipeline::check_fraction(value, what); },
+        py::arg("value"), py::arg("what"));
+    m.def(
+        "check_metric",
+        [](const std::string& name, const std::string& what, const CoreLibrary& library) {
+            pipeline::check_metric_for(pipeline::check_metric(name, what), library.library(), what);
+            return name;
+        },
+        py::arg("name"), py::arg("what"), py::arg("library"));
 }
 
 }  // namespace tessera::python

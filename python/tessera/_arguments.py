@@ -88,6 +88,20 @@ def max_uses(value: Any) -> int:
     return int(value)
 
 
+def fraction(value: Any, what: str) -> float:
+    """0 to 1 (color, blend): an int or a float."""
+    if not (is_int(value) or isinstance(value, (float, np.floating))):
+        raise TypeError(f"{what} must be a number from 0 to 1, got {value!r}")
+    return _tessera.check_fraction(float(value), what)
+
+
+def metric(value: Any, core: _tessera.CoreLibrary) -> str:
+    """'rgb' or 'lab' (lab refused for a gray library)."""
+    if not isinstance(value, str):
+        raise TypeError(f"metric must be a str, 'rgb' or 'lab', got {value!r}")
+    return _tessera.check_metric(value, "metric", core)
+
+
 def k(value: Any, core: _tessera.CoreLibrary) -> int:
     if not is_int(value):
         raise TypeError(f"k must be an int, got {value!r}")

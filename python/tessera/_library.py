@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any, Iterable, List, Literal, Optional, Sequence, Tuple, Union, overload
+import time
+from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
@@ -295,6 +297,10 @@ class Library:
         max_uses: Optional[int] = ...,
         grid: Optional[SizeLike] = ...,
         render_size: Optional[SizeLike] = ...,
+        metric: str = ...,
+        color: float = ...,
+        blend: float = ...,
+        report: Literal[False] = ...,
     ) -> np.ndarray: ...
 
     @overload
@@ -307,6 +313,10 @@ class Library:
         max_uses: Optional[int] = ...,
         grid: Optional[SizeLike] = ...,
         render_size: Optional[SizeLike] = ...,
+        metric: str = ...,
+        color: float = ...,
+        blend: float = ...,
+        report: Literal[False] = ...,
     ) -> MosaicResult: ...
 
     @overload
@@ -320,6 +330,10 @@ class Library:
         max_uses: Optional[int] = ...,
         grid: Optional[SizeLike] = ...,
         render_size: Optional[SizeLike] = ...,
+        metric: str = ...,
+        color: float = ...,
+        blend: float = ...,
+        report: Literal[False] = ...,
     ) -> MosaicResult: ...
 
     @overload
@@ -332,7 +346,11 @@ class Library:
         max_uses: Optional[int] = ...,
         grid: Optional[SizeLike] = ...,
         render_size: Optional[SizeLike] = ...,
-    ) -> Union[np.ndarray, MosaicResult]: ...
+        metric: str = ...,
+        color: float = ...,
+        blend: float = ...,
+        report: bool = ...,
+    ) -> Union[np.ndarray, MosaicResult, Tuple[Union[np.ndarray, MosaicResult], Dict[str, Any]]]: ...
 
     def mosaic(
         self,
@@ -343,7 +361,11 @@ class Library:
         max_uses: Optional[int] = None,
         grid: Optional[SizeLike] = None,
         render_size: Optional[SizeLike] = None,
-    ) -> Union[np.ndarray, MosaicResult]:
+        metric: str = "rgb",
+        color: float = 0.0,
+        blend: float = 0.0,
+        report: bool = False,
+    ) -> Union[np.ndarray, MosaicResult, Tuple[Union[np.ndarray, MosaicResult], Dict[str, Any]]]:
         """Rebuild ``target`` from the library: cut it into tiles (left to right, top to bottom;
         edge tiles cropped), replace each with its nearest patch (exact squared L2).
 
@@ -368,6 +390,19 @@ class Library:
             the library's render size. None (default): the library's render size. The image
             returned is the target's (resampled) size scaled by render size / tile; the PSNR is
             that of the tiles at the match size.
+        metric : 'rgb' (default) or 'lab', like ``--metric``: 'lab' matches on each pixel's
+            CIELAB (D65) bytes (L*255/100, a+128, b+128, rounded), exactly; rgb libraries only.
+            It converts the library's patches in memory on every call (a library's worth of
+            memory and a pass over every patch).
+        color : 0 to 1 (default 0), like ``--color``: each placed tile's colour moves this
+            fraction toward its cell of the target (mean and standard deviation per CIELAB
+            channel, Reinhard-style; the gray level for gray libraries). 0 leaves pixels untouched.
+        blend : 0 to 1 (default 0), like ``--blend``: this fraction of the target mixed into the
+            output (metapixel's "cheating"); 1 gives the target back.
+        report : also return the quality report, ``(result, report)``: a dict with the keys
+            of ``--report``'s JSON (psnr, ssim, compared, mean_ciede2000, cells,
+            distinct_tiles, uses_histogram, metric, seconds); ``seconds`` has this call's
+            phases (decode, lab, search, render, report).
 
         Edge tiles are cropped, so a target side shorter than the tile is one row or column of
         cropped tiles.
@@ -376,7 +411,12 @@ class Library:
         ``tessera mosaic`` writes.
         """
         _arguments.flag(return_matches, "return_matches")
-        pixels = _images.target_pixels(target, self.mode, _arguments.max_pixels(max_pixels))
+        want_report = _arguments.flag(report, "report")
+        looks = dict(
+            metric=_arguments.metric(metric, self._core),
+            color=_arguments.fraction(color, "color"),
+            blend=_arguments.fraction(blend, "blend"),
+        )
         if grid is None:
             cells = (0, 0)
         elif _arguments.is_int(grid):
@@ -385,18 +425,28 @@ class Library:
             cells = _arguments._pair(grid, "grid")
         if grid is not None and (cells[1] < 1 or (not _arguments.is_int(grid) and cells[0] < 1)):
             raise _tessera.Error(f"grid {grid!r}: give columns or (rows, columns), each at least 1")
-        image, matches, psnr = self._core.mosaic(
+        start = time.perf_counter()
+        pixels = _images.target_pixels(target, self.mode, _arguments.max_pixels(max_pixels))
+        decode_seconds = time.perf_counter() - start
+        image, matches, psnr, *measured = self._core.mosaic(
             pixels,
             _arguments.threads(threads),
             max_uses=_arguments.max_uses(max_uses),
             grid=cells,
             render_size=(0, 0) if render_size is None else _arguments._pair(render_size, "render_size"),
             max_pixels=_arguments.max_pixels(max_pixels),
+            report=want_report,
+            **looks,
         )
-        if not return_matches:
-            return image
-        rows = int(matches["row"][-1]) + 1
-        return MosaicResult(image, matches, psnr, (rows, len(matches) // rows))
+        result: Union[np.ndarray, MosaicResult] = image
+        if return_matches:
+            rows = int(matches["row"][-1]) + 1
+            result = MosaicResult(image, matches, psnr, (rows, len(matches) // rows))
+        if not want_report:
+            return result
+        quality = json.loads(measured[0])
+        quality["seconds"] = {"decode": decode_seconds, **quality["seconds"]}
+        return result, quality
 
     def search(
         self, tiles: np.ndarray, k: int = 5, threads: Optional[int] = None

@@ -44,6 +44,11 @@ struct MosaicArgs {
     uint32_t max_uses = 0;    // 0: no limit
     std::string grid;         // COLS or COLSxROWS; empty: cells at the target's resolution
     std::string render_size;  // N or WxH; empty: the library's render size
+    std::string metric = "rgb";
+    double color = 0;
+    double blend = 0;
+    std::string report;   // --report FILE.json, or empty
+    std::string timings;  // --timings FILE.json, or empty
 };
 
 struct InfoArgs {

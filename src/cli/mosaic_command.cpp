@@ -3,7 +3,10 @@
 #include <chrono>
 #include <cstdio>
 #include <limits>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/validators.hpp"
@@ -12,11 +15,66 @@
 #include "tessera/mosaic/render.hpp"
 #include "tessera/pipeline/check_output.hpp"
 #include "tessera/pipeline/matches_file.hpp"
+#include "tessera/pipeline/metric.hpp"
 #include "tessera/pipeline/mosaic_job.hpp"
+#include "tessera/pipeline/mosaic_report.hpp"
 #include "tessera/pipeline/options.hpp"
 #include "tessera/pipeline/poster.hpp"
 
 namespace tessera::cli {
+
+namespace {
+
+CLI::Validator fraction_check() {
+    return CLI::Validator(
+        [](std::string& text) {
+            return pipeline::parse_fraction(text) ? std::string()
+                                                  : pipeline::fraction_message(text);
+        },
+        "A");
+}
+
+// --metric, --color, --blend, --report, --timings.
+void add_look_options(CLI::App& command, MosaicArgs& args) {
+    command
+        .add_option("--metric", args.metric,
+                    "What matching compares: rgb (squared L2 on the pixel bytes) or lab (squared "
+                    "L2 on CIELAB, D65, as bytes: L*255/100, a+128, b+128, rounded; rgb "
+                    "libraries only; converts the library in memory first)")
+        ->check(CLI::Validator(
+            [](std::string& text) {
+                return text == "rgb" || text == "lab" ? std::string()
+                                                      : pipeline::metric_message(text);
+            },
+            "rgb|lab"))
+        ->capture_default_str();
+    command
+        .add_option("--color", args.color,
+                    "Move each placed tile's colour this fraction (0 to 1) toward its cell of the "
+                    "target: mean and standard deviation per CIELAB channel (Reinhard; the gray "
+                    "level for a gray library); 0 leaves the tiles' pixels untouched")
+        ->check(fraction_check())
+        ->capture_default_str();
+    command
+        .add_option("--blend", args.blend,
+                    "Mix this fraction (0 to 1) of the target itself into the output: what "
+                    "metapixel calls cheating; 1 gives the target back, 0 the mosaic alone")
+        ->check(fraction_check())
+        ->capture_default_str();
+    command
+        .add_option("--report", args.report,
+                    "Also write a quality report (JSON): PSNR and SSIM (7x7 windows, as "
+                    "scikit-image) of the rendered pixels against the target, mean CIEDE2000 of "
+                    "cell colours, distinct tiles, uses per tile, seconds per phase")
+        ->check(kPath);
+    command
+        .add_option("--timings", args.timings,
+                    "Also write the seconds of each phase (JSON): open, verify, decode, search, "
+                    "render, encode, and what else ran")
+        ->check(kPath);
+}
+
+}  // namespace
 
 CLI::App* add_mosaic_command(CLI::App& app, MosaicArgs& args, Console& console) {
     CLI::App* command = app.add_subcommand(
@@ -67,6 +125,7 @@ CLI::App* add_mosaic_command(CLI::App& app, MosaicArgs& args, Console& console) 
                      "Render each cell at N or WxH pixels, from the tile size up to the library's "
                      "render size [default: the library's render size]")
         ->check(size_check("render size"));
+    add_look_options(*command, args);
     command->add_flag("-q,--quiet", console.quiet, "No progress or summary");
     return command;
 }
@@ -103,6 +162,16 @@ void check_outputs(const MosaicArgs& args, Mode mode) {
         pipeline::check_distinct_outputs(args.output, args.matches);
         pipeline::check_output(args.matches, {args.library, args.target, args.output});
     }
+    std::vector<std::string> written{args.output};
+    if (!args.matches.empty()) written.push_back(args.matches);
+    for (const std::string* side : {&args.report, &args.timings}) {
+        if (side->empty()) continue;
+        for (const std::string& other : written) pipeline::check_distinct_outputs(other, *side);
+        std::vector<std::string> others{args.library, args.target};
+        others.insert(others.end(), written.begin(), written.end());
+        pipeline::check_output(*side, others);
+        written.push_back(*side);
+    }
 }
 
 // With --max-uses: the assignment's total cost, whether it was proven optimal, and its use counts.
@@ -120,10 +189,16 @@ std::string capped_summary(const pipeline::MosaicResult& result) {
 
 int run_mosaic(const MosaicArgs& args, const Console& console) {
     const auto start = std::chrono::steady_clock::now();
-    const Library library = pipeline::open_library(args.library, [&](const Library& opened) {
-        check_outputs(args, opened.params().mode);
-        console.status("mosaic: checking %s", args.library.c_str());
-    });
+    const pipeline::Metric metric = pipeline::check_metric(args.metric, "--metric");
+    pipeline::PhaseTimes seconds;
+    const Library library = pipeline::open_library(
+        args.library,
+        [&](const Library& opened) {
+            pipeline::check_metric_for(metric, opened, "--metric");
+            check_outputs(args, opened.params().mode);
+            console.status("mosaic: checking %s", args.library.c_str());
+        },
+        &seconds);
     Size render_size{0, 0};
     try {
         if (!args.render_size.empty()) render_size = parse_size(args.render_size, "render size");
@@ -132,8 +207,10 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
         throw UsageError(e.what());
     }
     console.status("mosaic: decoding %s", args.target.c_str());
-    io::LoadedImage target =
-        io::load_image(args.target, library.params().mode, {args.max_pixels, "--max-pixels"});
+    io::LoadedImage target = seconds.time("decode", [&] {
+        return io::load_image(args.target, library.params().mode,
+                              {args.max_pixels, "--max-pixels"});
+    });
     const Size tile = library.params().tile;
     if (!args.grid.empty()) {
         const auto [columns, rows] = parse_grid(args.grid);
@@ -146,24 +223,54 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
                               "the mosaic of " + args.target);
         console.status("mosaic: resampling %s to %dx%d cells", args.target.c_str(), cells.width,
                        cells.height);
-        target.image = pipeline::resample_to_grid(target.image.view(), tile, cells);
+        target.image = seconds.time(
+            "decode", [&] { return pipeline::resample_to_grid(target.image.view(), tile, cells); });
     }
     io::check_output_size(args.output, rendered_size(target.image.size(), tile, render_size),
                           "the mosaic of " + args.target);
+    std::optional<pipeline::MatchSpace> lab;
+    if (metric == pipeline::Metric::lab) {
+        console.status("mosaic: converting %s to CIELAB", args.library.c_str());
+        lab = seconds.time("lab",
+                           [&] { return pipeline::lab_match_space(library, target.image.view()); });
+    }
     console.status("mosaic: cutting %s into tiles", args.target.c_str());
-    const auto searcher = make_exact_searcher(library, args.threads);
+    const auto searcher = make_exact_searcher(lab ? lab->library : library, args.threads);
     const pipeline::MosaicEvents events = {
         [&](const std::string& phase) { console.status("mosaic: %s", phase.c_str()); },
         [&](size_t done, size_t total) {
             console.status("mosaic: matching %zu/%zu tiles", done, total);
         }};
+    pipeline::MosaicOptions options{args.max_uses};
+    options.render_size = render_size;
+    // A poster is encoded strip by strip, never whole in memory, unless a colour transfer, a
+    // blend or a report needs the whole image.
+    options.render_in_memory =
+        render_size == tile || args.color > 0 || args.blend > 0 || !args.report.empty();
+    options.matched = lab ? &*lab : nullptr;
+    options.color = args.color;
+    options.blend = args.blend;
     pipeline::MosaicResult result =
-        pipeline::make_mosaic(library, *searcher, target.image.view(), events,
-                              // A poster is encoded strip by strip,
-                              // never whole in memory.
-                              {args.max_uses, render_size, render_size == tile});
+        pipeline::make_mosaic(library, *searcher, target.image.view(), events, options);
+    std::optional<pipeline::MosaicReport> report;
+    if (!args.report.empty()) {
+        console.status("mosaic: measuring the mosaic for %s", args.report.c_str());
+        report = result.seconds.time("report", [&] {
+            return pipeline::make_report(result.image.view(), target.image.view(), result.matches,
+                                         library.params().tile);
+        });
+    }
+    const pipeline::SideFiles side_files = [&](const pipeline::MosaicResult& written) {
+        pipeline::PhaseTimes all = seconds;
+        all.merge(written.seconds);
+        std::vector<std::pair<std::string, std::string>> files;
+        if (report) files.emplace_back(args.report, pipeline::report_json(*report, metric, all));
+        if (!args.timings.empty())
+            files.emplace_back(args.timings, pipeline::phase_times_json(all));
+        return files;
+    };
     pipeline::write_mosaic(result, library, target.image, args.output, args.matches, args.quality,
-                           !console.quiet, events);
+                           !console.quiet, events, side_files);
     if (!console.quiet) {
         console.end_status();
         std::fprintf(stderr, "tessera mosaic: %s of %s, %.3f s, PSNR %.2f dB%s%s -> %s\n",

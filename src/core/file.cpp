@@ -335,6 +335,10 @@ class DirectoryLocks {
 }  // namespace
 
 void commit_together(std::initializer_list<AtomicFile*> files) {
+    commit_together(std::span<AtomicFile* const>(files.begin(), files.size()));
+}
+
+void commit_together(std::span<AtomicFile* const> files) {
     // A single rename is atomic by itself; a set needs the lock to stay a set. It is taken before
     // the temporaries are named (flush), so that one killed while waiting leaves nothing.
     std::vector<std::string> targets;

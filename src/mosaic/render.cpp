@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "tessera/core/error.hpp"
 
@@ -26,7 +27,7 @@ Size rendered_size(Size target, Size tile, Size render) {
 }
 
 Image render_band(const TileSource& tiles, std::span<const TileMatch> matches, Size output,
-                  TileRows rows) {
+                  TileRows rows, const PasteFilter& filter) {
     const Size cell = tiles.tile_size();
     const int channels = tiles.channels();
     TESSERA_ASSERT(rows.first >= 0 && rows.count >= 0 &&
@@ -35,6 +36,7 @@ Image render_band(const TileSource& tiles, std::span<const TileMatch> matches, S
     const int height = std::min(output.height, (rows.first + rows.count) * cell.height) - top;
     Image band(output.width, std::max(0, height), channels);
     const size_t cell_row_bytes = size_t(cell.width) * channels;
+    std::vector<uint8_t> filtered;
     for (const TileMatch& m : matches) {
         TESSERA_ASSERT(m.patch < tiles.size());
         TESSERA_ASSERT(m.tile.col >= 0 && m.tile.row >= rows.first &&
@@ -46,6 +48,11 @@ Image render_band(const TileSource& tiles, std::span<const TileMatch> matches, S
         const size_t width = size_t(std::min<int64_t>(cell.width, output.width - x)) * channels;
         const int cell_rows = std::min(cell.height, band.height - y);
         const uint8_t* pixels = tiles.pixels(m.patch);
+        if (filter) {
+            filtered.assign(pixels, pixels + cell_row_bytes * size_t(cell.height));
+            filter(m, filtered);
+            pixels = filtered.data();
+        }
         for (int r = 0; r < cell_rows; ++r) {
             std::memcpy(band.row(y + r) + x * channels, pixels + r * cell_row_bytes, width);
         }
@@ -53,8 +60,9 @@ Image render_band(const TileSource& tiles, std::span<const TileMatch> matches, S
     return band;
 }
 
-Image render(const TileSource& tiles, std::span<const TileMatch> matches, Size output) {
-    return render_band(tiles, matches, output, {0, tile_rows(output, tiles.tile_size())});
+Image render(const TileSource& tiles, std::span<const TileMatch> matches, Size output,
+             const PasteFilter& filter) {
+    return render_band(tiles, matches, output, {0, tile_rows(output, tiles.tile_size())}, filter);
 }
 
 }  // namespace tessera

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <exception>
 #include <limits>
+#include <memory>
 
 #include "tessera/core/error.hpp"
 #include "tessera/core/file.hpp"
@@ -15,16 +16,23 @@
 #include "tessera/mosaic/quality.hpp"
 #include "tessera/mosaic/render.hpp"
 #include "tessera/mosaic/tile_source.hpp"
+#include "tessera/pipeline/colour_transfer.hpp"
 #include "tessera/pipeline/matches_file.hpp"
 #include "tessera/pipeline/poster.hpp"
 #include "tessera/search/exact_search_data.hpp"
 
 namespace tessera::pipeline {
 
-Library open_library(const std::string& path, const std::function<void(const Library&)>& checks) {
-    Library library = Library::open(path, exact_search_data());
-    if (checks) checks(library);
-    library.verify();
+Library open_library(const std::string& path, const std::function<void(const Library&)>& checks,
+                     PhaseTimes* seconds) {
+    PhaseTimes times;
+    Library library = times.time("open", [&] {
+        Library opened = Library::open(path, exact_search_data());
+        if (checks) checks(opened);
+        return opened;
+    });
+    times.time("verify", [&] { library.verify(); });
+    if (seconds) seconds->merge(times);
     return library;
 }
 
@@ -80,28 +88,40 @@ std::vector<TileMatch> capped_matches(const Library& library, const Searcher& se
 MosaicResult make_mosaic(const Library& library, const Searcher& searcher, ImageView target,
                          const MosaicEvents& events, const MosaicOptions& options) {
     MosaicResult result;
-    if (options.max_uses > 0) {
-        result.matches =
-            capped_matches(library, searcher, target, events, options.max_uses, result.capped);
-    } else {
-        const TileRows all_rows{0, tile_rows(target.size(), library.params().tile)};
-        result.matches =
-            assign_nearest(match_tiles(library, searcher, target, all_rows, 1, events.matching));
-    }
+    const Library& matched = options.matched ? options.matched->library : library;
+    const ImageView matched_target = options.matched ? options.matched->target.view() : target;
+    result.seconds.time("search", [&] {
+        if (options.max_uses > 0) {
+            result.matches = capped_matches(matched, searcher, matched_target, events,
+                                            options.max_uses, result.capped);
+        } else {
+            const TileRows all_rows{0, tile_rows(target.size(), library.params().tile)};
+            result.matches = assign_nearest(
+                match_tiles(matched, searcher, matched_target, all_rows, 1, events.matching));
+        }
+    });
     if (events.phase) events.phase("rendering");
     const Size tile = library.params().tile;
     const Size render_size = render_size_for(library, options.render_size, "render size");
     const Size output = rendered_size(target.size(), tile, render_size);
     result.output = output;
     result.render_size = render_size;
-    if (!options.render_in_memory) {
-        // Rendered while it is encoded (write_mosaic).
-    } else if (render_size == library.params().render_size()) {
-        result.image = render(LibraryTiles(library), result.matches, output);
-    } else {
-        result.image =
-            render(ResampledTiles(library, render_size, result.matches), result.matches, output);
-    }
+    result.seconds.time("render", [&] {
+        if (!options.render_in_memory) return;  // rendered while it is encoded (write_mosaic)
+        PasteFilter filter;
+        if (options.color > 0) {
+            filter = colour_transfer(cell_stats(target, tile),
+                                     (target.width + tile.width - 1) / tile.width, options.color,
+                                     target.channels);
+        }
+        if (render_size == library.params().render_size()) {
+            result.image = render(LibraryTiles(library), result.matches, output, filter);
+        } else {
+            result.image = render(ResampledTiles(library, render_size, result.matches),
+                                  result.matches, output, filter);
+        }
+        if (options.blend > 0) blend_target(result.image, target, options.blend);
+    });
     result.psnr =
         render_size == tile && options.render_in_memory
             ? psnr(result.image.view(), target)
@@ -130,30 +150,42 @@ void psnr_of_written_file(const AtomicFile& file, MosaicResult& result, Mode mod
 
 void write_mosaic(MosaicResult& result, const Library& library, const Image& target,
                   const std::string& output, const std::string& matches_path, int quality,
-                  bool want_psnr, const MosaicEvents& events) {
+                  bool want_psnr, const MosaicEvents& events, const SideFiles& side_files) {
     if (events.phase) events.phase("writing " + output);
     AtomicFile image(output);
-    if (!result.image.pixels.empty() || result.output == Size{0, 0}) {
-        io::save_image(image, result.image.view(), quality);
-    } else if (result.render_size == library.params().render_size()) {
-        io::save_tiles(image, LibraryTiles(library), result.matches, result.output, quality);
-    } else {
-        io::save_tiles(image, ResampledTiles(library, result.render_size, result.matches),
-                       result.matches, result.output, quality);
-    }
+    result.seconds.time("encode", [&] {
+        if (!result.image.pixels.empty() || result.output == Size{0, 0}) {
+            io::save_image(image, result.image.view(), quality);
+        } else if (result.render_size == library.params().render_size()) {
+            io::save_tiles(image, LibraryTiles(library), result.matches, result.output, quality);
+        } else {
+            io::save_tiles(image, ResampledTiles(library, result.render_size, result.matches),
+                           result.matches, result.output, quality);
+        }
+    });
     if (want_psnr && io::lossy_format(output) && result.output == target.size()) {
         if (events.phase) events.phase("reading " + output + " back for its PSNR");
-        psnr_of_written_file(image, result, library.params().mode, target);
+        result.seconds.time("read_back", [&] {
+            psnr_of_written_file(image, result, library.params().mode, target);
+        });
     }
+    std::vector<std::unique_ptr<AtomicFile>> files;
+    if (!matches_path.empty()) {
+        files.push_back(std::make_unique<AtomicFile>(matches_path));
+        result.seconds.time("matches",
+                            [&] { write_matches(*files.back(), library, result.matches); });
+    }
+    if (side_files) {
+        for (const auto& [path, contents] : side_files(result)) {
+            files.push_back(std::make_unique<AtomicFile>(path));
+            files.back()->write(contents.data(), contents.size());
+        }
+    }
+    std::vector<AtomicFile*> all{&image};
+    for (const auto& file : files) all.push_back(file.get());
     // Nothing replaces an output when an input was truncated while it was read.
     check_mapped_files();
-    if (matches_path.empty()) {
-        image.commit();
-    } else {
-        AtomicFile rows(matches_path);
-        write_matches(rows, library, result.matches);
-        commit_together({&image, &rows});
-    }
+    commit_together(std::span<AtomicFile* const>(all));
 }
 
 }  // namespace tessera::pipeline

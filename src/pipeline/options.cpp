@@ -1,5 +1,7 @@
 #include "tessera/pipeline/options.hpp"
 
+#include <charconv>
+#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -93,6 +95,51 @@ int check_k(int64_t k, const Library& library) {
         throw Error(k_message(std::to_string(k), library));
     }
     return int(k);
+}
+
+std::string fraction_message(std::string_view text) {
+    std::string message = "'";
+    message += text;
+    return message + "' is not a number from 0 to 1";
+}
+
+std::string metric_message(std::string_view name) {
+    std::string message = "unknown metric '";
+    message += name;
+    return message + "': use rgb or lab";
+}
+
+std::optional<double> parse_fraction(std::string_view text) {
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() ||
+        !(value >= 0 && value <= 1)) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+double check_fraction(double value, std::string_view what) {
+    if (!(value >= 0 && value <= 1)) {
+        char text[32];
+        std::snprintf(text, sizeof text, "%g", value);
+        throw Error(named(what, fraction_message(text)));
+    }
+    return value;
+}
+
+Metric check_metric(std::string_view name, std::string_view what) {
+    if (name == "rgb") return Metric::rgb;
+    if (name == "lab") return Metric::lab;
+    throw Error(named(what, metric_message(name)));
+}
+
+void check_metric_for(Metric metric, const Library& library, std::string_view what) {
+    if (metric == Metric::lab && library.params().mode != Mode::Rgb) {
+        const std::string name = library.path().empty() ? "the library" : library.path();
+        throw Error(named(what, "lab compares colours and " + name +
+                                    " is a gray library: use rgb, or an rgb library"));
+    }
 }
 
 }  // namespace tessera::pipeline

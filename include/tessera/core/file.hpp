@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <span>
 #include <string>
 
 namespace tessera {
@@ -46,7 +47,7 @@ class AtomicFile {
     const std::string& temporary_path() const { return temp_path_; }
 
   private:
-    friend void commit_together(std::initializer_list<AtomicFile*> files);
+    friend void commit_together(std::span<AtomicFile* const> files);
     void fail(const std::string& what);
     void flush();  // sets the permissions, syncs and closes
     void rename_into_place();
@@ -72,6 +73,7 @@ class AtomicFile {
 // the files meanwhile is not, nor is a directory that cannot be opened for reading or locked
 // (flock unsupported), where the commit goes ahead without the lock.
 void commit_together(std::initializer_list<AtomicFile*> files);
+void commit_together(std::span<AtomicFile* const> files);  // a set counted at run time
 
 // For programs: on SIGINT, SIGTERM or SIGHUP, removes the temporaries of every live AtomicFile,
 // prints "<program>: interrupted by <signal>; unfinished output removed" and exits with status 1

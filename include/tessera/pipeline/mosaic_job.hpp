@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tessera/core/image.hpp"
@@ -13,6 +14,8 @@
 #include "tessera/library/library.hpp"
 #include "tessera/mosaic/assign.hpp"
 #include "tessera/mosaic/capped_assignment.hpp"
+#include "tessera/pipeline/metric.hpp"
+#include "tessera/pipeline/phase_times.hpp"
 #include "tessera/search/search.hpp"
 
 namespace tessera::pipeline {
@@ -21,9 +24,11 @@ namespace tessera::pipeline {
 // caller's checks that need the library's parameters, such as an output format for its mode),
 // then verifies the data checksum: one pass over the file, which with a large library and a
 // small target can cost more than the search, so a mistake in the command is reported before it,
-// and a library damaged on disk is refused before it gives wrong matches.
+// and a library damaged on disk is refused before it gives wrong matches. With `seconds`, adds
+// the phases "open" (opening and `checks`) and "verify".
 Library open_library(const std::string& path,
-                     const std::function<void(const Library&)>& checks = {});
+                     const std::function<void(const Library&)>& checks = {},
+                     PhaseTimes* seconds = nullptr);
 
 struct MosaicResult {
     Image image;       // the output, in the library's mode: the target's size x render / tile
@@ -38,6 +43,9 @@ struct MosaicResult {
     // With a repeat cap: the assignment's total cost, certificate and use counts (its `tiles`
     // are those of `matches`).
     std::optional<CappedAssignment> capped;
+    // Seconds per phase: "search" (matching and assigning) and "render" (pasting, colour
+    // transfer, blend) by make_mosaic; "encode", "read_back", "matches" by write_mosaic.
+    PhaseTimes seconds;
 };
 
 struct MosaicOptions {
@@ -49,6 +57,14 @@ struct MosaicOptions {
     // False: result.image is left empty, and write_mosaic encodes the output row strip by row
     // strip from the tiles (io::save_tiles): a poster never held in memory.
     bool render_in_memory = true;
+    // What matching compares when not the library's own pixels (--metric lab): `searcher`
+    // searches matched->library, with matched->target; rendering still pastes `library`'s.
+    const MatchSpace* matched = nullptr;
+    // Each placed tile's colour moved this fraction toward its target cell's (colour_transfer),
+    // 0 to 1; 0 leaves the pixels untouched.
+    double color = 0;
+    // This fraction of the target mixed into the output (blend_target), 0 to 1.
+    double blend = 0;
 };
 
 // Status callbacks a front end shows (a terminal line in the CLI, nothing in Python).
@@ -72,9 +88,14 @@ MosaicResult make_mosaic(const Library& library, const Searcher& searcher, Image
 // so reading back takes no more memory than the mosaic did; should it fail anyway, result.psnr
 // stays that of the pixels before encoding and psnr_before_encoding says so. Checks on outputs
 // (check_output, io::check_output_format and io::check_output_size, check_matches_format) are
-// separate, for the caller to make before any work.
+// separate, for the caller to make before any work. `side_files`, called once the image and
+// matches are written, gives more files as (path, contents) (--report, --timings): written and
+// committed together with them.
+using SideFiles =
+    std::function<std::vector<std::pair<std::string, std::string>>(const MosaicResult&)>;
 void write_mosaic(MosaicResult& result, const Library& library, const Image& target,
                   const std::string& output, const std::string& matches_path, int quality,
-                  bool want_psnr, const MosaicEvents& events = {});
+                  bool want_psnr, const MosaicEvents& events = {},
+                  const SideFiles& side_files = {});
 
 }  // namespace tessera::pipeline

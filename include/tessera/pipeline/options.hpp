@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "tessera/core/geometry.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/library/params.hpp"
+#include "tessera/pipeline/metric.hpp"
 
 namespace tessera::pipeline {
 
@@ -27,6 +29,10 @@ std::string whole_number_message(std::string_view text, uint64_t low, uint64_t h
 std::string sides_message(std::string_view what, std::string_view size, int max_side);
 std::string rotation_message(std::string_view what, std::string_view degrees);
 std::string k_message(std::string_view k, const Library& library);
+std::string fraction_message(std::string_view text);  // "'1.5' is not a number from 0 to 1"
+std::string metric_message(std::string_view name);    // "unknown metric 'x': use rgb or lab"
+// The number `text` is when it is a fraction from 0 to 1 ("0.25", "1", ".5"); else nullopt.
+std::optional<double> parse_fraction(std::string_view text);
 
 // Each returns its value, in the type the engine takes, or throws Error.
 int check_threads(int64_t threads, std::string_view what);  // 0 (all cores) to kMaxThreads
@@ -38,5 +44,11 @@ uint64_t check_max_pixels(uint64_t max_pixels, std::string_view what);  // at le
 int check_quality(int64_t quality, std::string_view what);              // 1 to kMaxQuality
 // Neighbours per query: 1 to the library's patch count (both front ends call it k).
 int check_k(int64_t k, const Library& library);
+// A fraction from 0 to 1 (--color, --blend); NaN is refused.
+double check_fraction(double value, std::string_view what);
+// "rgb" or "lab" (--metric).
+Metric check_metric(std::string_view name, std::string_view what);
+// lab needs colour: refused, naming the library, for a gray one.
+void check_metric_for(Metric metric, const Library& library, std::string_view what);
 
 }  // namespace tessera::pipeline
