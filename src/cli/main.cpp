@@ -66,7 +66,9 @@ int main(int argc, char** argv) {
         if (*build_cmd) return run_build(build, console);
         if (*mosaic_cmd) {
             mosaic.quality_given = mosaic_cmd->count("--quality") > 0;
-            return run_mosaic(mosaic, console);
+            mosaic.format_given = mosaic_cmd->count("--format") > 0;
+            return mosaic.out_dir.empty() ? run_mosaic(single_target(mosaic), console)
+                                          : run_mosaic_many(mosaic, console);
         }
         return run_info(info);
     } catch (const CLI::CallForHelp& e) {
