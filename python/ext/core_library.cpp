@@ -21,10 +21,28 @@ std::unique_ptr<CoreLibrary> CoreLibrary::open(const std::string& path) {
     return opened;
 }
 
+namespace {
+
+// The matching progress of a call from Python, on the calling thread between batches of tiles:
+// it reports to `progress` (a callable (done, total), or None) and raises what Python's signal
+// handlers raise (KeyboardInterrupt on Ctrl-C), which unwinds the native work with nothing
+// written.
+Progress python_progress(const py::object& progress) {
+    return [&progress](size_t done, size_t total) {
+        py::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        if (!progress.is_none()) progress(done, total);
+    };
+}
+
+}  // namespace
+
 py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforce,
-                              uint32_t max_uses) const {
+                              uint32_t max_uses, const py::object& progress) const {
     const ImageView view = image_view(target, "the target");
     pipeline::MosaicResult result;
+    pipeline::MosaicEvents events;
+    events.matching = python_progress(progress);
     {
         py::gil_scoped_release release;
         run_native("making the mosaic", [&] {
@@ -34,8 +52,8 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
                 converted = convert(view, library_.params().mode);
                 in = converted.view();
             }
-            result =
-                pipeline::make_mosaic(library_, *searcher(threads, bruteforce), in, {}, {max_uses});
+            result = pipeline::make_mosaic(library_, *searcher(threads, bruteforce), in, events,
+                                           {max_uses});
         });
     }
     py::array_t<MatchRecord> records(py::ssize_t(result.matches.size()));
@@ -104,7 +122,9 @@ void bind_core_library(py::module_& m) {
              "(distances, ids) int64 (n, k); bruteforce=True uses the oracle (tests only).")
         .def("mosaic", &CoreLibrary::mosaic, py::arg("target"), py::arg("threads"),
              py::arg("bruteforce") = false, py::arg("max_uses") = 0,
-             "(image, matches, psnr); max_uses > 0 caps each patch's uses (optimal assignment)")
+             py::arg("progress") = py::none(),
+             "(image, matches, psnr); max_uses > 0 caps each patch's uses (optimal assignment); "
+             "progress(done, total) as tiles are matched")
         .def("__len__", [](const CoreLibrary& c) { return c.library().patch_count(); })
         .def_property_readonly("tile",
                                [](const CoreLibrary& c) { return hw(c.library().params().tile); })

@@ -33,8 +33,10 @@ class CoreLibrary {
     // (distances, ids) int64 (n, k) of C-contiguous uint8 tiles (n, h, w[, 3]).
     py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce) const;
     // (image, matches, psnr); the target is converted to the library's mode first. max_uses > 0
-    // caps the uses of each patch (pipeline::MosaicOptions).
-    py::tuple mosaic(const U8Array& target, int threads, bool bruteforce, uint32_t max_uses) const;
+    // caps the uses of each patch (pipeline::MosaicOptions). `progress` (None or a callable
+    // (done, total)) is called as tiles are matched; Ctrl-C there raises KeyboardInterrupt.
+    py::tuple mosaic(const U8Array& target, int threads, bool bruteforce, uint32_t max_uses,
+                     const py::object& progress) const;
 
   private:
     std::shared_ptr<const Searcher> searcher(int threads, bool bruteforce) const;

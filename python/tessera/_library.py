@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable, List, Literal, Optional, Sequence, Tuple, Union, overload
+from typing import (
+    Any,
+    Iterable,
+    Iterator,
+    List,
+    Literal,
+    Optional,
+    Sequence,
+    Sized,
+    Tuple,
+    Union,
+    overload,
+)
 
 import numpy as np
 
-from . import _arguments, _images, _tessera
+from . import _arguments, _images, _progress, _tessera
 from ._pickle import _reopen
+from ._progress import ProgressLike
 from ._tessera import Error
 from ._types import ImageLike, MosaicResult, PathLike, Provenance, SizeLike, Source
 
@@ -265,6 +278,7 @@ class Library:
         return_matches: Literal[False] = ...,
         max_pixels: int = ...,
         max_uses: Optional[int] = ...,
+        progress: ProgressLike = ...,
     ) -> np.ndarray: ...
 
     @overload
@@ -275,6 +289,7 @@ class Library:
         return_matches: Literal[True],
         max_pixels: int = ...,
         max_uses: Optional[int] = ...,
+        progress: ProgressLike = ...,
     ) -> MosaicResult: ...
 
     @overload
@@ -286,6 +301,7 @@ class Library:
         return_matches: Literal[True],
         max_pixels: int = ...,
         max_uses: Optional[int] = ...,
+        progress: ProgressLike = ...,
     ) -> MosaicResult: ...
 
     @overload
@@ -296,6 +312,7 @@ class Library:
         return_matches: bool = ...,
         max_pixels: int = ...,
         max_uses: Optional[int] = ...,
+        progress: ProgressLike = ...,
     ) -> Union[np.ndarray, MosaicResult]: ...
 
     def mosaic(
@@ -305,6 +322,7 @@ class Library:
         return_matches: bool = False,
         max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
         max_uses: Optional[int] = None,
+        progress: ProgressLike = None,
     ) -> Union[np.ndarray, MosaicResult]:
         """Rebuild ``target`` from the library: cut it into tiles (left to right, top to bottom;
         edge tiles cropped), replace each with its nearest patch (exact squared L2).
@@ -323,6 +341,9 @@ class Library:
             (:func:`tessera.assign` does the same from your own candidates). None for no limit,
             each tile taking its nearest patch. Raises :class:`tessera.Error` when
             ``max_uses * len(self)`` is below the tile count.
+        progress : a callable ``(done, total)`` called with the tiles matched so far (0 first,
+            then after each batch of up to 4096 tiles), or a ``tqdm`` instance to update.
+            Ctrl-C raises KeyboardInterrupt at those same points.
 
         Edge tiles are cropped, so a target side shorter than the tile is one row or column of
         cropped tiles.
@@ -333,12 +354,52 @@ class Library:
         _arguments.flag(return_matches, "return_matches")
         pixels = _images.target_pixels(target, self.mode, _arguments.max_pixels(max_pixels))
         image, matches, psnr = self._core.mosaic(
-            pixels, _arguments.threads(threads), max_uses=_arguments.max_uses(max_uses)
+            pixels,
+            _arguments.threads(threads),
+            max_uses=_arguments.max_uses(max_uses),
+            progress=_progress.reporter(progress),
         )
         if not return_matches:
             return image
         rows = int(matches["row"][-1]) + 1
         return MosaicResult(image, matches, psnr, (rows, len(matches) // rows))
+
+    def mosaic_many(
+        self,
+        targets: Iterable[ImageLike],
+        threads: Optional[int] = None,
+        return_matches: bool = False,
+        max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
+        max_uses: Optional[int] = None,
+        progress: ProgressLike = None,
+    ) -> Iterator[Union[np.ndarray, MosaicResult]]:
+        """Rebuild each of ``targets`` in turn, yielding its result in order: what
+        :meth:`mosaic` returns for it with the same arguments (the same checks, messages and
+        pixels), with the searcher made once for all of them.
+
+        ``targets`` is any iterable of what :meth:`mosaic` takes, read one at a time (a generator
+        that loads images keeps one in memory). ``progress`` (a callable ``(done, total)`` or a
+        ``tqdm`` instance) counts targets: 0 first, then one more as each result is ready;
+        ``total`` is ``len(targets)``, or None when ``targets`` has no length. The native work
+        releases the GIL, so other threads run while a target is matched; a target that fails
+        raises its :class:`tessera.Error` from the generator, after the results before it.
+        """
+        _arguments.flag(return_matches, "return_matches")
+        report = _progress.reporter(progress)
+        total = len(targets) if isinstance(targets, Sized) else None
+        if report:
+            report(0, total)
+        for done, target in enumerate(targets, 1):
+            result = self.mosaic(
+                target,
+                threads=threads,
+                return_matches=return_matches,
+                max_pixels=max_pixels,
+                max_uses=max_uses,
+            )
+            if report:
+                report(done, total)
+            yield result
 
     def search(
         self, tiles: np.ndarray, k: int = 5, threads: Optional[int] = None

@@ -31,7 +31,12 @@ class CoreLibrary:
         self, tiles: np.ndarray, k: int, threads: int, bruteforce: bool = False
     ) -> Tuple[np.ndarray, np.ndarray]: ...
     def mosaic(
-        self, target: np.ndarray, threads: int, bruteforce: bool = False, max_uses: int = 0
+        self,
+        target: np.ndarray,
+        threads: int,
+        bruteforce: bool = False,
+        max_uses: int = 0,
+        progress: Optional[Callable[[int, int], object]] = None,
     ) -> Tuple[np.ndarray, np.ndarray, float]: ...
     def __len__(self) -> int: ...
     @property
