@@ -21,12 +21,6 @@ std::unique_ptr<CoreLibrary> CoreLibrary::open(const std::string& path) {
     return opened;
 }
 
-namespace {
-
-// The matching progress of a call from Python, on the calling thread between batches of tiles:
-// it reports to `progress` (a callable (done, total), or None) and raises what Python's signal
-// handlers raise (KeyboardInterrupt on Ctrl-C), which unwinds the native work with nothing
-// written.
 Progress python_progress(const py::object& progress) {
     return [&progress](size_t done, size_t total) {
         py::gil_scoped_acquire gil;
@@ -34,8 +28,6 @@ Progress python_progress(const py::object& progress) {
         if (!progress.is_none()) progress(done, total);
     };
 }
-
-}  // namespace
 
 py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforce,
                               uint32_t max_uses, const py::object& progress) const {

@@ -8,10 +8,17 @@
 #include <string>
 
 #include "arrays.hpp"
+#include "tessera/core/progress.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/search/search.hpp"
 
 namespace tessera::python {
+
+// A native job's progress reported to Python: `progress` (None, or a callable (done, total)
+// that must outlive the job) is called with the GIL taken, after Python's signal handlers run:
+// on the main thread, Ctrl-C raises KeyboardInterrupt there, which unwinds the job with nothing
+// written. From another thread only the callable is called (Python runs handlers on the main one).
+Progress python_progress(const py::object& progress);
 
 // One row of the matches array that mosaic returns (a numpy structured dtype).
 struct MatchRecord {

@@ -87,6 +87,7 @@ class Library:
         max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
         max_library_bytes: int = _tessera.DEFAULT_MAX_LIBRARY_BYTES,
         threads: Optional[int] = None,
+        progress: ProgressLike = None,
     ) -> "Library":
         """Cut every ``tile`` window, ``stride`` apart, from each image into a new library.
 
@@ -128,6 +129,8 @@ class Library:
             are not counted); default 8 GiB (8589934592), like ``--max-library-bytes``.
         threads : image files decoded at once, 0 to 4096; 0 or None for all cores, like
             ``--threads``. Patch ids do not depend on it.
+        progress : a callable ``(done, total)`` called with the images added so far (0 first,
+            then one more per image, from the decoding threads), or a ``tqdm`` instance.
 
         Returns the library, held in memory: ``save()`` it to reuse it or to pickle it.
         Raises TypeError for an argument of the wrong type, tessera.Error (a ValueError) for a
@@ -152,6 +155,7 @@ class Library:
             _arguments.max_pixels(max_pixels),
             _arguments.max_library_bytes(max_library_bytes),
             _arguments.threads(threads),
+            progress=_progress.reporter(progress),
         )
         lib = cls._wrap(builder.finish(), None)
         # The source paths are relative to this working directory, which may change before save:

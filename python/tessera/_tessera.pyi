@@ -78,5 +78,6 @@ class Builder:
         max_pixels: int,
         max_library_bytes: int,
         threads: int,
+        progress: Optional[Callable[[int, int], object]] = None,
     ) -> None: ...
     def finish(self) -> CoreLibrary: ...

@@ -96,6 +96,24 @@ def test_mosaic_progress_counts_tiles_and_can_stop_it(library):
         library.mosaic(target, progress=stop)
 
 
+def test_build_progress_counts_images(data_dir):
+    images = [data_dir / "brick.png", np.zeros((20, 20), dtype=np.uint8), data_dir / "coins.png"]
+    calls = []
+    tessera.Library.build(images, tile=8, mode="gray", threads=2,
+                          progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    with tqdm(file=io.StringIO()) as bar:
+        tessera.Library.build(images, tile=8, mode="gray", progress=bar)
+        assert (bar.n, bar.total) == (3, 3)
+
+    def stop(done, total):
+        if done == 2:
+            raise ValueError("stopped by the callback")
+
+    with pytest.raises(ValueError, match="stopped by the callback"):
+        tessera.Library.build(images, tile=8, mode="gray", threads=2, progress=stop)
+
+
 CHILD = textwrap.dedent("""
     import sys
     import numpy as np
