@@ -121,7 +121,7 @@ CHILD = textwrap.dedent("""
 
     rng = np.random.default_rng(0)
     lib = tessera.Library.from_patches(rng.integers(0, 256, (3000, 64), dtype=np.uint8), tile=8)
-    target = rng.integers(0, 256, (8 * 256, 8 * 256), dtype=np.uint8)  # 65536 tiles
+    target = rng.integers(0, 256, (8 * 512, 8 * 512), dtype=np.uint8)  # 262144 tiles
     seen = []
 
     def progress(done, total):
@@ -132,7 +132,7 @@ CHILD = textwrap.dedent("""
         lib.mosaic(target, threads=1, progress=progress)
         print("finished", flush=True)
     except KeyboardInterrupt:
-        print("interrupted after", seen[-1], "of 65536", flush=True)
+        print("interrupted after", seen[-1], "of 262144", flush=True)
 """)
 
 
@@ -147,4 +147,4 @@ def test_ctrl_c_interrupts_a_long_mosaic():
         child.wait()
     last = rest.splitlines()[-1]
     assert last.startswith("interrupted after "), rest
-    assert int(last.split()[2]) < 65536
+    assert int(last.split()[2]) < 262144
