@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -69,7 +70,8 @@ std::shared_ptr<const Searcher> CoreLibrary::searcher(int threads, bool brutefor
     return searcher_;
 }
 
-py::tuple CoreLibrary::search(const U8Array& tiles, int k, int threads, bool bruteforce) const {
+py::tuple CoreLibrary::search(const U8Array& tiles, int k, int threads, bool bruteforce,
+                              const py::object& progress) const {
     const int channels = library_.params().channels();
     const int ndim = channels == 1 ? 3 : 4;
     if (tiles.ndim() != ndim || (channels != 1 && tiles.shape(3) != channels)) {
@@ -87,11 +89,25 @@ py::tuple CoreLibrary::search(const U8Array& tiles, int k, int threads, bool bru
     {
         py::gil_scoped_release release;
         run_native("searching", [&] {
-            std::vector<Neighbor> found(batch.count * size_t(k));
-            searcher(threads, bruteforce)->search(batch, k, found.data());
-            for (size_t j = 0; j < found.size(); ++j) {
-                d[j] = int64_t(found[j].distance);
-                i[j] = int64_t(found[j].id);
+            // In chunks, each query's neighbours being independent of the others', so that
+            // progress is reported and Ctrl-C noticed between them.
+            constexpr size_t kQueriesPerChunk = 4096;
+            const auto chosen = searcher(threads, bruteforce);
+            const Progress report = python_progress(progress);
+            const size_t query_bytes =
+                size_t(batch.window.width) * size_t(batch.window.height) * size_t(channels);
+            std::vector<Neighbor> found(std::min(batch.count, kQueriesPerChunk) * size_t(k));
+            report(0, batch.count);
+            for (size_t begin = 0; begin < batch.count; begin += kQueriesPerChunk) {
+                const size_t count = std::min(kQueriesPerChunk, batch.count - begin);
+                chosen->search({batch.data + begin * query_bytes, count, batch.window}, k,
+                               found.data());
+                const size_t first = begin * size_t(k);
+                for (size_t j = 0; j < count * size_t(k); ++j) {
+                    d[first + j] = int64_t(found[j].distance);
+                    i[first + j] = int64_t(found[j].id);
+                }
+                report(begin + count, batch.count);
             }
         });
     }
@@ -110,8 +126,9 @@ void bind_core_library(py::module_& m) {
             },
             py::arg("path"), py::call_guard<py::gil_scoped_release>())
         .def("search", &CoreLibrary::search, py::arg("tiles"), py::arg("k"), py::arg("threads"),
-             py::arg("bruteforce") = false,
-             "(distances, ids) int64 (n, k); bruteforce=True uses the oracle (tests only).")
+             py::arg("bruteforce") = false, py::arg("progress") = py::none(),
+             "(distances, ids) int64 (n, k); bruteforce=True uses the oracle (tests only); "
+             "progress(done, total) as tiles are searched")
         .def("mosaic", &CoreLibrary::mosaic, py::arg("target"), py::arg("threads"),
              py::arg("bruteforce") = false, py::arg("max_uses") = 0,
              py::arg("progress") = py::none(),

@@ -38,7 +38,9 @@ class CoreLibrary {
     // The library file at `path`, checked as `tessera mosaic` checks it.
     static std::unique_ptr<CoreLibrary> open(const std::string& path);
     // (distances, ids) int64 (n, k) of C-contiguous uint8 tiles (n, h, w[, 3]).
-    py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce) const;
+    // `progress` as mosaic's, between chunks of 4096 tiles.
+    py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce,
+                     const py::object& progress) const;
     // (image, matches, psnr); the target is converted to the library's mode first. max_uses > 0
     // caps the uses of each patch (pipeline::MosaicOptions). `progress` (None or a callable
     // (done, total)) is called as tiles are matched; Ctrl-C there raises KeyboardInterrupt.

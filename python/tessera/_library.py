@@ -406,7 +406,11 @@ class Library:
             yield result
 
     def search(
-        self, tiles: np.ndarray, k: int = 5, threads: Optional[int] = None
+        self,
+        tiles: np.ndarray,
+        k: int = 5,
+        threads: Optional[int] = None,
+        progress: ProgressLike = None,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """The k nearest patches of each tile, exactly, nearest first (ties to the lowest id).
 
@@ -418,13 +422,18 @@ class Library:
             accepted too, as scikit-learn takes them.
         k : neighbours per tile, 1 to len(self).
         threads : worker threads, 0 to 4096; 0 or None for all cores.
+        progress : a callable ``(done, total)`` called with the tiles searched so far (0 first,
+            then after each chunk of up to 4096), or a ``tqdm`` instance. Ctrl-C raises
+            KeyboardInterrupt at those same points.
 
         Returns ``(distances, ids)``, both int64 (n, k), distances first like scikit-learn's
         ``kneighbors`` and FAISS: distances are squared L2 (sklearn's distances squared).
         """
         k = _arguments.k(k, self._core)
         queries = _images.tiles_array(tiles, self.tile, self.mode)
-        return self._core.search(queries, k, _arguments.threads(threads))
+        return self._core.search(
+            queries, k, _arguments.threads(threads), progress=_progress.reporter(progress)
+        )
 
     def provenance(self, ids: Any) -> Provenance:
         """Source path, source index, window position (x, y) and transform of each patch id.

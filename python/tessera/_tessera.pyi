@@ -28,7 +28,12 @@ class CoreLibrary:
     def open(path: bytes) -> CoreLibrary: ...
     def save(self, path: bytes) -> None: ...
     def search(
-        self, tiles: np.ndarray, k: int, threads: int, bruteforce: bool = False
+        self,
+        tiles: np.ndarray,
+        k: int,
+        threads: int,
+        bruteforce: bool = False,
+        progress: Optional[Callable[[int, int], object]] = None,
     ) -> Tuple[np.ndarray, np.ndarray]: ...
     def mosaic(
         self,

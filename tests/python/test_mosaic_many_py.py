@@ -1,6 +1,6 @@
 """Library.mosaic_many: each result what mosaic gives for its target, in order; progress= as a
-callable or a tqdm instance on mosaic and mosaic_many; Ctrl-C during a mosaic raises
-KeyboardInterrupt before the call ends."""
+callable or a tqdm instance on build, mosaic, mosaic_many and search (search in chunks, equal to
+the oracle); Ctrl-C during a mosaic raises KeyboardInterrupt before the call ends."""
 
 import io
 import signal
@@ -94,6 +94,21 @@ def test_mosaic_progress_counts_tiles_and_can_stop_it(library):
 
     with pytest.raises(ValueError, match="stopped by the callback"):
         library.mosaic(target, progress=stop)
+
+
+def test_search_in_chunks_with_progress(library):
+    rng = np.random.default_rng(5)
+    tiles = rng.integers(0, 256, (9000, 8, 8), dtype=np.uint8)
+    calls = []
+    distances, ids = library.search(tiles, k=2, threads=2,
+                                    progress=lambda d, t: calls.append((d, t)))
+    assert calls == [(0, 9000), (4096, 9000), (8192, 9000), (9000, 9000)]
+    oracle = library._core.search(tiles, 2, 2, bruteforce=True)
+    np.testing.assert_array_equal(distances, oracle[0])
+    np.testing.assert_array_equal(ids, oracle[1])
+    with tqdm(file=io.StringIO()) as bar:
+        library.search(tiles[:10], k=1, progress=bar)
+        assert (bar.n, bar.total) == (10, 10)
 
 
 def test_build_progress_counts_images(data_dir):
