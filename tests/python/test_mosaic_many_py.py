@@ -1,6 +1,6 @@
 """Library.mosaic_many: each result what mosaic gives for its target, in order; progress= as a
 callable or a tqdm instance on build, mosaic, mosaic_many and search (search in chunks, equal to
-the oracle); Ctrl-C during a mosaic raises KeyboardInterrupt before the call ends."""
+the oracle); Ctrl-C during a mosaic or a search raises KeyboardInterrupt before the call ends."""
 
 import io
 import signal
@@ -144,15 +144,20 @@ CHILD = textwrap.dedent("""
         print(done, flush=True)
 
     try:
-        lib.mosaic(target, threads=1, progress=progress)
+        if sys.argv[1] == "mosaic":
+            lib.mosaic(target, threads=1, progress=progress)
+        else:
+            lib.search(tessera.tiles(target, 8)[0], k=1, threads=1, progress=progress)
         print("finished", flush=True)
     except KeyboardInterrupt:
         print("interrupted after", seen[-1], "of 262144", flush=True)
 """)
 
 
-def test_ctrl_c_interrupts_a_long_mosaic():
-    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True)
+@pytest.mark.parametrize("call", ["mosaic", "search"])
+def test_ctrl_c_interrupts_a_long_call(call):
+    child = subprocess.Popen([sys.executable, "-c", CHILD, call], stdout=subprocess.PIPE,
+                             text=True)
     try:
         assert child.stdout.readline() == "0\n"  # matching has started
         child.send_signal(signal.SIGINT)
