@@ -42,9 +42,10 @@ class Builder {
     // is raised here, in the image's turn. Warnings come from the decoding threads; they are
     // collected and issued afterwards from this one, in order, so that each points at the caller
     // of Library.build. A warning turned into an error raises in place of any later failure, as
-    // it came first.
+    // it came first. `progress` (None or a callable) counts the images added (python_progress).
     void add(const std::vector<std::pair<std::string, std::optional<py::function>>>& inputs,
-             bool strict, uint64_t max_pixels, uint64_t max_library_bytes, int threads) {
+             bool strict, uint64_t max_pixels, uint64_t max_library_bytes, int threads,
+             const py::object& progress) {
         std::vector<pipeline::SourceInput> sources;
         bool files = false;
         for (const auto& [name, make_array] : inputs) {
@@ -74,7 +75,8 @@ class Builder {
                         builder_, expanded, {max_library_bytes, "max_library_bytes=", max_pixels},
                         threads);
                     pipeline::add_sources(builder_, expanded,
-                                          {strict, {max_pixels, "max_pixels="}, threads}, warn);
+                                          {strict, {max_pixels, "max_pixels="}, threads}, warn,
+                                          python_progress(progress));
                 });
             } catch (...) {
                 failure = std::current_exception();
@@ -142,7 +144,7 @@ void bind_builder(py::module_& m) {
              py::arg("flips"), py::arg("transform_sources"), py::arg("whole") = false,
              py::arg("render") = std::pair<int, int>{0, 0}, py::arg("fit") = "crop")
         .def("add", &Builder::add, py::arg("inputs"), py::arg("strict"), py::arg("max_pixels"),
-             py::arg("max_library_bytes"), py::arg("threads"))
+             py::arg("max_library_bytes"), py::arg("threads"), py::arg("progress") = py::none())
         .def("finish", &Builder::finish);
 }
 

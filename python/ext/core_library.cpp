@@ -4,6 +4,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,11 +27,19 @@ std::unique_ptr<CoreLibrary> CoreLibrary::open(const std::string& path) {
     return opened;
 }
 
+Progress python_progress(const py::object& progress) {
+    return [&progress](size_t done, size_t total) {
+        py::gil_scoped_acquire gil;
+        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+        if (!progress.is_none()) progress(done, total);
+    };
+}
+
 py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforce,
                               uint32_t max_uses, std::pair<int64_t, int64_t> grid,
                               std::pair<int, int> render_size, uint64_t max_pixels,
                               const std::string& metric_name, double color, double blend,
-                              bool report) const {
+                              bool report, const py::object& progress) const {
     const ImageView view = image_view(target, "the target");
     const pipeline::Metric metric = pipeline::check_metric(metric_name, "metric");
     pipeline::check_metric_for(metric, library_, "metric");
@@ -39,6 +48,8 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
     options.blend = pipeline::check_fraction(blend, "blend");
     pipeline::MosaicResult result;
     std::string report_text;
+    pipeline::MosaicEvents events;
+    events.matching = python_progress(progress);
     {
         py::gil_scoped_release release;
         run_native("making the mosaic", [&] {
@@ -72,7 +83,7 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
                 search = bruteforce ? make_bruteforce_searcher(lab->library)
                                     : make_exact_searcher(lab->library, threads);
             }
-            result = pipeline::make_mosaic(library_, *search, in, {}, options);
+            result = pipeline::make_mosaic(library_, *search, in, events, options);
             if (report) {
                 const pipeline::MosaicReport measured = result.seconds.time("report", [&] {
                     return pipeline::make_report(result.image.view(), in, result.matches,
@@ -108,7 +119,8 @@ std::shared_ptr<const Searcher> CoreLibrary::searcher(int threads, bool brutefor
     return searcher_;
 }
 
-py::tuple CoreLibrary::search(const U8Array& tiles, int k, int threads, bool bruteforce) const {
+py::tuple CoreLibrary::search(const U8Array& tiles, int k, int threads, bool bruteforce,
+                              const py::object& progress) const {
     const int channels = library_.params().channels();
     const int ndim = channels == 1 ? 3 : 4;
     if (tiles.ndim() != ndim || (channels != 1 && tiles.shape(3) != channels)) {
@@ -126,11 +138,25 @@ py::tuple CoreLibrary::search(const U8Array& tiles, int k, int threads, bool bru
     {
         py::gil_scoped_release release;
         run_native("searching", [&] {
-            std::vector<Neighbor> found(batch.count * size_t(k));
-            searcher(threads, bruteforce)->search(batch, k, found.data());
-            for (size_t j = 0; j < found.size(); ++j) {
-                d[j] = int64_t(found[j].distance);
-                i[j] = int64_t(found[j].id);
+            // In chunks, each query's neighbours being independent of the others', so that
+            // progress is reported and Ctrl-C noticed between them.
+            constexpr size_t kQueriesPerChunk = 4096;
+            const auto chosen = searcher(threads, bruteforce);
+            const Progress report = python_progress(progress);
+            const size_t query_bytes =
+                size_t(batch.window.width) * size_t(batch.window.height) * size_t(channels);
+            std::vector<Neighbor> found(std::min(batch.count, kQueriesPerChunk) * size_t(k));
+            report(0, batch.count);
+            for (size_t begin = 0; begin < batch.count; begin += kQueriesPerChunk) {
+                const size_t count = std::min(kQueriesPerChunk, batch.count - begin);
+                chosen->search({batch.data + begin * query_bytes, count, batch.window}, k,
+                               found.data());
+                const size_t first = begin * size_t(k);
+                for (size_t j = 0; j < count * size_t(k); ++j) {
+                    d[first + j] = int64_t(found[j].distance);
+                    i[first + j] = int64_t(found[j].id);
+                }
+                report(begin + count, batch.count);
             }
         });
     }
@@ -149,16 +175,18 @@ void bind_core_library(py::module_& m) {
             },
             py::arg("path"), py::call_guard<py::gil_scoped_release>())
         .def("search", &CoreLibrary::search, py::arg("tiles"), py::arg("k"), py::arg("threads"),
-             py::arg("bruteforce") = false,
-             "(distances, ids) int64 (n, k); bruteforce=True uses the oracle (tests only).")
+             py::arg("bruteforce") = false, py::arg("progress") = py::none(),
+             "(distances, ids) int64 (n, k); bruteforce=True uses the oracle (tests only); "
+             "progress(done, total) as tiles are searched")
         .def("mosaic", &CoreLibrary::mosaic, py::arg("target"), py::arg("threads"),
              py::arg("bruteforce") = false, py::arg("max_uses") = 0,
              py::arg("grid") = std::pair<int64_t, int64_t>{0, 0},
              py::arg("render_size") = std::pair<int, int>{0, 0},
              py::arg("max_pixels") = uint64_t(1) << 28, py::arg("metric") = "rgb",
              py::arg("color") = 0.0, py::arg("blend") = 0.0, py::arg("report") = false,
+             py::arg("progress") = py::none(),
              "(image, matches, psnr[, report JSON]); max_uses > 0 caps each patch's uses "
-             "(optimal assignment)")
+             "(optimal assignment); progress(done, total) as tiles are matched")
         .def("__len__", [](const CoreLibrary& c) { return c.library().patch_count(); })
         .def_property_readonly("tile",
                                [](const CoreLibrary& c) { return hw(c.library().params().tile); })

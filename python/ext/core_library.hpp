@@ -8,10 +8,17 @@
 #include <string>
 
 #include "arrays.hpp"
+#include "tessera/core/progress.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/search/search.hpp"
 
 namespace tessera::python {
+
+// A native job's progress reported to Python: `progress` (None, or a callable (done, total)
+// that must outlive the job) is called with the GIL taken, after Python's signal handlers run:
+// on the main thread, Ctrl-C raises KeyboardInterrupt there, which unwinds the job with nothing
+// written. From another thread only the callable is called (Python runs handlers on the main one).
+Progress python_progress(const py::object& progress);
 
 // One row of the matches array that mosaic returns (a numpy structured dtype).
 struct MatchRecord {
@@ -31,15 +38,18 @@ class CoreLibrary {
     // The library file at `path`, checked as `tessera mosaic` checks it.
     static std::unique_ptr<CoreLibrary> open(const std::string& path);
     // (distances, ids) int64 (n, k) of C-contiguous uint8 tiles (n, h, w[, 3]).
-    py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce) const;
+    // `progress` as mosaic's, between chunks of 4096 tiles.
+    py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce,
+                     const py::object& progress) const;
     // (image, matches, psnr); the target is converted to the library's mode first. max_uses > 0
     // caps the uses of each patch; grid and render_size as --grid and --render-size; metric,
     // color and blend as pipeline::MosaicOptions (checked by the caller). With `report`, (image,
-    // matches, psnr, report JSON) as --report writes it.
+    // matches, psnr, report JSON) as --report writes it. `progress` (None or a callable (done,
+    // total)) is called as tiles are matched; Ctrl-C there raises KeyboardInterrupt.
     py::tuple mosaic(const U8Array& target, int threads, bool bruteforce, uint32_t max_uses,
                      std::pair<int64_t, int64_t> grid, std::pair<int, int> render_size,
-                     uint64_t max_pixels, const std::string& metric = "rgb", double color = 0,
-                     double blend = 0, bool report = false) const;
+                     uint64_t max_pixels, const std::string& metric, double color, double blend,
+                     bool report, const py::object& progress) const;
 
   private:
     std::shared_ptr<const Searcher> searcher(int threads, bool bruteforce) const;

@@ -5,12 +5,26 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any, Dict, Iterable, List, Literal, Optional, Sequence, Tuple, Union, overload
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Literal,
+    Optional,
+    Sequence,
+    Sized,
+    Tuple,
+    Union,
+    overload,
+)
 
 import numpy as np
 
-from . import _arguments, _images, _tessera
+from . import _arguments, _images, _progress, _tessera
 from ._pickle import _reopen
+from ._progress import ProgressLike
 from ._tessera import Error
 from ._types import ImageLike, MosaicResult, PathLike, Provenance, SizeLike, Source
 
@@ -79,6 +93,7 @@ class Library:
         max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
         max_library_bytes: int = _tessera.DEFAULT_MAX_LIBRARY_BYTES,
         threads: Optional[int] = None,
+        progress: ProgressLike = None,
     ) -> "Library":
         """Cut every ``tile`` window, ``stride`` apart, from each image into a new library.
 
@@ -129,6 +144,8 @@ class Library:
             are not counted); default 8 GiB (8589934592), like ``--max-library-bytes``.
         threads : image files decoded at once, 0 to 4096; 0 or None for all cores, like
             ``--threads``. Patch ids do not depend on it.
+        progress : a callable ``(done, total)`` called with the images added so far (0 first,
+            then one more per image, from the decoding threads), or a ``tqdm`` instance.
 
         Returns the library, held in memory: ``save()`` it to reuse it or to pickle it.
         Raises TypeError for an argument of the wrong type, tessera.Error (a ValueError) for a
@@ -169,6 +186,7 @@ class Library:
             _arguments.max_pixels(max_pixels),
             _arguments.max_library_bytes(max_library_bytes),
             _arguments.threads(threads),
+            progress=_progress.reporter(progress),
         )
         lib = cls._wrap(builder.finish(), None)
         # The source paths are relative to this working directory, which may change before save:
@@ -301,6 +319,7 @@ class Library:
         color: float = ...,
         blend: float = ...,
         report: Literal[False] = ...,
+        progress: ProgressLike = ...,
     ) -> np.ndarray: ...
 
     @overload
@@ -317,6 +336,7 @@ class Library:
         color: float = ...,
         blend: float = ...,
         report: Literal[False] = ...,
+        progress: ProgressLike = ...,
     ) -> MosaicResult: ...
 
     @overload
@@ -334,6 +354,7 @@ class Library:
         color: float = ...,
         blend: float = ...,
         report: Literal[False] = ...,
+        progress: ProgressLike = ...,
     ) -> MosaicResult: ...
 
     @overload
@@ -350,6 +371,7 @@ class Library:
         color: float = ...,
         blend: float = ...,
         report: bool = ...,
+        progress: ProgressLike = ...,
     ) -> Union[np.ndarray, MosaicResult, Tuple[Union[np.ndarray, MosaicResult], Dict[str, Any]]]: ...
 
     def mosaic(
@@ -365,6 +387,7 @@ class Library:
         color: float = 0.0,
         blend: float = 0.0,
         report: bool = False,
+        progress: ProgressLike = None,
     ) -> Union[np.ndarray, MosaicResult, Tuple[Union[np.ndarray, MosaicResult], Dict[str, Any]]]:
         """Rebuild ``target`` from the library: cut it into tiles (left to right, top to bottom;
         edge tiles cropped), replace each with its nearest patch (exact squared L2).
@@ -403,6 +426,9 @@ class Library:
             of ``--report``'s JSON (psnr, ssim, compared, mean_ciede2000, cells,
             distinct_tiles, uses_histogram, metric, seconds); ``seconds`` has this call's
             phases (decode, lab, search, render, report).
+        progress : a callable ``(done, total)`` called with the tiles matched so far (0 first,
+            then after each batch of up to 4096 tiles), or a ``tqdm`` instance to update.
+            Ctrl-C raises KeyboardInterrupt at those same points.
 
         Edge tiles are cropped, so a target side shorter than the tile is one row or column of
         cropped tiles.
@@ -436,6 +462,7 @@ class Library:
             render_size=(0, 0) if render_size is None else _arguments._pair(render_size, "render_size"),
             max_pixels=_arguments.max_pixels(max_pixels),
             report=want_report,
+            progress=_progress.reporter(progress),
             **looks,
         )
         result: Union[np.ndarray, MosaicResult] = image
@@ -448,8 +475,49 @@ class Library:
         quality["seconds"] = {"decode": decode_seconds, **quality["seconds"]}
         return result, quality
 
+    def mosaic_many(
+        self,
+        targets: Iterable[ImageLike],
+        threads: Optional[int] = None,
+        return_matches: bool = False,
+        max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
+        max_uses: Optional[int] = None,
+        progress: ProgressLike = None,
+    ) -> Iterator[Union[np.ndarray, MosaicResult]]:
+        """Rebuild each of ``targets`` in turn, yielding its result in order: what
+        :meth:`mosaic` returns for it with the same arguments (the same checks, messages and
+        pixels), with the searcher made once for all of them.
+
+        ``targets`` is any iterable of what :meth:`mosaic` takes, read one at a time (a generator
+        that loads images keeps one in memory). ``progress`` (a callable ``(done, total)`` or a
+        ``tqdm`` instance) counts targets: 0 first, then one more as each result is ready;
+        ``total`` is ``len(targets)``, or None when ``targets`` has no length. The native work
+        releases the GIL, so other threads run while a target is matched; a target that fails
+        raises its :class:`tessera.Error` from the generator, after the results before it.
+        """
+        _arguments.flag(return_matches, "return_matches")
+        report = _progress.reporter(progress)
+        total = len(targets) if isinstance(targets, Sized) else None
+        if report:
+            report(0, total)
+        for done, target in enumerate(targets, 1):
+            result = self.mosaic(
+                target,
+                threads=threads,
+                return_matches=return_matches,
+                max_pixels=max_pixels,
+                max_uses=max_uses,
+            )
+            if report:
+                report(done, total)
+            yield result
+
     def search(
-        self, tiles: np.ndarray, k: int = 5, threads: Optional[int] = None
+        self,
+        tiles: np.ndarray,
+        k: int = 5,
+        threads: Optional[int] = None,
+        progress: ProgressLike = None,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """The k nearest patches of each tile, exactly, nearest first (ties to the lowest id).
 
@@ -461,13 +529,18 @@ class Library:
             accepted too, as scikit-learn takes them.
         k : neighbours per tile, 1 to len(self).
         threads : worker threads, 0 to 4096; 0 or None for all cores.
+        progress : a callable ``(done, total)`` called with the tiles searched so far (0 first,
+            then after each chunk of up to 4096), or a ``tqdm`` instance. Ctrl-C raises
+            KeyboardInterrupt at those same points.
 
         Returns ``(distances, ids)``, both int64 (n, k), distances first like scikit-learn's
         ``kneighbors`` and FAISS: distances are squared L2 (sklearn's distances squared).
         """
         k = _arguments.k(k, self._core)
         queries = _images.tiles_array(tiles, self.tile, self.mode)
-        return self._core.search(queries, k, _arguments.threads(threads))
+        return self._core.search(
+            queries, k, _arguments.threads(threads), progress=_progress.reporter(progress)
+        )
 
     def provenance(self, ids: Any) -> Provenance:
         """Source path, source index, window position (x, y) and transform of each patch id.

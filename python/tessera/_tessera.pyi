@@ -28,7 +28,12 @@ class CoreLibrary:
     def open(path: bytes) -> CoreLibrary: ...
     def save(self, path: bytes) -> None: ...
     def search(
-        self, tiles: np.ndarray, k: int, threads: int, bruteforce: bool = False
+        self,
+        tiles: np.ndarray,
+        k: int,
+        threads: int,
+        bruteforce: bool = False,
+        progress: Optional[Callable[[int, int], object]] = None,
     ) -> Tuple[np.ndarray, np.ndarray]: ...
     def mosaic(
         self,
@@ -39,6 +44,7 @@ class CoreLibrary:
         grid: Tuple[int, int] = (0, 0),  # (rows, columns); rows 0: the aspect ratio; columns 0: none
         render_size: Tuple[int, int] = (0, 0),  # (height, width); (0, 0): the library's
         max_pixels: int = ...,
+        progress: Optional[Callable[[int, int], object]] = None,
     ) -> Tuple[np.ndarray, np.ndarray, float]: ...
     def __len__(self) -> int: ...
     @property
@@ -83,5 +89,6 @@ class Builder:
         max_pixels: int,
         max_library_bytes: int,
         threads: int,
+        progress: Optional[Callable[[int, int], object]] = None,
     ) -> None: ...
     def finish(self) -> CoreLibrary: ...

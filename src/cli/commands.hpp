@@ -12,6 +12,10 @@
 #include "tessera/io/encode.hpp"
 #include "tessera/pipeline/library_size.hpp"
 
+namespace tessera::pipeline {
+struct MosaicResult;
+}
+
 namespace tessera::cli {
 
 struct BuildArgs {
@@ -34,7 +38,8 @@ struct BuildArgs {
 
 struct MosaicArgs {
     std::string library;
-    std::string target;
+    std::vector<std::string> targets;  // as given: files and directories
+    std::string target;                // the one target without --out-dir (single_target)
     std::string output;
     std::string matches;
     int threads = 0;
@@ -49,6 +54,12 @@ struct MosaicArgs {
     double blend = 0;
     std::string report;   // --report FILE.json, or empty
     std::string timings;  // --timings FILE.json, or empty
+    // Many targets (mosaic_many.cpp): outputs <out_dir>/<stem>.<format>.
+    std::string out_dir;
+    std::string format = "png";
+    bool format_given = false;
+    std::string matches_format;  // "", "csv" or "json"
+    bool strict = false;
 };
 
 struct InfoArgs {
@@ -61,10 +72,19 @@ struct InfoArgs {
 CLI::App* add_build_command(CLI::App& app, BuildArgs& args, Console& console);
 CLI::App* add_mosaic_command(CLI::App& app, MosaicArgs& args, Console& console);
 CLI::App* add_info_command(CLI::App& app, InfoArgs& args);
+// mosaic's options for many targets (--out-dir, --format, --matches-format, --strict).
+void add_many_options(CLI::App& command, MosaicArgs& args);
 
 // Each returns the exit status; failures throw (UsageError for a bad option value).
 int run_build(const BuildArgs& args, const Console& console);
 int run_mosaic(const MosaicArgs& args, const Console& console);
 int run_info(const InfoArgs& args);
+// Without --out-dir: `args` with its one target as `target`, or a UsageError.
+MosaicArgs single_target(const MosaicArgs& args);
+int run_mosaic_many(const MosaicArgs& args, const Console& console);
+
+// With --max-uses: the assignment's total cost, whether it was proven optimal, and its use counts
+// ("" without).
+std::string capped_summary(const pipeline::MosaicResult& result);
 
 }  // namespace tessera::cli

@@ -71,7 +71,9 @@ int main(int argc, char** argv) {
             status = run_build(build, console);
         } else if (*mosaic_cmd) {
             mosaic.quality_given = mosaic_cmd->count("--quality") > 0;
-            status = run_mosaic(mosaic, console);
+            mosaic.format_given = mosaic_cmd->count("--format") > 0;
+            status = mosaic.out_dir.empty() ? run_mosaic(single_target(mosaic), console)
+                                            : run_mosaic_many(mosaic, console);
         } else {
             status = run_info(info);
         }

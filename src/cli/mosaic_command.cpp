@@ -82,14 +82,18 @@ CLI::App* add_mosaic_command(CLI::App& app, MosaicArgs& args, Console& console) 
     command->add_option("library", args.library, "Library file from tessera build")
         ->required()
         ->check(kPath);
-    command->add_option("target", args.target, "Image to rebuild")->required()->check(kPath);
+    command
+        ->add_option("targets", args.targets,
+                     "Image to rebuild; several, or directories (searched like build's inputs), "
+                     "with --out-dir")
+        ->required()
+        ->check(kPath);
     command
         ->add_option(
             "-o,--output", args.output,
             "Output image; the format follows the extension (.png, .jpg, .tif, .webp; .ppm for "
             "an rgb library, .pgm for a gray one, .pnm for either); a .jpg side is at most 65500 "
-            "pixels, a .webp side 16383")
-        ->required()
+            "pixels, a .webp side 16383; required without --out-dir")
         ->check(kPath);
     command
         ->add_option("--matches", args.matches,
@@ -126,6 +130,7 @@ CLI::App* add_mosaic_command(CLI::App& app, MosaicArgs& args, Console& console) 
                      "render size [default: the library's render size]")
         ->check(size_check("render size"));
     add_look_options(*command, args);
+    add_many_options(*command, args);
     command->add_flag("-q,--quiet", console.quiet, "No progress or summary");
     return command;
 }
@@ -174,7 +179,8 @@ void check_outputs(const MosaicArgs& args, Mode mode) {
     }
 }
 
-// With --max-uses: the assignment's total cost, whether it was proven optimal, and its use counts.
+}  // namespace
+
 std::string capped_summary(const pipeline::MosaicResult& result) {
     if (!result.capped) return "";
     const CappedAssignment& a = *result.capped;
@@ -184,8 +190,6 @@ std::string capped_summary(const pipeline::MosaicResult& result) {
            ", " + count_text(a.distinct_tiles, "distinct patch", "distinct patches") +
            ", at most " + count_text(a.most_uses, "use", "uses") + " each";
 }
-
-}  // namespace
 
 int run_mosaic(const MosaicArgs& args, const Console& console) {
     const auto start = std::chrono::steady_clock::now();
