@@ -22,9 +22,11 @@ FILE_ARGUMENTS = {
     ("build", "inputs"): "images",
     ("build", "--output"): "named",
     ("mosaic", "library"): ["tsr"],
-    ("mosaic", "target"): "images",
+    ("mosaic", "targets"): "images",
     ("mosaic", "--output"): "named",
     ("mosaic", "--matches"): "named",
+    ("mosaic", "--report"): ["json"],
+    ("mosaic", "--timings"): ["json"],
     ("info", "library"): ["tsr"],
 }
 
