@@ -87,6 +87,10 @@ MosaicResult make_mosaic(const Library& library, const Searcher& searcher, Image
         result.matches =
             assign_nearest(match_tiles(library, searcher, target, all_rows, 1, events.matching));
     }
+    result.summary = summarize_matches(result.matches);
+    result.summary.lower_bound =
+        result.capped ? result.capped->lower_bound : int64_t(result.summary.total_cost);
+    result.summary.certified = result.capped ? result.capped->certified : true;
     if (events.phase) events.phase("rendering");
     result.image = render(LibraryTiles(library), result.matches, target.size());
     result.psnr = psnr(result.image.view(), target);

@@ -12,6 +12,7 @@
 #include "tessera/core/progress.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/mosaic/assign.hpp"
+#include "tessera/mosaic/assignment_summary.hpp"
 #include "tessera/mosaic/capped_assignment.hpp"
 #include "tessera/search/search.hpp"
 
@@ -34,6 +35,9 @@ struct MosaicResult {
     // With a repeat cap: the assignment's total cost, certificate and use counts (its `tiles`
     // are those of `matches`).
     std::optional<CappedAssignment> capped;
+    // Total cost, its lower bound and certificate, and the patches' repeats, with or without a
+    // cap (without one, each tile's nearest patch: the bound is the cost, certified).
+    AssignmentSummary summary;
 };
 
 struct MosaicOptions {
