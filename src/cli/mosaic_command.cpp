@@ -188,7 +188,11 @@ std::string capped_summary(const pipeline::MosaicResult& result) {
            (a.certified ? " (optimal, certified)"
                         : " (lower bound " + std::to_string(a.lower_bound) + ")") +
            ", " + count_text(a.distinct_tiles, "distinct patch", "distinct patches") +
-           ", at most " + count_text(a.most_uses, "use", "uses") + " each";
+           ", at most " + count_text(a.most_uses, "use", "uses") + " each" +
+           (result.summary.smallest_repeat_distance
+                ? ", repeats " + std::to_string(*result.summary.smallest_repeat_distance) +
+                      " or more tiles apart"
+                : std::string());
 }
 
 int run_mosaic(const MosaicArgs& args, const Console& console) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <queue>
 #include <string>
 #include <utility>
 
@@ -26,11 +27,12 @@ class CandidateTable {
     // Distances must stay below distance_limit.
     CandidateTable(std::span<const Neighbor> lists, size_t cells, uint32_t tiles,
                    uint64_t distance_limit)
-        : tiles_(tiles), distance_limit_(distance_limit), seen_(tiles, 0) {
+        : tiles_(tiles), distance_limit_(distance_limit), seen_(tiles, 0), was_active_(tiles, 0) {
         const size_t k = lists.size() / cells;
         begin_.resize(cells + 1);
         for (size_t c = 0; c <= cells; ++c) begin_[c] = c * k;
         entries_.assign(lists.begin(), lists.end());
+        active_.assign(entries_.size(), 1);
         for (size_t c = 0; c < cells; ++c) check(of(uint32_t(c)));
     }
 
@@ -40,7 +42,12 @@ class CandidateTable {
         return {entries_.data() + begin_[cell], entries_.data() + begin_[cell + 1]};
     }
 
-    // Replaces the lists of `cells` (ascending) with `lists`, k per cell.
+    // Whether the i-th candidate of `cell` is an arc of the graph solved.
+    bool active(uint32_t cell, size_t i) const { return active_[begin_[cell] + i] != 0; }
+    void activate(uint32_t cell, size_t i) { active_[begin_[cell] + i] = 1; }
+
+    // Replaces the lists of `cells` (ascending) with `lists`, k per cell; a tile stays active
+    // where it was, the others start inactive.
     void replace(std::span<const uint32_t> cells, size_t k, std::span<const Neighbor> lists) {
         if (lists.size() != cells.size() * k) {
             throw Error("the widened candidate lists have " + std::to_string(lists.size()) +
@@ -48,22 +55,33 @@ class CandidateTable {
         }
         std::vector<size_t> begin(begin_.size());
         std::vector<Neighbor> entries;
+        std::vector<uint8_t> active;
         entries.reserve(entries_.size() + cells.size() * k);
+        active.reserve(entries.capacity());
         size_t next = 0;  // the next replaced cell
         for (uint32_t c = 0; c < this->cells(); ++c) {
             begin[c] = entries.size();
+            const auto old = of(c);
             if (next < cells.size() && cells[next] == c) {
+                ++active_stamp_;
+                for (size_t i = 0; i < old.size(); ++i) {
+                    if (this->active(c, i)) was_active_[old[i].id] = active_stamp_;
+                }
                 const auto list = lists.subspan(next * k, k);
                 check(list);
                 entries.insert(entries.end(), list.begin(), list.end());
+                for (const Neighbor& n : list) active.push_back(was_active_[n.id] == active_stamp_);
                 ++next;
             } else {
-                entries.insert(entries.end(), of(c).begin(), of(c).end());
+                entries.insert(entries.end(), old.begin(), old.end());
+                active.insert(active.end(), active_.begin() + ptrdiff_t(begin_[c]),
+                              active_.begin() + ptrdiff_t(begin_[c + 1]));
             }
         }
         begin.back() = entries.size();
         begin_ = std::move(begin);
         entries_ = std::move(entries);
+        active_ = std::move(active);
     }
 
   private:
@@ -95,8 +113,11 @@ class CandidateTable {
     uint64_t distance_limit_;
     std::vector<size_t> begin_;  // cell c's list is entries_[begin_[c], begin_[c + 1])
     std::vector<Neighbor> entries_;
-    std::vector<uint64_t> seen_;  // the stamp of the list a tile was last seen in
+    std::vector<uint8_t> active_;  // per entry
+    std::vector<uint64_t> seen_;   // the stamp of the list a tile was last seen in
     uint64_t stamp_ = 0;
+    std::vector<uint64_t> was_active_;  // the stamp of the list a tile was last active in
+    uint64_t active_stamp_ = 0;
 };
 
 struct Round {
@@ -120,11 +141,14 @@ Round solve_round(const CandidateTable& table, uint32_t tiles, uint32_t max_uses
     costs.reserve(table.entries() + cells);
     for (int c = 0; c < cells; ++c) {
         const auto list = table.of(uint32_t(c));
-        for (const Neighbor& n : list) {
-            arcs.emplace_back(c, cells + int(n.id));
-            costs.push_back(Cost(n.distance));
+        size_t active = 0;
+        for (size_t i = 0; i < list.size(); ++i) {
+            if (!table.active(uint32_t(c), i)) continue;
+            arcs.emplace_back(c, cells + int(list[i].id));
+            costs.push_back(Cost(list[i].distance));
+            ++active;
         }
-        if (list.size() < tiles) {
+        if (active < tiles) {
             arcs.emplace_back(c, elsewhere);
             costs.push_back(elsewhere_cost);
         }
@@ -156,6 +180,61 @@ Round solve_round(const CandidateTable& table, uint32_t tiles, uint32_t max_uses
     round.v.resize(tiles);
     for (uint32_t t = 0; t < tiles; ++t) round.v[t] = simplex.potential(graph.node(cells + int(t)));
     return round;
+}
+
+// Replaces a round's potentials, optimal for the candidate graph, by the optimal ones with the
+// lowest tile prices (p = -v): each price is the least that keeps every cell's placed tile among
+// its cheapest candidates at distance plus price, and 0 where the tile has uses to spare. The
+// lowest prices make every u_c = d(c, placed) + p(placed) as small as the candidate graph allows,
+// and with it the certificate's demand on the k-th distance; a spanning-tree basis's potentials
+// can be far higher. As p = p0 - q, the largest q under q_t <= p0_t and q_t <= q_a + (reduced
+// cost of the arc from a cell placed at a to t) is a shortest path from a source that reaches each
+// tile at p0_t, over non-negative lengths: Dijkstra. Needs every cell placed.
+void lower_tile_prices(Round& round, const CandidateTable& table, uint32_t tiles) {
+    const size_t cells = table.cells();
+    std::vector<Cost> price(tiles);  // p0
+    for (uint32_t t = 0; t < tiles; ++t) price[t] = -round.v[t];
+    // Arcs from each placed tile to the other candidates of the cells placed there.
+    std::vector<size_t> begin(size_t(tiles) + 1, 0);
+    for (uint32_t c = 0; c < cells; ++c) begin[round.tiles[c] + 1] += table.of(c).size();
+    // (inactive candidates are counted but left out: their slots stay unused)
+    for (uint32_t t = 0; t < tiles; ++t) begin[t + 1] += begin[t];
+    std::vector<std::pair<uint32_t, Cost>> arcs(begin.back());  // (to, reduced cost)
+    std::vector<size_t> next(begin.begin(), begin.end() - 1);
+    std::vector<Cost> placed_cost(cells);
+    for (uint32_t c = 0; c < cells; ++c) {
+        const uint32_t placed = round.tiles[c];
+        for (const Neighbor& n : table.of(c)) {
+            if (n.id == placed) placed_cost[c] = Cost(n.distance) + price[placed];
+        }
+        const auto list = table.of(c);
+        for (size_t i = 0; i < list.size(); ++i) {
+            if (!table.active(c, i)) continue;
+            const Cost reduced = Cost(list[i].distance) + price[list[i].id] - placed_cost[c];
+            TESSERA_ASSERT(reduced >= 0);  // the round's potentials are optimal
+            arcs[next[placed]++] = {list[i].id, reduced};
+        }
+    }
+    std::vector<Cost> q(price);
+    using Entry = std::pair<Cost, uint32_t>;
+    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> queue;
+    for (uint32_t t = 0; t < tiles; ++t) queue.push({q[t], t});
+    while (!queue.empty()) {
+        const auto [distance, tile] = queue.top();
+        queue.pop();
+        if (distance != q[tile]) continue;
+        for (size_t a = begin[tile]; a < next[tile]; ++a) {
+            const auto [to, length] = arcs[a];
+            if (distance + length < q[to]) {
+                q[to] = distance + length;
+                queue.push({q[to], to});
+            }
+        }
+    }
+    for (uint32_t t = 0; t < tiles; ++t) round.v[t] = q[t] - price[t];
+    for (uint32_t c = 0; c < cells; ++c) {
+        round.u[c] = placed_cost[c] - price[round.tiles[c]] - round.v[round.tiles[c]];
+    }
 }
 
 CappedAssignment finish(const Round& round, const CandidateTable& table, uint32_t tiles,
@@ -226,8 +305,73 @@ CappedAssignment assign_with_repeat_cap(std::span<const Neighbor> candidates, si
     // times the node count.
     const Cost elsewhere_cost = std::numeric_limits<Cost>::max() / 4 / Cost(cells + tiles + 2);
     CandidateTable table(candidates, cells, tiles, uint64_t(elsewhere_cost));
-    for (int rounds = 1;; ++rounds) {
-        const Round round = solve_round(table, tiles, max_uses, elsewhere_cost);
+    auto widen_cells = [&](const std::map<size_t, std::vector<uint32_t>>& by_k) {
+        TESSERA_ASSERT(widen);
+        for (const auto& [wider, cells_to_widen] : by_k) {
+            table.replace(cells_to_widen, wider, widen(cells_to_widen, int(wider)));
+        }
+    };
+    std::vector<uint32_t> uses(tiles);
+    Round round;
+    int rounds = 0;
+    // The graph is solved again only when it gained arcs: lists widened for the certificate alone
+    // are priced against the same potentials first.
+    for (bool graph_changed = true;;) {
+        if (graph_changed) {
+            round = solve_round(table, tiles, max_uses, elsewhere_cost);
+            ++rounds;
+            // A cell sent elsewhere found no tile with uses to spare among its active candidates,
+            // and its arc's cost, far above any distance, inflates the prices of every tile it
+            // competes for. Until every cell is placed: activate the listed candidates whose tiles
+            // have uses to spare, or where none is listed, widen every list.
+            std::fill(uses.begin(), uses.end(), 0);
+            bool unplaced = false;
+            for (uint32_t c = 0; c < cells; ++c) {
+                if (round.tiles[c] == kElsewhere) {
+                    unplaced = true;
+                } else {
+                    ++uses[round.tiles[c]];
+                }
+            }
+            if (unplaced) {
+                bool activated = false;
+                for (uint32_t c = 0; c < cells; ++c) {
+                    const auto list = table.of(c);
+                    for (size_t i = 0; i < list.size(); ++i) {
+                        if (!table.active(c, i) && uses[list[i].id] < max_uses) {
+                            table.activate(c, i);
+                            activated = true;
+                        }
+                    }
+                }
+                if (!activated) {
+                    // By the new k, cells ascending.
+                    std::map<size_t, std::vector<uint32_t>> widened;
+                    for (uint32_t c = 0; c < cells; ++c) {
+                        const size_t k = table.of(c).size();
+                        if (k < tiles) widened[std::min<size_t>(2 * k, tiles)].push_back(c);
+                    }
+                    widen_cells(widened);
+                }
+                continue;
+            }
+            lower_tile_prices(round, table, tiles);
+        }
+        // Column generation: listed candidates left out of the graph join it where their reduced
+        // cost is negative, and the graph is solved again.
+        bool priced_in = false;
+        for (uint32_t c = 0; c < cells; ++c) {
+            const auto list = table.of(c);
+            for (size_t i = 0; i < list.size(); ++i) {
+                if (!table.active(c, i) &&
+                    Cost(list[i].distance) - round.u[c] - round.v[list[i].id] < 0) {
+                    table.activate(c, i);
+                    priced_in = true;
+                }
+            }
+        }
+        graph_changed = priced_in;
+        if (priced_in) continue;
         const Cost max_v = *std::max_element(round.v.begin(), round.v.end());
         // The full dual's objective, each u lowered where needed to make the potentials feasible
         // for the pairs outside the lists; it equals the cost when none is lowered.
@@ -243,16 +387,11 @@ CappedAssignment assign_with_repeat_cap(std::span<const Neighbor> candidates, si
             }
             const Cost last = Cost(list.back().distance);
             lower_bound += std::min(u, last - max_v);
-            if (round.tiles[c] == kElsewhere || u + max_v > last) {
-                widened[std::min<size_t>(2 * list.size(), tiles)].push_back(c);
-            }
+            if (u + max_v > last) widened[std::min<size_t>(2 * list.size(), tiles)].push_back(c);
         }
         if (widened.empty())
             return finish(round, table, tiles, max_uses, int64_t(lower_bound), rounds);
-        TESSERA_ASSERT(widen);
-        for (const auto& [wider, cells_to_widen] : widened) {
-            table.replace(cells_to_widen, wider, widen(cells_to_widen, int(wider)));
-        }
+        widen_cells(widened);
     }
 }
 

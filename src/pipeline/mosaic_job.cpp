@@ -100,6 +100,10 @@ MosaicResult make_mosaic(const Library& library, const Searcher& searcher, Image
                 match_tiles(matched, searcher, matched_target, all_rows, 1, events.matching));
         }
     });
+    result.summary = summarize_matches(result.matches);
+    result.summary.lower_bound =
+        result.capped ? result.capped->lower_bound : int64_t(result.summary.total_cost);
+    result.summary.certified = result.capped ? result.capped->certified : true;
     if (events.phase) events.phase("rendering");
     const Size tile = library.params().tile;
     const Size render_size = render_size_for(library, options.render_size, "render size");

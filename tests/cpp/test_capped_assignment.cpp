@@ -217,6 +217,28 @@ TEST(CappedAssignment, TilesExactlySufficient) {
     }
 }
 
+// The potentials judged are the least tile prices: every tile with a price (v < 0) is held there
+// by a cell placed elsewhere that would take it at any lower price (a tight pair), which a
+// spanning-tree basis's potentials need not be.
+TEST(CappedAssignment, TilePricesAreTheLeast) {
+    for (uint32_t seed = 0; seed < 4; ++seed) {
+        const Instance inst = random_points(120, 60, 32, 300 + seed);
+        int calls = 0;
+        const CappedAssignment result = solve(inst, 2, 6, &calls);
+        expect_certified_assignment(inst, 2, result);
+        for (uint32_t t = 0; t < inst.tiles; ++t) {
+            const int64_t v = result.tile_potentials[t];
+            if (v == 0) continue;
+            bool held = false;
+            for (uint32_t c = 0; c < inst.cells && !held; ++c) {
+                held = result.tiles[c] != t &&
+                       int64_t(inst.d(c, t)) - result.cell_potentials[c] - v == 0;
+            }
+            EXPECT_TRUE(held) << "seed " << seed << ", tile " << t << ", v " << v;
+        }
+    }
+}
+
 TEST(CappedAssignment, FarMoreTilesThanCells) {
     const Instance inst = random_points(60, 3000, 256, 90);
     int calls = 0;

@@ -106,6 +106,13 @@ int check_capped_mosaic(const Library& library, const Searcher& searcher, const 
     EXPECT_EQ(result.capped->total_cost, total);
     EXPECT_TRUE(result.capped->certified);
     EXPECT_EQ(result.capped->most_uses, *std::max_element(uses.begin(), uses.end()));
+    // The summary a report shows: the capped assignment's figures, and the matches' repeats.
+    EXPECT_EQ(result.summary.total_cost, total);
+    EXPECT_EQ(result.summary.lower_bound, result.capped->lower_bound);
+    EXPECT_TRUE(result.summary.certified);
+    EXPECT_EQ(result.summary.most_uses, result.capped->most_uses);
+    EXPECT_EQ(result.summary.distinct_patches, result.capped->distinct_tiles);
+    EXPECT_EQ(result.summary.smallest_repeat_distance.has_value(), result.capped->most_uses > 1);
     EXPECT_EQ(result.image.pixels,
               render(LibraryTiles(library), result.matches, target.size()).pixels);
     EXPECT_EQ(phases, (std::vector<std::string>{"assigning", "rendering"}));
@@ -122,8 +129,15 @@ TEST_F(MosaicJob, RepeatCapHolds) {
         for (int x = 0; x < same.width; ++x) same.row(y)[x] = target_.view().row(y % 8)[x % 8];
     }
     EXPECT_GT(check_capped_mosaic(*library_, *searcher_, same, 1), 1);
-    // No cap: no summary.
-    EXPECT_FALSE(pipeline::make_mosaic(*library_, *searcher_, target_.view()).capped.has_value());
+    // No cap: no capped assignment; the summary's bound is the nearest patches' cost.
+    const pipeline::MosaicResult nearest =
+        pipeline::make_mosaic(*library_, *searcher_, target_.view());
+    EXPECT_FALSE(nearest.capped.has_value());
+    uint64_t nearest_total = 0;
+    for (const TileMatch& m : nearest.matches) nearest_total += m.distance;
+    EXPECT_EQ(nearest.summary.total_cost, nearest_total);
+    EXPECT_EQ(nearest.summary.lower_bound, int64_t(nearest_total));
+    EXPECT_TRUE(nearest.summary.certified);
 }
 
 TEST_F(MosaicJob, WritesImageAndMatchesTogether) {

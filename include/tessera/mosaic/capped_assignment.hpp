@@ -19,10 +19,17 @@
 // the dual objective: the assignment is optimal among all assignments, not only among candidates.
 //
 // Where it fails, those cells get twice the candidates (at most the library size) from the
-// caller's search, and the problem is solved again. Lists may hold too few tiles to place every
-// cell at all (a crowd of cells sharing a few tiles; or max_uses * tiles close to the cell count,
-// with tiles in no list): each cell may also go "elsewhere" at a cost far above any distance, and
-// the cells sent there, and those whose potentials that raises, fail the certificate and widen.
+// caller's search. Lists may hold too few tiles to place every cell at all (a crowd of cells
+// sharing a few tiles; or max_uses * tiles close to the cell count, with tiles in no list): each
+// cell may also go "elsewhere" at a cost far above any distance; while a cell goes there, the
+// listed candidates of tiles with uses to spare join the graph, or where there are none, every
+// list is widened.
+//
+// Column generation: the graph solved holds the first lists and only those widened candidates
+// whose reduced cost was negative under an earlier round's potentials; the others are priced
+// against each round's potentials, and the graph is solved again only when one joins it. The
+// potentials judged are the optimal ones with the lowest tile prices (a shortest-path pass over
+// the graph), which ask the least of the k-th distances.
 // The lower bound of a round is the dual objective after lowering each failing u_c to
 // d_k(c) - max_t v_t, which makes the potentials feasible for the full problem.
 //
@@ -47,7 +54,7 @@ struct CappedAssignment {
     uint64_t total_cost = 0;      // sum of the placed tiles' distances
     int64_t lower_bound = 0;      // the dual objective: no assignment costs less
     bool certified = false;       // lower_bound == total_cost: optimal for the full problem
-    int rounds = 0;               // solves, the first included
+    int rounds = 0;               // network simplex solves, the first included
     uint32_t distinct_tiles = 0;  // tiles placed at least once
     uint32_t most_uses = 0;       // the largest number of cells one tile is placed in
     std::vector<int64_t> cell_potentials;  // u, one per cell

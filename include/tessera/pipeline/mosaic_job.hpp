@@ -13,6 +13,7 @@
 #include "tessera/core/progress.hpp"
 #include "tessera/library/library.hpp"
 #include "tessera/mosaic/assign.hpp"
+#include "tessera/mosaic/assignment_summary.hpp"
 #include "tessera/mosaic/capped_assignment.hpp"
 #include "tessera/pipeline/metric.hpp"
 #include "tessera/pipeline/phase_times.hpp"
@@ -46,6 +47,9 @@ struct MosaicResult {
     // Seconds per phase: "search" (matching and assigning) and "render" (pasting, colour
     // transfer, blend) by make_mosaic; "encode", "read_back", "matches" by write_mosaic.
     PhaseTimes seconds;
+    // Total cost, its lower bound and certificate, and the patches' repeats, with or without a
+    // cap (without one, each tile's nearest patch: the bound is the cost, certified).
+    AssignmentSummary summary;
 };
 
 struct MosaicOptions {
