@@ -18,6 +18,7 @@ from PIL import Image
 
 import tessera
 import tessera.dask as td
+from tessera._dask_cli import main
 from tessera_testing import run
 
 distributed = pytest.importorskip("distributed")
@@ -158,19 +159,19 @@ def test_mosaic_many_equals_local_and_writes_what_the_cli_writes(client, real, t
         td.mosaic_many(client, single.path, arrays[:2], out_dir=tmp_path, names=["x", "x"])
 
 
-def test_a_worker_killed_mid_job_changes_nothing(client, real, tmp_path):
-    _, single, target, _ = real
-    rng = np.random.default_rng(3)
-    targets = [rng.integers(0, 256, (256, 256), dtype=np.uint8) for _ in range(40)]
+def test_a_worker_killed_mid_job_changes_nothing(client, real, data_dir, tmp_path):
+    _, single, _, _ = real
+    astronaut = np.asarray(Image.open(data_dir / "astronaut.png").convert("L"))
+    targets = [astronaut[9 * i : 9 * i + 160, 11 * i : 11 * i + 160] for i in range(30)]
     out = tmp_path / "out"
+    pids = client.run(os.getpid)
     result = {}
     job = threading.Thread(
         target=lambda: result.setdefault("paths", td.mosaic_many(client, single.path, targets, out))
     )
     job.start()
     while not (out.exists() and any(n.endswith(".png") for n in os.listdir(out))):
-        time.sleep(0.005)
-    pids = client.run(os.getpid)
+        time.sleep(0.002)
     os.kill(pids[sorted(pids)[0]], signal.SIGKILL)
     done_at_kill = sum(n.endswith(".png") and not n.startswith(".") for n in os.listdir(out))
     job.join(120)
@@ -248,20 +249,22 @@ def test_a_corrupt_or_foreign_manifest_is_named(client, shard_copy):
         td.open_sharded(shard_copy, client)
 
 
-def test_command_line_builds_and_mosaics_as_the_api(client, real, data_dir, tmp_path):
+def test_command_line_builds_and_mosaics_as_the_api(client, real, data_dir, tmp_path, capsys):
     _, single, target, _ = real
     help_text = subprocess.run([sys.executable, "-m", "tessera.dask", "build", "--help"],
                                capture_output=True, text=True, check=True).stdout
     assert "(default: 8)" in help_text and "--scheduler" in help_text
     scheduler = ["--scheduler", client.scheduler.address]
     sources = [str(data_dir / "brick.png"), str(data_dir / "coins.png")]
-    subprocess.run([sys.executable, "-m", "tessera.dask", "build", *sources, "--out-dir",
-                    str(tmp_path / "s"), "--shards", "2", "--mode", "gray", *scheduler], check=True)
+    assert main(["build", *sources, "--out-dir", str(tmp_path / "s"), "--shards", "2",
+                 "--mode", "gray", *scheduler]) == 0
     lib = tessera.Library.build(sources, mode="gray")
-    subprocess.run([sys.executable, "-m", "tessera.dask", "mosaic", str(tmp_path / "s"), target,
-                    "--out-dir", str(tmp_path / "out"), *scheduler], check=True)
+    assert main(["mosaic", str(tmp_path / "s"), target, "--out-dir", str(tmp_path / "out"),
+                 *scheduler]) == 0
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / "target.png")), lib.mosaic(target))
-    subprocess.run([sys.executable, "-m", "tessera.dask", "mosaic", single.path, target,
-                    "--out-dir", str(tmp_path / "out2"), *scheduler], check=True)
+    assert main(["mosaic", single.path, target, "--out-dir", str(tmp_path / "out2"), *scheduler]) == 0
     assert np.array_equal(np.asarray(Image.open(tmp_path / "out2" / "target.png")),
                           single.mosaic(target))
+    assert main(["mosaic", single.path, target, "--out-dir", str(tmp_path / "o"), "--suffix",
+                 ".foo", *scheduler]) == 1
+    assert "cannot tell the image format from the extension '.foo'" in capsys.readouterr().err
