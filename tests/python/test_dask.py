@@ -95,6 +95,21 @@ def test_sharded_mosaic_equals_single_with_edge_tiles(real):
     assert np.array_equal(out, single.mosaic(target))
 
 
+def test_local_dir_copies_each_library_once_per_worker(client, real, tmp_path, capsys):
+    shards, single, target, _ = real
+    local = tmp_path / "local"
+    copied = td.open_sharded(shards.path, client, local_dir=str(local))
+    assert np.array_equal(copied.mosaic(target), single.mosaic(target))
+    names = sorted(os.listdir(local))
+    assert names == sorted(f"{s.checksum:016x}-shard-{i:05d}.tsr" for i, s in enumerate(shards.shards))
+    for shard in shards.shards:
+        name = f"{shard.checksum:016x}-{os.path.basename(shard.path)}"
+        assert (local / name).read_bytes() == open(shard.path, "rb").read()
+    got = td.mosaic_many(client, single.path, [target], local_dir=str(local), progress=True)
+    assert np.array_equal(got[0], single.mosaic(target))
+    assert len(os.listdir(local)) == len(names) + 1
+
+
 def test_sharded_search_random_rgb_ties_and_small_shards(client, tmp_path):
     """Random rgb images, one repeated in another shard and flat ones, the last shard smaller
     than k; queries whole, edge-sized and flattened."""
