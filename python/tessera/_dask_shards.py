@@ -37,7 +37,7 @@ def expand_sources(sources: Any) -> List[str]:
             continue
         for found, problem in _tessera.find_images(path):
             if problem:  # skipped with this warning by a single build too
-                warnings.warn(f"{os.fsdecode(found)}: {problem}; skipped", stacklevel=3)
+                warnings.warn(f"{os.fsdecode(found)}: {problem}; skipped", stacklevel=4)
             else:
                 files.append(os.fsdecode(found))
     if not files:
@@ -71,20 +71,18 @@ def build(
         for run, path in zip(runs, paths)
     ]
     built = _gather(client, futures, progress)
-    params = _params(paths[0])
     shard_list, offset = [], 0
-    for path, (patches, file_bytes, checksum, source_count) in zip(paths, built):
-        shard_list.append(Shard(path, patches, offset, file_bytes, checksum, source_count))
-        offset += patches
-    manifest = Manifest(os.path.join(directory, _dask_manifest.NAME), *params, tuple(shard_list))
+    for path, b in zip(paths, built):
+        shard_list.append(
+            Shard(path, b["patches"], offset, b["file_bytes"], b["checksum"], b["sources"])
+        )
+        offset += b["patches"]
+    # Every shard was built with the same options: the first one's parameters are all of theirs.
+    manifest = Manifest(
+        os.path.join(directory, _dask_manifest.NAME), *built[0]["params"], tuple(shard_list)
+    )
     _dask_manifest.write(manifest)
     return ShardedLibrary(client, manifest)
-
-
-def _params(shard_path: str) -> Tuple[Tuple[int, int], Tuple[int, int], str, Tuple[str, ...]]:
-    """The parameters every shard shares, from the header of one (all are built alike)."""
-    core = _tessera.CoreLibrary.open(os.fsencode(shard_path))
-    return core.tile, core.stride, core.mode, tuple(core.transforms)
 
 
 def _gather(client: Any, futures: List[Any], progress: bool) -> List[Any]:

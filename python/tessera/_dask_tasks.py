@@ -97,17 +97,21 @@ def mosaic(
     return output
 
 
-def build_shard(
-    files: Sequence[str], shard_path: str, options: Dict[str, Any]
-) -> Tuple[int, int, int, int]:
+def build_shard(files: Sequence[str], shard_path: str, options: Dict[str, Any]) -> Dict[str, Any]:
     """Builds one shard from ``files`` with Library.build and saves it (atomically) to
-    ``shard_path``: returns (patches, file bytes, data checksum, sources)."""
+    ``shard_path``: returns what the manifest lists of it, and the parameters all shards share."""
     try:
         lib = Library.build(list(files), **options)
         lib.save(shard_path)
     except (OSError, Error) as e:
         raise Error(f"shard {shard_path} on {where()}: {e}") from None
-    return len(lib), lib._core.file_bytes, lib._core.checksum, len(lib.sources)
+    return {
+        "patches": len(lib),
+        "file_bytes": lib._core.file_bytes,
+        "checksum": lib._core.checksum,
+        "sources": len(lib.sources),
+        "params": (lib.tile, lib.stride, lib.mode, lib.transforms),
+    }
 
 
 def search_shard(
