@@ -17,7 +17,11 @@
 #include "tessera/core/geometry.hpp"
 #include "tessera/core/image.hpp"
 #include "tessera/io/decode.hpp"
+#include "tessera/io/encode.hpp"
+#include "tessera/io/find_images.hpp"
+#include "tessera/io/formats.hpp"
 #include "tessera/pipeline/library_size.hpp"
+#include "tessera/pipeline/options.hpp"
 
 namespace py = pybind11;
 using namespace tessera;
@@ -61,6 +65,32 @@ PYBIND11_MODULE(_tessera, m) {
         },
         py::arg("path"), py::arg("mode"), py::arg("max_pixels"),
         "Decodes an image file with libvips, as the CLI does, in mode 'gray' or 'rgb'.");
+
+    // For tessera.dask: outputs written as `tessera mosaic` writes them (atomically), and
+    // directories expanded as `tessera build` expands them, so that shards can split the files.
+    m.def(
+        "save_image",
+        [](const std::string& path, const U8Array& image, int quality) {
+            const ImageView view = image_view(image, "image");
+            pipeline::check_quality(quality, "quality");
+            py::gil_scoped_release release;
+            start_vips();  // before check_output_format, which asks libvips for a saver
+            io::check_output_format(path, view.channels == 1 ? Mode::Gray : Mode::Rgb);
+            while_doing("writing " + path, [&] { io::save_image(path, view, quality); });
+        },
+        py::arg("path"), py::arg("image"), py::arg("quality") = io::kDefaultQuality,
+        "Encodes an image in the format its extension names, atomically, as the CLI does.");
+    m.def(
+        "find_images",
+        [](const std::string& directory) {
+            std::vector<std::pair<py::bytes, py::object>> found;
+            for (io::FoundImage& image : io::find_images(directory))
+                found.emplace_back(py::bytes(image.path), fs_str(image.problem));
+            return found;
+        },
+        py::arg("directory"),
+        "The image files below a directory as `tessera build` finds them, sorted: (path, problem) "
+        "pairs, problem empty for a file to decode.");
 
     bind_options(m);
     bind_core_library(m);

@@ -21,6 +21,19 @@ _unpickled_lock = threading.Lock()
 def _reopen(path: str, file_bytes: int, checksum: int) -> "Library":
     """Unpickles a Library: the file at ``path`` must still hold the library pickled; one rebuilt
     or replaced since (a new identity) is opened anew and checked, every time."""
+    return open_cached(
+        path,
+        file_bytes,
+        checksum,
+        f"{path}: the file holds another library than the one pickled (it was rebuilt or "
+        "replaced); open it again and pass the new Library",
+    )
+
+
+def open_cached(path: str, file_bytes: int, checksum: int, changed: str) -> "Library":
+    """The library at ``path``, mapped once per process while the file stays the same; raises
+    Error(``changed``) unless it has this size and data checksum (tessera.dask opens its
+    libraries and shards through this too)."""
     from ._library import Library  # here: _library imports this module for Library.__reduce__
 
     key = (path, file_bytes, checksum)
@@ -32,10 +45,7 @@ def _reopen(path: str, file_bytes: int, checksum: int) -> "Library":
         return cached[1]
     lib = Library.open(path)
     if (lib._core.file_bytes, lib._core.checksum) != (file_bytes, checksum):
-        raise Error(
-            f"{path}: the file holds another library than the one pickled (it was rebuilt or "
-            "replaced); open it again and pass the new Library"
-        )
+        raise Error(changed)
     with _unpickled_lock:  # unpickled in several threads at once (open releases the GIL)
         _unpickled.pop(key, None)
         _unpickled[key] = (identity, lib)
