@@ -176,6 +176,11 @@ void install_mapped_fault_handler(void (*unabsorbed)(int)) {
 void exit_if_a_mapped_file_faulted() {
     const LiveMapping* m = first_faulted();
     if (m == nullptr) return;
+    // Several threads can fault on the zeros at once: one reports, the others wait for its exit.
+    static std::atomic<bool> exiting{false};
+    if (exiting.exchange(true)) {
+        for (;;) ::pause();
+    }
     // The CLI's handler removes its temporaries and says why it stops.
     if (unabsorbed_fault != nullptr) unabsorbed_fault(SIGBUS);
     const std::string& path = m->file->path();

@@ -59,13 +59,9 @@ Image lab8_image(ImageView rgb) {
 
 Image resize_image(ImageView image, Size size) {
     TESSERA_ASSERT(size.width > 0 && size.height > 0 && image.width > 0 && image.height > 0);
-    const size_t row = size_t(image.width) * image.channels;
     Image packed;
-    if (size_t(image.stride) != row) {
-        packed = Image(image.width, image.height, image.channels);
-        for (int y = 0; y < image.height; ++y) std::memcpy(packed.row(y), image.row(y), row);
-        image = packed.view();
-    }
+    pack_rows(image, packed);
+    const size_t row = size_t(image.width) * image.channels;
     Image out(size.width, size.height, image.channels);
     run_vips("cannot resample the image: ", [&] {
         vips::VImage in = vips::VImage::new_from_memory(

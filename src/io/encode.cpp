@@ -117,14 +117,9 @@ void encode(AtomicFile& file, int quality, const Make& make) {
 void save_image(AtomicFile& file, ImageView image, int quality) {
     TESSERA_ASSERT(quality >= 1 && quality <= 100);
     check_output_format(file.path(), mode_of_channels(image.channels));
-    // libvips takes packed rows: a strided view is copied, a packed one (a whole mosaic) is not.
-    const size_t row = size_t(image.width) * image.channels;
     Image packed;
-    if (size_t(image.stride) != row) {
-        packed = Image(image.width, image.height, image.channels);
-        for (int y = 0; y < image.height; ++y) std::memcpy(packed.row(y), image.row(y), row);
-        image = packed.view();
-    }
+    pack_rows(image, packed);
+    const size_t row = size_t(image.width) * image.channels;
     encode(file, quality, [&] {
         // new_from_memory takes a non-const pointer; saving only reads it.
         return vips::VImage::new_from_memory(const_cast<uint8_t*>(image.data), row * image.height,

@@ -5,12 +5,14 @@
 #include <vips/vips8>
 
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <type_traits>
 
 #include "tessera/core/error.hpp"
+#include "tessera/core/image.hpp"
 
 namespace tessera::io {
 
@@ -85,5 +87,15 @@ void load_module(VipsModule module);
 // allocation in the process into a DJVU::GException instead of std::bad_alloc: an image too large
 // for memory, decoded after a BMP, aborted tessera. Each ImageMagick call puts this one back.
 void restore_new_handler();
+
+// libvips takes packed rows: a strided view is copied into `storage` and pointed at it; a packed
+// one (a whole image) is left as it is, without a copy.
+inline void pack_rows(ImageView& image, Image& storage) {
+    const size_t row = size_t(image.width) * image.channels;
+    if (size_t(image.stride) == row) return;
+    storage = Image(image.width, image.height, image.channels);
+    for (int y = 0; y < image.height; ++y) std::memcpy(storage.row(y), image.row(y), row);
+    image = storage.view();
+}
 
 }  // namespace tessera::io
