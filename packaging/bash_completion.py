@@ -22,7 +22,7 @@ FILE_ARGUMENTS = {
     ("build", "inputs"): "images",
     ("build", "--output"): "named",
     ("mosaic", "library"): ["tsr"],
-    ("mosaic", "target"): "images",
+    ("mosaic", "targets"): "images",
     ("mosaic", "--output"): "named",
     ("mosaic", "--matches"): "named",
     ("info", "library"): ["tsr"],
