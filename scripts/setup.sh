@@ -8,9 +8,9 @@ packages=(
   libvips-dev libcli11-dev nlohmann-json3-dev libxxhash-dev liblemon-dev
   libgtest-dev libbenchmark-dev libsimde-dev
   python3 python3-dev python3-venv python3-setuptools python3-wheel pybind11-dev python3-numpy python3-pil python3-pytest
-  python3-sklearn python3-tqdm python3-scipy python3-faiss python3-hnswlib python3-matplotlib libopenblas0-pthread
+  python3-sklearn python3-skimage python3-tqdm python3-scipy python3-faiss python3-hnswlib python3-matplotlib libopenblas0-pthread
   clang libclang-rt-14-dev libomp-14-dev
-  help2man man-db bash-completion dpkg-dev file time
+  help2man man-db bash-completion dpkg-dev file time metapixel
 )
 
 missing=()
