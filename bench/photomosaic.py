@@ -43,13 +43,14 @@ def measured(cmd, label, env=None):
     """Runs `cmd` under GNU time; returns wall, user, sys seconds and peak RSS (MB)."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
         got = subprocess.run([TIME, "-f", "%e %U %S %M", "-o", stats.name, *cmd],
-                             capture_output=True, text=True, env=None if env is None else {**os.environ, **env})
+                             capture_output=True, text=True, env={**os.environ, **(env or {})})
         if got.returncode != 0:
             sys.exit(f"photomosaic: {label} failed ({got.returncode}): {' '.join(cmd)}\n"
                      f"{got.stdout[-2000:]}{got.stderr[-2000:]}")
         wall, user, system, peak_kb = stats.read().split()[-4:]
-    return {"command": " ".join([f"{k}={v}" for k, v in (env or {}).items()] + cmd), "wall_s": float(wall), "cpu_s": float(user) + float(system),
-            "peak_mb": int(peak_kb) / 1024}
+    settings = [f"{name}={value}" for name, value in (env or {}).items()]
+    return {"command": " ".join(settings + list(cmd)), "wall_s": float(wall),
+            "cpu_s": float(user) + float(system), "peak_mb": int(peak_kb) / 1024}
 
 
 def make_collection(sources, count, side, folder, seed):
@@ -241,9 +242,12 @@ def markdown(report):
 
 
 def shorten(command):
-    return " ".join(Path(w).name if "/" in w and not w.startswith("--") else
-                    (w.split("=")[0] + "=" + Path(w.split("=", 1)[1]).name if w.startswith("--library=") else w)
-                    for w in command.split())
+    """The command with each path replaced by its file name (--library=PATH too)."""
+    def short(word):
+        if word.startswith("--library="):
+            return "--library=" + Path(word.split("=", 1)[1]).name
+        return Path(word).name if "/" in word and not word.startswith("--") else word
+    return " ".join(short(w) for w in command.split())
 
 
 def main():
