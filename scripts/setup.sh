@@ -11,7 +11,7 @@ packages=(
   python3-sklearn python3-tqdm python3-scipy python3-faiss python3-hnswlib python3-matplotlib libopenblas0-pthread
   python3-dask python3-distributed python3-skimage
   clang libclang-rt-14-dev libomp-14-dev
-  help2man man-db bash-completion dpkg-dev file time
+  help2man man-db bash-completion dpkg-dev file time metapixel
 )
 
 missing=()

@@ -37,3 +37,31 @@ def test_bench_smoke(tessera_bin, tmp_path):
         assert sklearn["evaluated_tiles"] == w["tiles"] and sklearn["inexact_tiles"] == 0, w["key"]
         assert w["checked_tiles"] == w["tiles"]
         assert f"| {tessera['method']} |" in out.read_text()
+
+
+def test_photomosaic_bench_smoke(tessera_bin, tmp_path):
+    """bench/photomosaic.py runs both tools end to end on bundled images; both posters have the
+    asked size and quality numbers in range. No timing is asserted."""
+    import shutil
+
+    import pytest
+    pytest.importorskip("skimage.metrics")
+    if shutil.which("metapixel") is None or shutil.which("metapixel-prepare") is None:
+        pytest.skip("metapixel is not installed (scripts/setup.sh installs it)")
+    out = tmp_path / "photomosaic.md"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "photomosaic.py"), "--smoke", "--tessera", tessera_bin,
+         "--out", str(out), "--cache", str(tmp_path / "cache")],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert not (tmp_path / "cache").exists()
+    assert report["cells"] == "16x16" and report["photos"] == 40
+    for name, tool in report["tools"].items():
+        for key in ("prepare", "mosaic_jpg", "mosaic_png"):
+            assert tool[key]["peak_mb"] > 0 and tool[key]["cpu_s"] >= 0, (name, key)
+        for key in ("quality", "quality_jpg"):
+            assert tool[key]["poster"] == "256x256", (name, key)
+            assert 0 < tool[key]["ssim"] < 1 and 5 < tool[key]["psnr_db"] < 60, (name, key)
+    text = out.read_text()
+    assert "| mosaic, PNG: wall s |" in text and "metapixel --library=metapixel-library" in text
