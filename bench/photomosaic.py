@@ -33,10 +33,6 @@ import photos as bench_photos  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TIME = "/usr/bin/time"
-# A whole build resamples in several threads at once; with Debian 12's liborc 0.4.33 that corrupted
-# the heap in about half of the 1,500-photo builds (a crash in orc_code_free; notes in
-# docs/performance.md). libvips without its liborc code paths does not crash.
-NO_ORC = {"VIPS_NOVECTOR": "1"}
 
 
 def measured(cmd, label, env=None):
@@ -133,8 +129,7 @@ def run_in(args, work):
     tessera = [args.tessera]
     lib = work / "photos.tsr"
     t = {"prepare": measured(tessera + ["build", "-q", "-o", str(lib), "--whole", "--tile", str(tile),
-                                        "--render", str(cell), str(collection)], "tessera build",
-                         env=NO_ORC)}
+                                        "--render", str(cell), str(collection)], "tessera build")}
     for fmt in ("jpg", "png"):
         out = work / f"tessera.{fmt}"
         t[f"mosaic_{fmt}"] = measured(tessera + ["mosaic", "-q", str(lib), str(target), "-o", str(out),
