@@ -7,7 +7,7 @@ from typing import Any, NamedTuple, Tuple, Union
 
 import numpy as np
 
-PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+PathLike = Union[str, bytes, os.PathLike[str], os.PathLike[bytes]]
 ImageLike = Union[PathLike, np.ndarray, Any]  # Any: a PIL.Image.Image
 SizeLike = Union[int, Tuple[int, int]]
 
