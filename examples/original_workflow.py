@@ -82,8 +82,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("train", nargs="*", help="training images [data/*.png, data/*.jpg]")
     parser.add_argument("--target", default=str(ROOT / "data" / "astronaut.png"))
-    parser.add_argument("--out", default=str(ROOT / "out" / "original_workflow.png"))
+    parser.add_argument("--out", default=str(ROOT / "out" / "original_workflow.png"),
+                        help="tessera's mosaic, an image file (.png, .jpg, .tif)")
     args = parser.parse_args()
+    if pathlib.Path(args.out).suffix.lower() not in Image.registered_extensions():
+        parser.error(f"--out {args.out}: name an image file ending in .png, .jpg or .tif")
 
     target_path = pathlib.Path(args.target).resolve()
     paths = args.train or sorted(
