@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "search/backends.hpp"
+#include "search/edge_search.hpp"
 #include "search/exact_index.hpp"
 #include "search/grouped_search.hpp"
 #include "search/search_index.hpp"
@@ -31,16 +32,6 @@ using u128 = unsigned __int128;
 // Positions per step of the scan: the limits tighten between steps.
 constexpr size_t kPositionsPerStep = 64;
 
-uint64_t gap(uint64_t a, uint64_t b) {
-    return a > b ? a - b : b - a;
-}
-
-// max(0, |a - b| - 1): the least |sqrt(x) - sqrt(y)| when isqrt(x) = a and isqrt(y) = b.
-uint64_t root_gap(uint64_t a, uint64_t b) {
-    const uint64_t g = gap(a, b);
-    return g > 0 ? g - 1 : 0;
-}
-
 class ExactSearcher final : public Searcher {
   public:
     ExactSearcher(const Library& library, int threads, const kernels::Kernels& kernels,
@@ -50,7 +41,8 @@ class ExactSearcher final : public Searcher {
           kernels_(kernels),
           grid_(detail::block_grid(library.params())),
           index_(exact_index(library_)),
-          grouped_min_candidates_(grouped_min_candidates) {
+          grouped_min_candidates_(grouped_min_candidates),
+          edges_(library_, kernels_, threads_) {
         check_index_matches_patches(library_, index_, threads_);
     }
 
@@ -98,8 +90,8 @@ class ExactSearcher final : public Searcher {
         const bool full = queries.window == library_.params().tile;
         const size_t query_bytes =
             size_t(queries.window.width) * queries.window.height * library_.params().channels();
-        const std::shared_ptr<const WindowIndex> window =
-            full ? nullptr : cached_window_index(queries.window);
+        const std::shared_ptr<const detail::EdgeSearch::WindowIndex> window =
+            full ? nullptr : edges_.index(queries.window);
         // Runs of neighbouring queries share a thread so each can start from the last one's
         // answer; the answers themselves do not depend on the runs.
         constexpr size_t kRun = 16;
@@ -118,7 +110,7 @@ class ExactSearcher final : public Searcher {
                 if (full) {
                     search_full(query, scratch, top);
                 } else {
-                    search_window(query, queries.window, *window, top);
+                    edges_.search(query, queries.window, *window, top);
                 }
                 if (!top.sort()) incomplete = true;
                 previous = out + q * size_t(k);
@@ -145,32 +137,13 @@ class ExactSearcher final : public Searcher {
         return true;
     }
 
-    // Distance over the top-left window of a patch (the whole patch when window is the tile).
-    // Past `limit` it may stop early and return any value above it, as sqdist_u8_within does.
-    uint64_t distance(const uint8_t* query, Size window, uint32_t id,
-                      uint64_t limit = UINT64_MAX) const {
-        const size_t tile_row = size_t(library_.params().tile.width) * library_.params().channels();
-        const size_t row = size_t(window.width) * library_.params().channels();
-        const uint8_t* patch = library_.patch(id);
-        if (row == tile_row) {
-            // Distances fit 32 bits (kMaxTileSide).
-            return kernels_.sqdist_u8_within(query, patch, row * window.height,
-                                             uint32_t(std::min<uint64_t>(limit, UINT32_MAX)));
-        }
-        uint64_t d = 0;
-        for (int y = 0; y < window.height; ++y) {
-            d += kernels_.sqdist_u8(query + y * row, patch + y * tile_row, row);
-            if (d > limit) break;
-        }
-        return d;
-    }
-
     // The previous query's answers, k distinct patches, bound the k-th best distance before the
     // scan starts; the scan then meets them again like any other patch.
     void seed(const uint8_t* query, Size window, const Neighbor* previous, int k, TopK& top) const {
         uint64_t ceiling = 0;
         for (int i = 0; i < k; ++i) {
-            ceiling = std::max(ceiling, distance(query, window, previous[i].id));
+            ceiling = std::max(ceiling, detail::window_distance(library_, kernels_, query, window,
+                                                                previous[i].id));
         }
         top.set_ceiling(ceiling);
     }
@@ -346,127 +319,6 @@ class ExactSearcher final : public Searcher {
         }
     }
 
-    // For one partial window shape, each patch's window sums per channel, and the spread
-    // left after removing them: isqrt(Dc |p|^2 - sum_c S_c^2) with Dc the bytes per channel.
-    // Dc d >= sum_c (Sq_c - Sp_c)^2 + (sqrt(Rq) - sqrt(Rp))^2 is the mean and spread bound
-    // per channel (search_index.hpp), much tighter than the grey one on colour.
-    // Patches are kept in the order (window total over all channels, id), so a query visits
-    // them outwards from its own total and stops each way at the first total the bound rules
-    // out: sum_c (Sq_c - Sp_c)^2 >= (Tq - Tp)^2 / C (Cauchy-Schwarz), so a gap in totals with
-    // (Tq - Tp)^2 > C Dc tau means d > tau, for this patch and every one farther out.
-    struct WindowIndex {
-        std::vector<uint32_t> ids, totals, sums, spreads;  // by position in that order
-    };
-
-    // The window's spread from its sums per channel and its squared norm; `total` gets the sum
-    // over the channels.
-    static uint32_t window_spread(const uint32_t* sums, int channels, Size window, uint32_t norm,
-                                  uint64_t* total) {
-        uint64_t energy = 0;
-        *total = 0;
-        for (int c = 0; c < channels; ++c) {
-            *total += sums[c];
-            energy += uint64_t(sums[c]) * sums[c];
-        }
-        const uint64_t dc = uint64_t(window.width) * window.height;
-        return uint32_t(detail::isqrt(dc * norm - energy));
-    }
-
-    WindowIndex window_index(Size window) const {
-        const int channels = library_.params().channels();
-        const size_t tile_row = size_t(library_.params().tile.width) * channels;
-        const size_t n = library_.patch_count();
-        std::vector<uint32_t> sums(n * channels), spreads(n);
-        std::vector<std::pair<uint32_t, uint32_t>> keys(n);  // (total, id)
-        const kernels::WindowShape shape{tile_row, size_t(window.width) * channels, window.height,
-                                         channels};
-        constexpr size_t kBatch = 1024;
-#pragma omp parallel for schedule(static) num_threads(threads_)
-        for (size_t first = 0; first < n; first += kBatch) {
-            const size_t count = std::min(kBatch, n - first);
-            // The norms go into spreads, then each becomes its spread.
-            kernels_.window_sums(library_.patch(first), library_.patch_bytes(), count, shape,
-                                 &sums[first * channels], &spreads[first]);
-            for (size_t id = first; id < first + count; ++id) {
-                uint64_t total;
-                spreads[id] =
-                    window_spread(&sums[id * channels], channels, window, spreads[id], &total);
-                keys[id] = {uint32_t(total), uint32_t(id)};
-            }
-        }
-        std::sort(keys.begin(), keys.end());
-        WindowIndex w;
-        w.ids.resize(n);
-        w.totals.resize(n);
-        w.sums.resize(n * channels);
-        w.spreads.resize(n);
-        for (size_t i = 0; i < n; ++i) {
-            const uint32_t id = keys[i].second;
-            w.ids[i] = id;
-            w.totals[i] = keys[i].first;
-            std::copy_n(&sums[id * channels], channels, &w.sums[i * channels]);
-            w.spreads[i] = spreads[id];
-        }
-        return w;
-    }
-
-    // The window index of a shape, built on first use and kept: a target has at most three edge
-    // shapes (right column, bottom row, corner) and callers often search many same-size targets.
-    std::shared_ptr<const WindowIndex> cached_window_index(Size window) const {
-        std::lock_guard lock(windows_mutex_);
-        for (const auto& [shape, index] : windows_) {
-            if (shape == window) return index;
-        }
-        auto index = std::make_shared<const WindowIndex>(window_index(window));
-        if (windows_.size() == kCachedWindows) windows_.erase(windows_.begin());
-        windows_.emplace_back(window, index);
-        return index;
-    }
-
-    // Edge tiles: patches outwards from the query's window total (WindowIndex), skipping those
-    // the per-channel bound rules out.
-    void search_window(const uint8_t* query, Size window, const WindowIndex& w, TopK& top) const {
-        const int channels = library_.params().channels();
-        const uint64_t dc = uint64_t(window.width) * window.height;
-        const size_t row = size_t(window.width) * channels;
-        uint32_t sums[3], norm;
-        kernels_.window_sums(query, row * window.height, 1, {row, row, window.height, channels},
-                             sums, &norm);
-        uint64_t total;
-        const uint32_t spread = window_spread(sums, channels, window, norm, &total);
-        // Every term fits 64 bits: sums and spreads are below 2^23 for the largest tile.
-        auto limit_of = [dc](uint64_t tau) { return tau == UINT64_MAX ? UINT64_MAX : dc * tau; };
-        uint64_t limit = limit_of(top.worst());
-        auto open = [&](size_t i) {
-            const uint64_t g = gap(w.totals[i], total);
-            return u128(g) * g <= u128(channels) * limit;
-        };
-        const size_t n = w.ids.size();
-        const size_t start =
-            std::lower_bound(w.totals.begin(), w.totals.end(), total) - w.totals.begin();
-        size_t down = start, up = start;  // next positions: down - 1 and up
-        bool down_open = true, up_open = true;
-        while (true) {
-            down_open = down_open && down > 0 && open(down - 1);
-            up_open = up_open && up < n && open(up);
-            if (!down_open && !up_open) break;
-            const size_t i =
-                down_open && (!up_open || total - w.totals[down - 1] <= w.totals[up] - total)
-                    ? --down
-                    : up++;
-            const uint64_t dv = root_gap(w.spreads[i], spread);
-            uint64_t bound = dv * dv;
-            for (int c = 0; c < channels; ++c) {
-                const uint64_t ds = gap(w.sums[i * channels + c], sums[c]);
-                bound += ds * ds;
-            }
-            if (bound > limit) continue;
-            if (top.offer(distance(query, window, w.ids[i], top.worst()), w.ids[i])) {
-                limit = limit_of(top.worst());
-            }
-        }
-    }
-
     Library library_;
     int threads_;
     const kernels::Kernels& kernels_;
@@ -475,9 +327,7 @@ class ExactSearcher final : public Searcher {
     size_t grouped_min_candidates_;
     mutable std::once_flag grouped_once_;
     mutable std::unique_ptr<detail::GroupedSearch> grouped_;
-    static constexpr size_t kCachedWindows = 6;  // two target sizes' edge shapes
-    mutable std::mutex windows_mutex_;
-    mutable std::vector<std::pair<Size, std::shared_ptr<const WindowIndex>>> windows_;
+    detail::EdgeSearch edges_;
 };
 
 }  // namespace
