@@ -13,9 +13,9 @@ namespace tessera::detail {
 namespace {
 
 // Only the amx row takes the grouped search (grouped_search.hpp): on the AVX-512 VNNI machine it
-// was measured on (AMD Zen 5) the per-query scan was faster at every threshold, and the scalar
-// panel kernel is only the reference. Tests reach it on every kernel set through
-// exact_searcher_on.
+// was measured on (AMD Zen 5) the per-query scan was faster at every threshold, with the AVX-512
+// and with the AVX2 panel kernel (docs/performance.md), and the scalar panel kernel is only the
+// reference. Tests reach it on every kernel set through exact_searcher_on.
 template <const kernels::Kernels& (*kernels)()>
 std::unique_ptr<Searcher> exact_searcher(const Library& library, int threads) {
     return exact_searcher_on(library, threads, kernels(), kGroupedNever);

@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <random>
-#include <string>
 #include <vector>
 
 #include "panel_checks.hpp"
@@ -17,9 +16,6 @@
 
 namespace tessera {
 namespace {
-
-using kernels::kPanelQueries;
-using kernels::kPanelRows;
 
 // ldtilecfg's 64 bytes with tile t of rows[t] rows of column_bytes[t] bytes.
 std::vector<uint8_t> tile_config(const std::vector<std::pair<int, int>>& shapes) {
@@ -92,68 +88,8 @@ TEST(EmulatedAmxDeathTest, MisusedTilesFault) {
         "internal error");
 }
 
-// The panel kernel of `set` against the scalar one on given bytes (`value` of a query or row
-// index and a byte index), for row lengths with every tail of 64 and panel counts with every
-// tail of the kernel's blocks of 4.
-template <class Value>
-void expect_panel_distances_as_reference(const kernels::Kernels& set, Value value,
-                                         const std::string& what) {
-    std::mt19937 rng(3);
-    for (size_t bytes = 4; bytes <= 260; bytes += 4) {
-        for (size_t count : {1, 4, 5, 8, 9}) {
-            SCOPED_TRACE(what + " bytes " + std::to_string(bytes) + " panels " +
-                         std::to_string(count));
-            const size_t rows = count * kPanelRows;
-            std::vector<uint8_t> queries(kPanelQueries * bytes);
-            for (size_t i = 0; i < queries.size(); ++i) queries[i] = value(i / bytes, i % bytes);
-            std::vector<int8_t> panels(rows * bytes);
-            std::vector<uint32_t> norms(rows, 0);
-            for (size_t r = 0; r < rows; ++r) {
-                for (size_t b = 0; b < bytes; ++b) {
-                    const uint8_t v = value(kPanelQueries + r, b);
-                    panels[r / kPanelRows * kPanelRows * bytes + b / 4 * kPanelRows * 4 +
-                           r % kPanelRows * 4 + b % 4] = int8_t(v ^ 0x80);
-                    norms[r] += uint32_t(v) * v;
-                }
-            }
-            std::vector<int32_t> offsets(kPanelQueries);
-            std::vector<uint32_t> limits(kPanelQueries);
-            for (size_t q = 0; q < kPanelQueries; ++q) {
-                uint32_t sum = 0, norm = 0;
-                for (size_t b = 0; b < bytes; ++b) {
-                    sum += queries[q * bytes + b];
-                    norm += uint32_t(queries[q * bytes + b]) * queries[q * bytes + b];
-                }
-                offsets[q] = int32_t(norm - 256 * sum);
-                limits[q] = q == 0 ? 0 : q == 1 ? UINT32_MAX : uint32_t(rng() % (bytes * 20000));
-            }
-            const kernels::PanelQueries q{queries.data(), offsets.data(), limits.data(), bytes};
-            std::vector<uint32_t> want(kPanelQueries * rows), got(want.size(), 0xdeadbeef);
-            std::vector<uint16_t> want_masks(kPanelQueries * count), masks(want_masks.size(), 1);
-            kernels::scalar_kernels().panel_distances(q, panels.data(), norms.data(), count,
-                                                      want.data(), want_masks.data());
-            set.panel_distances(q, panels.data(), norms.data(), count, got.data(), masks.data());
-            ASSERT_EQ(got, want);
-            ASSERT_EQ(masks, want_masks);
-        }
-    }
-}
-
-void expect_panel_kernel_exact(const kernels::Kernels& set) {
-    testing::expect_panel_distances_exact(set);
-    std::mt19937 rng(5);
-    expect_panel_distances_as_reference(
-        set, [&rng](size_t, size_t) { return uint8_t(rng()); }, "random");
-    // Every query and patch equal: all distances 0, all ties.
-    expect_panel_distances_as_reference(
-        set, [](size_t, size_t) { return uint8_t(77); }, "all equal");
-    // 0 and 255 alternating by row and byte: every product at its largest.
-    expect_panel_distances_as_reference(
-        set, [](size_t row, size_t b) { return uint8_t((row + b) % 2 ? 255 : 0); }, "extreme");
-}
-
 TEST(EmulatedAmx, PanelDistancesAreExact) {
-    expect_panel_kernel_exact(kernels::emulated_amx_kernels());
+    testing::expect_panel_kernel_exact(kernels::emulated_amx_kernels());
 }
 
 TEST(Amx, PanelDistancesAreExact) {
@@ -161,7 +97,7 @@ TEST(Amx, PanelDistancesAreExact) {
         GTEST_SKIP() << "no AMX here (CPU or Linux): the real AMX kernel is not run, the "
                         "emulated one is (EmulatedAmx.*)";
     }
-    expect_panel_kernel_exact(kernels::amx_kernels());
+    testing::expect_panel_kernel_exact(kernels::amx_kernels());
 }
 
 // The AMX set borrows every other kernel: from the AVX-512 set, or from the scalar set under

@@ -2,6 +2,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "search/kernels/distance.hpp"
 #include "search/kernels/kernels.hpp"
@@ -212,12 +213,77 @@ void window_sums(const uint8_t* patches, size_t patch_bytes, size_t count, const
     }
 }
 
+// The panel kernel without VNNI. vpmaddubsw saturates int16 on u8 x s8 pairs, so both sides go
+// to 16 bits: in each 32-bit lane (four bytes of one row), the panel's bytes 0 and 2 sign-extended
+// by shifts and bytes 1 and 3 by one shift, the query's four bytes broadcast and split the same
+// way with a mask and a shift; two vpmaddwd then give the lane its row's four products, so lane
+// order is row order. Each lane's dot product is at most bytes * 255 * 128 in magnitude, below
+// 2^31 for every row length the grouped search takes (GroupedSearch::applies).
+// Queries per pass over a panel: 4 queries x 2 vectors of 8 rows make 8 accumulators, which with
+// the panel's 4 widened vectors and a query's 2 fit AVX2's 16 registers.
+constexpr size_t kBlockQueries = 4;
+
+// Queries [q0, q0 + kBlockQueries) against panel p.
+void panel_block(const PanelQueries& q, const int8_t* panels, const uint32_t* norms, size_t count,
+                 size_t p, size_t q0, uint32_t* distances, uint16_t* masks) {
+    const int8_t* panel = panels + p * kPanelRows * q.bytes;
+    const __m256i low_bytes = _mm256_set1_epi16(0xff);
+    __m256i acc[kBlockQueries][2];
+    for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();
+    for (size_t j = 0; j < q.bytes; j += 4) {
+        __m256i even[2], odd[2];
+        for (size_t h = 0; h < 2; ++h) {
+            const __m256i x =
+                load(reinterpret_cast<const uint8_t*>(panel + j * kPanelRows + h * 32));
+            even[h] = _mm256_srai_epi16(_mm256_slli_epi16(x, 8), 8);
+            odd[h] = _mm256_srai_epi16(x, 8);
+        }
+        for (size_t i = 0; i < kBlockQueries; ++i) {
+            int32_t word;
+            std::memcpy(&word, q.pixels + (q0 + i) * q.bytes + j, 4);
+            const __m256i w = _mm256_set1_epi32(word);
+            const __m256i w_even = _mm256_and_si256(w, low_bytes), w_odd = _mm256_srli_epi16(w, 8);
+            for (size_t h = 0; h < 2; ++h) {
+                acc[i][h] = _mm256_add_epi32(acc[i][h], _mm256_madd_epi16(even[h], w_even));
+                acc[i][h] = _mm256_add_epi32(acc[i][h], _mm256_madd_epi16(odd[h], w_odd));
+            }
+        }
+    }
+    const size_t n = count * kPanelRows;
+    for (size_t i = 0; i < kBlockQueries; ++i) {
+        const __m256i offset = _mm256_set1_epi32(q.offsets[q0 + i]);
+        const __m256i limit = _mm256_set1_epi32(int32_t(q.limits[q0 + i]));
+        uint32_t mask = 0;
+        for (size_t h = 0; h < 2; ++h) {
+            const size_t row = p * kPanelRows + h * 8;
+            const __m256i norm = load(reinterpret_cast<const uint8_t*>(norms + row));
+            // Modulo 2^32: the distance itself fits.
+            const __m256i d =
+                _mm256_sub_epi32(_mm256_add_epi32(norm, offset), _mm256_slli_epi32(acc[i][h], 1));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(distances + (q0 + i) * n + row), d);
+            // Unsigned d <= limit.
+            const __m256i within = _mm256_cmpeq_epi32(_mm256_max_epu32(d, limit), limit);
+            mask |= uint32_t(_mm256_movemask_ps(_mm256_castsi256_ps(within))) << (h * 8);
+        }
+        masks[(q0 + i) * count + p] = uint16_t(mask);
+    }
+}
+
+void panel_distances(const PanelQueries& q, const int8_t* panels, const uint32_t* norms,
+                     size_t count, uint32_t* distances, uint16_t* masks) {
+    static_assert(kPanelRows == 16 && kPanelQueries % kBlockQueries == 0);
+    for (size_t p = 0; p < count; ++p) {
+        for (size_t q0 = 0; q0 < kPanelQueries; q0 += kBlockQueries) {
+            panel_block(q, panels, norms, count, p, q0, distances, masks);
+        }
+    }
+}
+
 }  // namespace
 
 const Kernels& avx2_kernels() {
-    static const Kernels k{"avx2",       sqdist<Sums>,   sqdist_within<Sums>,
-                           block_filter, channel_filter, window_sums,
-                           nullptr};
+    static const Kernels k{"avx2",         sqdist<Sums>, sqdist_within<Sums>, block_filter,
+                           channel_filter, window_sums,  panel_distances};
     return k;
 }
 
