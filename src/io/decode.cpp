@@ -19,6 +19,7 @@
 #include "tessera/core/file.hpp"
 #include "tessera/core/hash.hpp"
 #include "tessera/io/formats.hpp"
+#include "tessera/io/resample.hpp"
 
 namespace tessera::io {
 
@@ -140,8 +141,20 @@ VImage scaled_by_range(const std::string& path, VImage img, VImage all) {
         "interpretation", img.bands() <= 2 ? VIPS_INTERPRETATION_B_W : VIPS_INTERPRETATION_sRGB));
 }
 
+// By how much a photo that libvips's `loader` reads, `photo` pixels as displayed, is decoded
+// smaller for `shrink` (load_image's rule); 1 when not.
+int shrink_on_load(const char* loader, Size photo, const std::optional<ShrinkOnLoad>& shrink) {
+    if (!shrink) return 1;
+    const bool jpeg = std::strcmp(loader, "VipsForeignLoadJpegSource") == 0;
+    if (!jpeg && std::strcmp(loader, "VipsForeignLoadWebpSource") != 0) return 1;
+    const double reduction = resample_reduction(photo, shrink->size, shrink->fit);
+    int factor = 1;
+    while (factor * 4 <= reduction && !(jpeg && factor == 8)) factor *= 2;
+    return factor;
+}
+
 LoadedImage decode_bytes(const std::string& path, std::span<const uint8_t> bytes, Mode mode,
-                         const PixelLimit& limit) {
+                         const PixelLimit& limit, const std::optional<ShrinkOnLoad>& shrink) {
     if (bytes.empty()) throw Error(path + ": is empty, not an image");
     LoadedImage loaded;
     loaded.source.path = path;
@@ -151,6 +164,7 @@ LoadedImage decode_bytes(const std::string& path, std::span<const uint8_t> bytes
         VImage img;
         VImage range_pass;  // the same pixels again, for scaled_by_range
         bool pnm = false;
+        Size photo;  // as displayed, before any shrink on load
         const auto [bmp_width, bmp_height] = bmp_size(bytes);
         if (bmp_width > 0) {
             if (bmp_width * bmp_height > limit.max) {
@@ -164,6 +178,7 @@ LoadedImage decode_bytes(const std::string& path, std::span<const uint8_t> bytes
                 ~NewHandlerGuard() { restore_new_handler(); }
             } const guard;
             img = VImage::magickload_buffer(blob, VImage::option()->set("memory", true));
+            photo = {img.width(), img.height()};
         } else {
             const char* loader = loader_of(bytes);
             if (loader == nullptr) {
@@ -174,7 +189,10 @@ LoadedImage decode_bytes(const std::string& path, std::span<const uint8_t> bytes
             // Sequential access decodes strip by strip straight into `decoded` below: one copy
             // of the pixels. Only an EXIF rotation needs the whole image decoded first, in
             // memory ("memory": else libvips puts an image over 100 MB in a file in $TMPDIR, and
-            // a small or full $TMPDIR would fail it as undecodable).
+            // a small or full $TMPDIR would fail it as undecodable). A photo shrunk on load is
+            // opened again with its codec's option.
+            const bool jpeg = std::strcmp(loader, "VipsForeignLoadJpegSource") == 0;
+            int factor = 1;
             const auto open = [&](bool whole) {
                 vips::VOption* options = VImage::option()->set("fail_on", VIPS_FAIL_ON_ERROR);
                 if (whole) {
@@ -182,25 +200,32 @@ LoadedImage decode_bytes(const std::string& path, std::span<const uint8_t> bytes
                 } else {
                     options->set("access", VIPS_ACCESS_SEQUENTIAL);
                 }
+                if (factor > 1 && jpeg) options->set("shrink", factor);
+                if (factor > 1 && !jpeg) options->set("scale", 1.0 / factor);
                 return VImage::new_from_source(VSource::new_from_memory(bytes.data(), bytes.size()),
                                                "", options);
             };
             img = open(false);
-            if (vips_image_get_orientation(img.get_image()) > 1) img = open(true);
+            const int orientation = vips_image_get_orientation(img.get_image());
+            // EXIF orientations 5 to 8 turn the image a quarter.
+            photo = orientation >= 5 ? Size{img.height(), img.width()}
+                                     : Size{img.width(), img.height()};
+            factor = shrink_on_load(loader, photo, shrink);
+            if (orientation > 1 || factor > 1) img = open(orientation > 1);
             if (!display_format(img.format()) &&
                 (display_bands(img.interpretation()) || vips_band_format_iscomplex(img.format()))) {
                 range_pass = open(false);
             }
         }
-        const uint64_t pixels = uint64_t(img.width()) * uint64_t(img.height());
+        const uint64_t pixels = uint64_t(photo.width) * uint64_t(photo.height);
         if (pixels > limit.max) {
-            throw over_limit(path, img.width(), img.height(), limit);
+            throw over_limit(path, photo.width, photo.height, limit);
         }
         // PNM stores at least one bit per pixel, but libvips fills what a text PNM lacks, slowly:
         // a 100-byte file declaring a million pixels took seconds to "decode".
         if (pnm && bytes.size() < pixels / 8) {
             throw Error(path + ": is truncated: its header declares " +
-                        std::to_string(img.width()) + "x" + std::to_string(img.height()) +
+                        std::to_string(photo.width) + "x" + std::to_string(photo.height) +
                         " pixels but the file has only " + std::to_string(bytes.size()) + " bytes");
         }
         img = img.autorot();
@@ -223,24 +248,25 @@ LoadedImage decode_bytes(const std::string& path, std::span<const uint8_t> bytes
                                           decoded.width, decoded.height, decoded.channels,
                                           VIPS_FORMAT_UCHAR));
         img = VImage();
+        loaded.source.width = uint32_t(photo.width);
+        loaded.source.height = uint32_t(photo.height);
         return decoded.channels == channels(mode) ? std::move(decoded)
                                                   : convert(decoded.view(), mode);
     });
-    loaded.source.width = uint32_t(loaded.image.width);
-    loaded.source.height = uint32_t(loaded.image.height);
     return loaded;
 }
 
 }  // namespace
 
-LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& limit) {
+LoadedImage load_image(const std::string& path, Mode mode, const PixelLimit& limit,
+                       const std::optional<ShrinkOnLoad>& shrink) {
     // Mapped, not read: a huge file costs no memory of its own, and a FIFO or a device (which
     // could block or never end) is refused as not a regular file.
     std::error_code ec;
     if (fs::is_directory(path, ec)) throw Error(path + ": is a directory, not an image");
     const MappedFile file(path);
     try {
-        LoadedImage loaded = decode_bytes(path, {file.data(), file.size()}, mode, limit);
+        LoadedImage loaded = decode_bytes(path, {file.data(), file.size()}, mode, limit, shrink);
         file.check_intact();
         return loaded;
     } catch (const Error&) {

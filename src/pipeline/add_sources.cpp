@@ -59,10 +59,12 @@ struct WholePhoto {
     Image tile, render;
 };
 
-WholePhoto resample_whole(const LibraryParams& params, ImageView image, const std::string& path) {
-    WholePhoto whole{image.size(), io::resample_photo(image, params.tile, params.fit, path), {}};
+// `image` is the photo, `photo` pixels in size, or the photo shrunk on load.
+WholePhoto resample_whole(const LibraryParams& params, ImageView image, Size photo,
+                          const std::string& path) {
+    WholePhoto whole{photo, io::resample_photo(image, params.tile, params.fit, path, photo), {}};
     if (params.renders_larger()) {
-        whole.render = io::resample_photo(image, params.render_size(), params.fit, path);
+        whole.render = io::resample_photo(image, params.render_size(), params.fit, path, photo);
     }
     return whole;
 }
@@ -78,11 +80,12 @@ bool add_one(LibraryBuilder& builder, SourceInfo info, ImageView image, const Ad
     if (params.kind == LibraryKind::whole) {  // any size of photo makes a tile
         const std::string path = info.path;
         if (image.channels == params.channels()) {
-            return add_whole(builder, std::move(info), resample_whole(params, image, path)) > 0;
+            return add_whole(builder, std::move(info),
+                             resample_whole(params, image, image.size(), path)) > 0;
         }
         const Image converted = convert(image, params.mode);
-        return add_whole(builder, std::move(info), resample_whole(params, converted.view(), path)) >
-               0;
+        return add_whole(builder, std::move(info),
+                         resample_whole(params, converted.view(), image.size(), path)) > 0;
     }
     const std::string path = info.path;
     const size_t added =
@@ -148,10 +151,17 @@ AddSummary add_sources(LibraryBuilder& builder, std::span<const Source> sources,
             error = s.path + ": " + s.problem;
         } else if (!s.pixels && !failed) {
             try {
-                loaded = io::load_image(s.path, mode, options.limit);
-                if (builder.params().kind == LibraryKind::whole) {
-                    whole = resample_whole(builder.params(), loaded.image.view(), s.path);
+                const LibraryParams& params = builder.params();
+                if (params.kind == LibraryKind::whole) {
+                    // Decoded no larger than the render size (>= the tile) needs: memory
+                    // follows the library's sizes, not the photos'.
+                    loaded = io::load_image(s.path, mode, options.limit,
+                                            io::ShrinkOnLoad{params.render_size(), params.fit});
+                    const Size photo{int(loaded.source.width), int(loaded.source.height)};
+                    whole = resample_whole(params, loaded.image.view(), photo, s.path);
                     loaded.image = Image();  // only the resampled tiles wait for their turn
+                } else {
+                    loaded = io::load_image(s.path, mode, options.limit);
                 }
             } catch (const io::PixelLimitError& e) {
                 error = e.what();

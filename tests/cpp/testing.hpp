@@ -107,11 +107,16 @@ inline std::string data_path(const std::string& name) {
 }
 
 #ifdef TESSERA_TESTS_HAVE_IO
+// Starts libvips once per process, before a test's first call into the io layer.
+inline void start_io() {
+    static const bool started = (io::initialize("tessera_tests"), true);
+    (void)started;
+}
+
 // A bundled sample image decoded in `mode`, as the CLI decodes it; each is decoded once per
 // process.
 inline const Image& load_data(const std::string& name, Mode mode) {
-    static const bool started = (io::initialize("tessera_tests"), true);
-    (void)started;
+    start_io();
     static std::map<std::pair<std::string, Mode>, Image> decoded;
     auto [it, added] = decoded.try_emplace({name, mode});
     if (added) it->second = io::load_image(data_path(name), mode).image;

@@ -80,6 +80,42 @@ def test_whole_tiles_match_a_reference_resize(tessera_bin, photos, tmp_path, fit
     assert (f.sources[3]["width"], f.sources[3]["height"]) == (160, 240)
 
 
+@pytest.fixture(scope="module")
+def large_photos(tmp_path_factory, data_dir):
+    """Photos that build --whole decodes shrunk on load (ratio 50 or more to RENDER: JPEG by 8,
+    WebP by 32): a 3000x2000 JPEG, the same turned by EXIF, and a WebP."""
+    d = tmp_path_factory.mktemp("large")
+    with Image.open(data_dir / "chelsea.png") as im:
+        big = im.convert("RGB").resize((3000, 2000), Image.LANCZOS)
+    big.save(d / "a_large.jpg", quality=90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    big.save(d / "b_exif.jpg", quality=90, exif=exif)
+    big.save(d / "c_large.webp", quality=90)
+    return d
+
+
+@pytest.mark.parametrize("fit", ["crop", "pad", "stretch"])
+def test_photos_shrunk_on_load_match_a_reference_resize(tessera_bin, large_photos, tmp_path, fit):
+    """Shrunk on load (libjpeg's DCT scaling, libwebp's rescaler) and then resampled, a photo's
+    tiles stay as close to PIL's Lanczos of the whole decoded photo as the whole photo resampled
+    was: measured mean <= 0.82 and max <= 6 levels (decoded whole: mean <= 1.41, max <= 13, the
+    padded ones off by a rounding row). Padded, the photo keeps its own aspect ratio, not its
+    shrunk size's (94x62 for the WebP)."""
+    lib = tmp_path / "p.tsr"
+    run(tessera_bin, "build", "-q", "-o", lib, "--whole", "--tile", TILE, "--render", RENDER,
+        "--fit", fit, "--threads", 2, large_photos)
+    f = read_library(lib)
+    for i, name in enumerate(sorted(os.listdir(large_photos))):
+        for size, got in ((TILE, f.patches[i]), (RENDER, f.render_patches[i])):
+            diff = np.abs(got.astype(np.int16) - reference(large_photos / name, (size, size), fit))
+            assert diff.mean() < 1.5, (name, size, diff.mean())
+            assert diff.max() <= 8, (name, size, diff.max())
+    # The sources keep the photos' own (displayed) sizes, not the shrunk ones.
+    sizes = [(s["width"], s["height"]) for s in f.sources]
+    assert sizes == [(3000, 2000), (2000, 3000), (3000, 2000)]
+
+
 def test_corrupt_photo_skipped_and_counted(tessera_bin, photos, tmp_path):
     d = tmp_path / "mixed"
     d.mkdir()
@@ -201,6 +237,26 @@ def test_poster_memory_does_not_grow_with_its_size(tessera_bin, photos, tmp_path
     poster_bytes = 26 * 96 * 18 * 96 * 3
     # Measured: +0.6 MB (JPEG), 0 (PNG), +3.4 MB (TIFF, libtiff's buffers); whole, +12.9 MB.
     assert peaks[96] - peaks[17] < poster_bytes / 3, peaks
+
+
+def test_large_jpegs_are_decoded_shrunk_on_load(tessera_bin, tmp_path):
+    """build --whole's memory follows the library's sizes, not the photos': three 6000x4000
+    JPEGs (72 MB each decoded) on two threads peak 13.6 MB above the same build of 600x400 ones
+    (measured: the two files being read, mapped, and their 750x500 decodes); decoded whole, they
+    peaked 170 MB above it."""
+    rng = np.random.default_rng(24)
+    small = Image.fromarray(rng.integers(0, 256, (400, 600, 3), dtype=np.uint8))
+    peaks = {}
+    for name, photo in (("small", small), ("large", small.resize((6000, 4000), Image.BILINEAR))):
+        folder = tmp_path / name
+        folder.mkdir()
+        photo.save(folder / "0.jpg", quality=90)
+        for i in (1, 2):
+            (folder / f"{i}.jpg").write_bytes((folder / "0.jpg").read_bytes())
+        peaks[name] = peak_rss_bytes(tessera_bin, "build", "-q", "-o", tmp_path / f"{name}.tsr",
+                                     "--whole", "--tile", TILE, "--render", 64, "--threads", 2,
+                                     folder)
+    assert peaks["large"] - peaks["small"] < 6000 * 4000 * 3 / 3, peaks
 
 
 def test_many_photos_resampled_on_two_threads_do_not_corrupt_memory(tessera_bin, data_dir, tmp_path):
