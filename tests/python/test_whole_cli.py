@@ -1,6 +1,7 @@
 """`tessera build --whole` and posters (`mosaic --grid`, render sizes): whole-photo tiles against
-PIL's resize, EXIF orientation, corrupt photos, each poster cell equal to the stored render
-pixels, and the errors (one line, exit 1 or 2, nothing written)."""
+PIL's resize, EXIF orientation, photos shrunk on load (their tiles and peak memory), corrupt
+photos, each poster cell equal to the stored render pixels, and the errors (one line, exit 1 or 2,
+nothing written)."""
 
 import os
 
