@@ -11,6 +11,7 @@
 
 #include "native.hpp"
 #include "tessera/core/image.hpp"
+#include "tessera/core/interrupt.hpp"
 #include "tessera/mosaic/render.hpp"
 #include "tessera/pipeline/mosaic_job.hpp"
 #include "tessera/pipeline/mosaic_report.hpp"
@@ -22,16 +23,21 @@ namespace tessera::python {
 // Opening and making a mosaic take the CLI's path (tessera/pipeline/mosaic_job.hpp).
 std::unique_ptr<CoreLibrary> CoreLibrary::open(const std::string& path) {
     std::unique_ptr<CoreLibrary> opened;
-    while_doing("opening " + path,
-                [&] { opened = std::make_unique<CoreLibrary>(pipeline::open_library(path)); });
+    run_native("opening " + path,
+               [&] { opened = std::make_unique<CoreLibrary>(pipeline::open_library(path)); });
     return opened;
 }
 
 Progress python_progress(const py::object& progress) {
-    return [&progress](size_t done, size_t total) {
+    const std::atomic<bool>* stop = interruption_flag();
+    const auto check = [stop] {
+        if (stop != nullptr && stop->load(std::memory_order_relaxed)) throw Interrupted{};
+    };
+    if (progress.is_none()) return [check](size_t, size_t) { check(); };
+    return [check, &progress](size_t done, size_t total) {
+        check();
         py::gil_scoped_acquire gil;
-        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        if (!progress.is_none()) progress(done, total);
+        progress(done, total);
     };
 }
 
@@ -49,10 +55,10 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
     pipeline::MosaicResult result;
     std::string report_text;
     pipeline::MosaicEvents events;
-    events.matching = python_progress(progress);
     {
         py::gil_scoped_release release;
         run_native("making the mosaic", [&] {
+            events.matching = python_progress(progress);
             Image converted;
             ImageView in = view;
             if (view.channels != library_.params().channels()) {
@@ -171,7 +177,7 @@ void bind_core_library(py::module_& m) {
         .def(
             "save",
             [](const CoreLibrary& c, const std::string& path) {
-                while_doing("saving " + path, [&] { c.library().save(path); });
+                run_native("saving " + path, [&] { c.library().save(path); });
             },
             py::arg("path"), py::call_guard<py::gil_scoped_release>())
         .def("search", &CoreLibrary::search, py::arg("tiles"), py::arg("k"), py::arg("threads"),
