@@ -201,6 +201,21 @@ void bind_core_library(py::module_& m) {
         .def_property_readonly(
             "mode",
             [](const CoreLibrary& c) { return std::string(mode_name(c.library().params().mode)); })
+        // What tessera info shows of a whole-photo library; render is the tile for a window one.
+        .def_property_readonly(
+            "kind", [](const CoreLibrary& c) { return kind_name(c.library().params().kind); })
+        .def_property_readonly(
+            "render", [](const CoreLibrary& c) { return hw(c.library().params().render_size()); })
+        .def_property_readonly("fit",
+                               [](const CoreLibrary& c) -> py::object {
+                                   const LibraryParams& p = c.library().params();
+                                   if (p.kind != LibraryKind::whole) return py::none();
+                                   return py::str(fit_name(p.fit));
+                               })
+        .def_property_readonly("writer",
+                               [](const CoreLibrary& c) { return fs_str(c.library().writer()); })
+        .def_property_readonly("format_version",
+                               [](const CoreLibrary& c) { return c.library().format_version(); })
         .def_property_readonly("transforms",
                                [](const CoreLibrary& c) {
                                    std::vector<std::string> names;

@@ -51,11 +51,17 @@ CHILD = textwrap.dedent("""
 """)
 
 
+def default_sigint():
+    """Python leaves SIGINT ignored when it starts ignored (pytest run as a background job of a
+    shell): the child gets Python's usual KeyboardInterrupt whatever this process inherited."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(case, work, watched, when):
     """Runs CHILD's `case`, sends SIGINT at the first line `when` accepts; returns the lines."""
     (work / "out").mkdir()
     child = subprocess.Popen([sys.executable, "-c", CHILD, case, str(work), watched],
-                             stdout=subprocess.PIPE, text=True)
+                             stdout=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     lines = []
     try:
         for line in child.stdout:
