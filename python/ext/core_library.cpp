@@ -143,28 +143,32 @@ py::tuple CoreLibrary::search(const U8Array& tiles, int k, int threads, bool bru
     int64_t* i = ids.mutable_data();
     {
         py::gil_scoped_release release;
-        run_native("searching", [&] {
-            // In chunks, each query's neighbours being independent of the others', so that
-            // progress is reported and Ctrl-C noticed between them.
-            constexpr size_t kQueriesPerChunk = 4096;
-            const auto chosen = searcher(threads, bruteforce);
-            const Progress report = python_progress(progress);
-            const size_t query_bytes =
-                size_t(batch.window.width) * size_t(batch.window.height) * size_t(channels);
-            std::vector<Neighbor> found(std::min(batch.count, kQueriesPerChunk) * size_t(k));
-            report(0, batch.count);
-            for (size_t begin = 0; begin < batch.count; begin += kQueriesPerChunk) {
-                const size_t count = std::min(kQueriesPerChunk, batch.count - begin);
-                chosen->search({batch.data + begin * query_bytes, count, batch.window}, k,
-                               found.data());
-                const size_t first = begin * size_t(k);
-                for (size_t j = 0; j < count * size_t(k); ++j) {
-                    d[first + j] = int64_t(found[j].distance);
-                    i[first + j] = int64_t(found[j].id);
+        // In chunks, each query's neighbours being independent of the others', so that
+        // progress is reported and Ctrl-C noticed between them; a search of one chunk has
+        // nothing to interrupt, and stays on this thread (docs/performance.md: the hand-over).
+        constexpr size_t kQueriesPerChunk = 4096;
+        run_native(
+            "searching",
+            [&] {
+                const auto chosen = searcher(threads, bruteforce);
+                const Progress report = python_progress(progress);
+                const size_t query_bytes =
+                    size_t(batch.window.width) * size_t(batch.window.height) * size_t(channels);
+                std::vector<Neighbor> found(std::min(batch.count, kQueriesPerChunk) * size_t(k));
+                report(0, batch.count);
+                for (size_t begin = 0; begin < batch.count; begin += kQueriesPerChunk) {
+                    const size_t count = std::min(kQueriesPerChunk, batch.count - begin);
+                    chosen->search({batch.data + begin * query_bytes, count, batch.window}, k,
+                                   found.data());
+                    const size_t first = begin * size_t(k);
+                    for (size_t j = 0; j < count * size_t(k); ++j) {
+                        d[first + j] = int64_t(found[j].distance);
+                        i[first + j] = int64_t(found[j].id);
+                    }
+                    report(begin + count, batch.count);
                 }
-                report(begin + count, batch.count);
-            }
-        });
+            },
+            batch.count > kQueriesPerChunk);
     }
     return py::make_tuple(distances, ids);
 }

@@ -143,8 +143,8 @@ void while_doing(const std::string& doing, const std::function<void()>& fn) {
     check_mapped_files();
 }
 
-void run_native(const std::string& doing, const std::function<void()>& fn) {
-    if (on_python_main_thread()) {
+void run_native(const std::string& doing, const std::function<void()>& fn, bool interruptible) {
+    if (interruptible && on_python_main_thread()) {
         run_interruptible([&] { while_doing(doing, fn); });
         return;
     }

@@ -25,7 +25,9 @@ void while_doing(const std::string& doing, const std::function<void()>& fn);
 // here once `fn` has stopped. From another thread, on
 // this thread, or on a fresh one when this thread's OpenMP pool was inherited through fork() and
 // would hang.
-void run_native(const std::string& doing, const std::function<void()>& fn);
+// `interruptible` false: on this thread always, for work too short to be worth the hand-over.
+void run_native(const std::string& doing, const std::function<void()>& fn,
+                bool interruptible = true);
 
 // Starts libvips once per process; throws Error in a process forked after it started, where a
 // decode would wait forever for the parent's worker threads.

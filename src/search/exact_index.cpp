@@ -54,10 +54,16 @@ IndexBuffers build_index(const LibraryParams& params, const uint8_t* pixels, siz
     const size_t pairs = grid.pairs();
     std::vector<detail::PatchFeatures> by_id(n);
     std::vector<uint16_t> blocks_by_id(n * 2 * pairs);
+    // In blocks, with an interruption point between them (none may be inside a parallel loop).
+    constexpr size_t kBlock = 65536;
+    for (size_t first = 0; first < n; first += kBlock) {
+        interruption_point();
+        const size_t last = std::min(n, first + kBlock);
 #pragma omp parallel for schedule(static)
-    for (size_t id = 0; id < n; ++id) {
-        by_id[id] = detail::patch_features(pixels + id * patch_bytes, params, grid,
-                                           blocks_by_id.data() + id * 2 * pairs);
+        for (size_t id = first; id < last; ++id) {
+            by_id[id] = detail::patch_features(pixels + id * patch_bytes, params, grid,
+                                               blocks_by_id.data() + id * 2 * pairs);
+        }
     }
     interruption_point();
     // Sort by (mean bucket, spread, id): the spread fits 32 bits (search_index.hpp).
