@@ -11,6 +11,7 @@
 
 #include "native.hpp"
 #include "tessera/core/image.hpp"
+#include "tessera/core/interrupt.hpp"
 #include "tessera/mosaic/render.hpp"
 #include "tessera/pipeline/mosaic_job.hpp"
 #include "tessera/pipeline/mosaic_report.hpp"
@@ -22,16 +23,21 @@ namespace tessera::python {
 // Opening and making a mosaic take the CLI's path (tessera/pipeline/mosaic_job.hpp).
 std::unique_ptr<CoreLibrary> CoreLibrary::open(const std::string& path) {
     std::unique_ptr<CoreLibrary> opened;
-    while_doing("opening " + path,
-                [&] { opened = std::make_unique<CoreLibrary>(pipeline::open_library(path)); });
+    run_native("opening " + path,
+               [&] { opened = std::make_unique<CoreLibrary>(pipeline::open_library(path)); });
     return opened;
 }
 
 Progress python_progress(const py::object& progress) {
-    return [&progress](size_t done, size_t total) {
+    const std::atomic<bool>* stop = interruption_flag();
+    const auto check = [stop] {
+        if (stop != nullptr && stop->load(std::memory_order_relaxed)) throw Interrupted{};
+    };
+    if (progress.is_none()) return [check](size_t, size_t) { check(); };
+    return [check, &progress](size_t done, size_t total) {
+        check();
         py::gil_scoped_acquire gil;
-        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        if (!progress.is_none()) progress(done, total);
+        progress(done, total);
     };
 }
 
@@ -49,10 +55,10 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
     pipeline::MosaicResult result;
     std::string report_text;
     pipeline::MosaicEvents events;
-    events.matching = python_progress(progress);
     {
         py::gil_scoped_release release;
         run_native("making the mosaic", [&] {
+            events.matching = python_progress(progress);
             Image converted;
             ImageView in = view;
             if (view.channels != library_.params().channels()) {
@@ -137,28 +143,32 @@ py::tuple CoreLibrary::search(const U8Array& tiles, int k, int threads, bool bru
     int64_t* i = ids.mutable_data();
     {
         py::gil_scoped_release release;
-        run_native("searching", [&] {
-            // In chunks, each query's neighbours being independent of the others', so that
-            // progress is reported and Ctrl-C noticed between them.
-            constexpr size_t kQueriesPerChunk = 4096;
-            const auto chosen = searcher(threads, bruteforce);
-            const Progress report = python_progress(progress);
-            const size_t query_bytes =
-                size_t(batch.window.width) * size_t(batch.window.height) * size_t(channels);
-            std::vector<Neighbor> found(std::min(batch.count, kQueriesPerChunk) * size_t(k));
-            report(0, batch.count);
-            for (size_t begin = 0; begin < batch.count; begin += kQueriesPerChunk) {
-                const size_t count = std::min(kQueriesPerChunk, batch.count - begin);
-                chosen->search({batch.data + begin * query_bytes, count, batch.window}, k,
-                               found.data());
-                const size_t first = begin * size_t(k);
-                for (size_t j = 0; j < count * size_t(k); ++j) {
-                    d[first + j] = int64_t(found[j].distance);
-                    i[first + j] = int64_t(found[j].id);
+        // In chunks, each query's neighbours being independent of the others', so that
+        // progress is reported and Ctrl-C noticed between them; a search of one chunk has
+        // nothing to interrupt, and stays on this thread (docs/performance.md: the hand-over).
+        constexpr size_t kQueriesPerChunk = 4096;
+        run_native(
+            "searching",
+            [&] {
+                const auto chosen = searcher(threads, bruteforce);
+                const Progress report = python_progress(progress);
+                const size_t query_bytes =
+                    size_t(batch.window.width) * size_t(batch.window.height) * size_t(channels);
+                std::vector<Neighbor> found(std::min(batch.count, kQueriesPerChunk) * size_t(k));
+                report(0, batch.count);
+                for (size_t begin = 0; begin < batch.count; begin += kQueriesPerChunk) {
+                    const size_t count = std::min(kQueriesPerChunk, batch.count - begin);
+                    chosen->search({batch.data + begin * query_bytes, count, batch.window}, k,
+                                   found.data());
+                    const size_t first = begin * size_t(k);
+                    for (size_t j = 0; j < count * size_t(k); ++j) {
+                        d[first + j] = int64_t(found[j].distance);
+                        i[first + j] = int64_t(found[j].id);
+                    }
+                    report(begin + count, batch.count);
                 }
-                report(begin + count, batch.count);
-            }
-        });
+            },
+            batch.count > kQueriesPerChunk);
     }
     return py::make_tuple(distances, ids);
 }
@@ -171,7 +181,7 @@ void bind_core_library(py::module_& m) {
         .def(
             "save",
             [](const CoreLibrary& c, const std::string& path) {
-                while_doing("saving " + path, [&] { c.library().save(path); });
+                run_native("saving " + path, [&] { c.library().save(path); });
             },
             py::arg("path"), py::call_guard<py::gil_scoped_release>())
         .def("search", &CoreLibrary::search, py::arg("tiles"), py::arg("k"), py::arg("threads"),
@@ -195,6 +205,21 @@ void bind_core_library(py::module_& m) {
         .def_property_readonly(
             "mode",
             [](const CoreLibrary& c) { return std::string(mode_name(c.library().params().mode)); })
+        // What tessera info shows of a whole-photo library; render is the tile for a window one.
+        .def_property_readonly(
+            "kind", [](const CoreLibrary& c) { return kind_name(c.library().params().kind); })
+        .def_property_readonly(
+            "render", [](const CoreLibrary& c) { return hw(c.library().params().render_size()); })
+        .def_property_readonly("fit",
+                               [](const CoreLibrary& c) -> py::object {
+                                   const LibraryParams& p = c.library().params();
+                                   if (p.kind != LibraryKind::whole) return py::none();
+                                   return py::str(fit_name(p.fit));
+                               })
+        .def_property_readonly("writer",
+                               [](const CoreLibrary& c) { return fs_str(c.library().writer()); })
+        .def_property_readonly("format_version",
+                               [](const CoreLibrary& c) { return c.library().format_version(); })
         .def_property_readonly("transforms",
                                [](const CoreLibrary& c) {
                                    std::vector<std::string> names;

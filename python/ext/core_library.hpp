@@ -14,10 +14,9 @@
 
 namespace tessera::python {
 
-// A native job's progress reported to Python: `progress` (None, or a callable (done, total)
-// that must outlive the job) is called with the GIL taken, after Python's signal handlers run:
-// on the main thread, Ctrl-C raises KeyboardInterrupt there, which unwinds the job with nothing
-// written. From another thread only the callable is called (Python runs handlers on the main one).
+// A native job's progress reported to Python, for a hook made in run_native's `fn`: the hook
+// is an interruption point (Ctrl-C: it throws Interrupted), then, unless `progress` is None, calls
+// that callable (done, total), which must outlive the job, with the GIL taken.
 Progress python_progress(const py::object& progress);
 
 // One row of the matches array that mosaic returns (a numpy structured dtype).

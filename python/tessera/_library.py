@@ -368,6 +368,34 @@ class Library(Mosaics):
         return self._core.mode
 
     @property
+    def kind(self) -> str:
+        """'windows' (cut on a grid) or 'whole photos' (one tile per photo: ``whole=True``)."""
+        return self._core.kind
+
+    @property
+    def render(self) -> Tuple[int, int]:
+        """The size :meth:`mosaic` renders tiles at, as (height, width): the tile size unless a
+        whole-photo library was built with a larger ``render``."""
+        return self._core.render
+
+    @property
+    def fit(self) -> Optional[str]:
+        """How a whole-photo library's images got the tile's shape ('crop', 'pad' or 'stretch');
+        None for a window library."""
+        return self._core.fit
+
+    @property
+    def writer(self) -> str:
+        """The version of tessera that wrote the library file (this one's, for a library built
+        in memory), as ``tessera info`` shows it."""
+        return self._core.writer
+
+    @property
+    def format_version(self) -> int:
+        """The version of the library file format, as ``tessera info`` shows it."""
+        return self._core.format_version
+
+    @property
     def transforms(self) -> Tuple[str, ...]:
         """The transforms stored, ascending: names from 'rot0' to 'flip-rot270'."""
         return tuple(self._core.transforms)

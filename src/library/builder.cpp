@@ -8,6 +8,7 @@
 #include "library/file_format.hpp"
 #include "library/pixel_buffer.hpp"
 #include "tessera/core/error.hpp"
+#include "tessera/core/interrupt.hpp"
 #include "tessera/core/text.hpp"
 
 namespace tessera {
@@ -123,7 +124,9 @@ size_t LibraryBuilder::add_source(SourceInfo source, ImageView image) {
     b.sources.push_back(std::move(source));
     for (size_t i = 0; i < params_.transforms.size(); ++i) {
         const Transform t = params_.transforms[i];
-        for (Point p : windows[i]) {
+        for (size_t w = 0; w < windows[i].size(); ++w) {
+            if (w % 4096 == 0) interruption_point();  // a source may hold millions of windows
+            const Point p = windows[i][w];
             uint8_t* dst = b.pixels.data() + at;
             apply_transform(image.row(p.y) + ptrdiff_t(p.x) * image.channels, image.stride,
                             params_.tile, image.channels, t, dst);

@@ -3,12 +3,14 @@
 // between them. Internal to the library layer.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "tessera/core/interrupt.hpp"
 #include "tessera/library/library.hpp"
 
 namespace tessera::detail {
@@ -85,11 +87,18 @@ struct Layout {
 // for zero padding. Saving writes these chunks and the checksum hashes them.
 template <typename Fn>
 void for_each_chunk(const Layout& layout, const SectionData& data, Fn&& fn) {
+    // Sections in pieces, with an interruption point before each: a section may hold gigabytes.
+    constexpr uint64_t kPieceBytes = uint64_t(32) << 20;
     uint64_t at = sizeof(FileHeader);
     for (int i = 0; i < kSectionCount; ++i) {
         const FileSection& section = layout.sections[i];
         fn(nullptr, section.offset - at);
-        fn(data[i], section.bytes);
+        for (uint64_t done = 0; done < section.bytes; done += kPieceBytes) {
+            interruption_point();
+            const auto* bytes = static_cast<const uint8_t*>(data[i]);
+            fn(bytes == nullptr ? nullptr : bytes + done,
+               std::min(kPieceBytes, section.bytes - done));
+        }
         at = section.offset + section.bytes;
     }
 }

@@ -1,6 +1,7 @@
 // Writing a library file, and the data checksum that saving stores and verify() checks.
 #include <algorithm>
 #include <cstddef>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,17 @@ Layout layout_of(const Library& lib, const Serialized& s) {
 
 const std::array<uint8_t, kAlignment> kZeros{};
 
+// hash_bytes of a whole file, in pieces with an interruption point before each.
+uint64_t file_checksum(std::span<const uint8_t> file) {
+    constexpr size_t kPieceBytes = size_t(64) << 20;
+    HashStream hash;
+    for (size_t done = 0; done < file.size(); done += kPieceBytes) {
+        interruption_point();
+        hash.update(file.data() + done, std::min(kPieceBytes, file.size() - done));
+    }
+    return hash.digest();
+}
+
 }  // namespace
 
 uint64_t data_checksum(const Library& lib) {
@@ -123,8 +135,7 @@ void Library::save(const std::string& path) const {
 void Library::verify() const {
     // An opened library hashes the file's bytes as they are, padding included, so that no
     // flipped byte goes unnoticed.
-    const uint64_t actual = file_data_.empty() ? data_checksum(*this)
-                                               : hash_bytes(file_data_.data(), file_data_.size());
+    const uint64_t actual = file_data_.empty() ? data_checksum(*this) : file_checksum(file_data_);
     if (actual != data_checksum_) {
         throw Error((path_.empty() ? std::string("library") : path_) +
                     ": data is corrupt (checksum mismatch); rebuild it with tessera build");

@@ -10,6 +10,7 @@
 
 #include "search/search_index.hpp"
 #include "tessera/core/error.hpp"
+#include "tessera/core/interrupt.hpp"
 #include "tessera/search/exact_search_data.hpp"
 
 namespace tessera {
@@ -53,11 +54,18 @@ IndexBuffers build_index(const LibraryParams& params, const uint8_t* pixels, siz
     const size_t pairs = grid.pairs();
     std::vector<detail::PatchFeatures> by_id(n);
     std::vector<uint16_t> blocks_by_id(n * 2 * pairs);
+    // In blocks, with an interruption point between them (none may be inside a parallel loop).
+    constexpr size_t kBlock = 65536;
+    for (size_t first = 0; first < n; first += kBlock) {
+        interruption_point();
+        const size_t last = std::min(n, first + kBlock);
 #pragma omp parallel for schedule(static)
-    for (size_t id = 0; id < n; ++id) {
-        by_id[id] = detail::patch_features(pixels + id * patch_bytes, params, grid,
-                                           blocks_by_id.data() + id * 2 * pairs);
+        for (size_t id = first; id < last; ++id) {
+            by_id[id] = detail::patch_features(pixels + id * patch_bytes, params, grid,
+                                               blocks_by_id.data() + id * 2 * pairs);
+        }
     }
+    interruption_point();
     // Sort by (mean bucket, spread, id): the spread fits 32 bits (search_index.hpp).
     std::vector<std::pair<uint64_t, uint32_t>> keys(n);
     for (size_t id = 0; id < n; ++id) {
@@ -65,6 +73,7 @@ IndexBuffers build_index(const LibraryParams& params, const uint8_t* pixels, siz
         keys[id] = {bucket << 32 | by_id[id].spread, uint32_t(id)};
     }
     std::sort(keys.begin(), keys.end());
+    interruption_point();
     IndexBuffers b;
     const std::array<size_t, kSearchSectionCount> values = section_values(params, n);
     for (size_t s = 0; s < kSearchSectionCount; ++s) b[s].assign(values[s], 0);
@@ -72,6 +81,7 @@ IndexBuffers build_index(const LibraryParams& params, const uint8_t* pixels, siz
     const int channels = params.channels();
     const size_t lanes = detail::channel_lanes(channels);
     for (size_t i = 0; i < n; ++i) {
+        if (i % 65536 == 0) interruption_point();
         const uint32_t id = keys[i].second;
         b[kOrder][i] = id;
         b[kSums][i] = by_id[id].sum;

@@ -561,6 +561,36 @@ def test_interrupt_while_writing_leaves_nothing(tessera_bin, tmp_path, big_sourc
     assert caught > 0
 
 
+def test_interrupt_while_writing_a_poster_leaves_nothing(tessera_bin, tmp_path, big_sources):
+    """`tessera mosaic` writing a large poster (encoded band by band into its temporary)."""
+    library = tmp_path / "photos.tsr"
+    tessera_testing.run(tessera_bin, "build", "-o", library, "--whole", "--tile", "8",
+                        "--render", "64", big_sources)
+    out = tmp_path / "out"
+    out.mkdir()
+    caught = 0
+    for attempt in range(3):
+        process = subprocess.Popen([tessera_bin, "mosaic", str(library),
+                                    str(big_sources / "astronaut.png"), "-o",
+                                    str(out / "poster.png"), "--grid", "200", "-q"],
+                                   stderr=subprocess.PIPE, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        while process.poll() is None and not temporaries_in(process, out):
+            pass
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+        if process.returncode == 0:  # it finished between the check and the signal
+            (out / "poster.png").unlink()
+            continue
+        assert process.returncode == 1, stderr
+        assert "tessera: interrupted by SIGINT; unfinished output removed" in stderr
+        assert os.listdir(out) == []
+        caught += 1
+        break
+    assert caught > 0
+
+
 def test_sigkill_while_writing_leaves_no_temporary(tessera_bin, tmp_path, big_sources):
     """SIGKILL (the out-of-memory killer's signal) runs no handler: a named temporary stayed
     behind for ever. An anonymous one (O_TMPFILE: tmpfs, ext4) goes with the process."""

@@ -156,8 +156,10 @@ CHILD = textwrap.dedent("""
 
 @pytest.mark.parametrize("call", ["mosaic", "search"])
 def test_ctrl_c_interrupts_a_long_call(call):
+    # SIGINT as Python's default even where this process inherited it ignored (a background job).
     child = subprocess.Popen([sys.executable, "-c", CHILD, call], stdout=subprocess.PIPE,
-                             text=True)
+                             text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert child.stdout.readline() == "0\n"  # matching has started
         child.send_signal(signal.SIGINT)

@@ -67,3 +67,28 @@ def test_mosaic_errors(kwargs, fragment):
     lib = tessera.Library.build(photos(3), whole=True, tile=8, render=20)
     with pytest.raises(tessera.Error, match=fragment):
         lib.mosaic(photos(1, 5)[0], **kwargs)
+
+
+def info_fields(tessera_bin, path):
+    """`tessera info`'s lines as {name: value}."""
+    return dict(line.split(None, 1) for line in run(tessera_bin, "info", path).stdout.splitlines())
+
+
+@pytest.mark.parametrize("whole", [True, False])
+def test_library_properties_match_tessera_info(tessera_bin, tmp_path, whole):
+    if whole:
+        lib = tessera.Library.build(photos(4, 2), whole=True, tile=(8, 12), render=(16, 24),
+                                    fit="stretch", mode="gray")
+    else:
+        lib = tessera.Library.build(photos(2, 3), tile=(4, 6), mode="gray")
+    lib.save(tmp_path / "lib.tsr")
+    info = info_fields(tessera_bin, tmp_path / "lib.tsr")
+    for library in (lib, tessera.Library.open(tmp_path / "lib.tsr")):
+        assert library.kind == info["kind"] == ("whole photos" if whole else "windows")
+        height, width = library.render
+        assert library.render == ((16, 24) if whole else library.tile)
+        assert f"{width}x{height}" == info.get("render", info["tile"])  # info: width x height
+        assert library.fit == info.get("fit") == ("stretch" if whole else None)
+        assert f"tessera {library.writer}" == info["writer"]
+        assert library.writer == tessera.__version__
+        assert str(library.format_version) == info["format"]
