@@ -97,31 +97,78 @@ std::optional<std::vector<uint32_t>> naive_repair(const Grid& g, std::vector<uin
     return chosen;
 }
 
-// Checks `spaced` against the naive rule and the constraint itself; false when both failed.
-bool check_repair(const Grid& g, const std::vector<Neighbor>& start, uint32_t max_uses,
-                  int min_distance) {
+// The cells of the periodic layout's class of `cell`: (row mod (D + 1), column mod (D + 1)).
+size_t class_of(const Grid& g, size_t cell, int min_distance) {
+    const int step = min_distance + 1;
+    const int r = int(cell) / g.columns, c = int(cell) % g.columns;
+    return size_t(r % step * std::min(step, g.columns) + c % step);
+}
+
+// The least total cost of a periodic layout, by trying every choice of distinct tiles for the
+// classes (small cases only).
+uint64_t best_periodic_cost(const Grid& g, int min_distance) {
+    const int step = min_distance + 1;
+    const size_t classes = size_t(std::min(step, g.rows) * std::min(step, g.columns));
+    std::vector<uint64_t> cost(classes * g.tiles);
+    for (size_t c = 0; c < g.cells(); ++c) {
+        for (uint32_t t = 0; t < g.tiles; ++t)
+            cost[class_of(g, c, min_distance) * g.tiles + t] += g.d(c, t);
+    }
+    uint64_t best = UINT64_MAX;
+    std::vector<uint32_t> taken;
+    std::vector<bool> used(g.tiles);
+    const auto search = [&](const auto& self, uint64_t sum) -> void {
+        if (taken.size() == classes) {
+            best = std::min(best, sum);
+            return;
+        }
+        for (uint32_t t = 0; t < g.tiles; ++t) {
+            if (used[t]) continue;
+            used[t] = true;
+            taken.push_back(t);
+            self(self, sum + cost[(taken.size() - 1) * g.tiles + t]);
+            taken.pop_back();
+            used[t] = false;
+        }
+    };
+    search(search, 0);
+    return best;
+}
+
+enum class Outcome { repaired, periodic, refused };
+
+// Checks space_repeats against the naive rule, or where the rule finds no tile, against the
+// periodic layout (its optimality by brute force where small), and the constraint itself.
+Outcome check_repair(const Grid& g, const std::vector<Neighbor>& start, uint32_t max_uses,
+                     int min_distance) {
     std::vector<uint32_t> start_ids;
     for (const Neighbor& n : start) start_ids.push_back(n.id);
     const auto expected = naive_repair(g, start_ids, max_uses, min_distance);
+    const int step = min_distance + 1;
+    const uint32_t periodic_uses =
+        uint32_t(((g.rows + step - 1) / step) * ((g.columns + step - 1) / step));
     std::optional<SpacedAssignment> spaced;
     try {
         spaced = space_repeats(g.rows, g.columns, start, g.tiles, max_uses, uint32_t(min_distance),
                                widen_from(g));
     } catch (const Error& e) {
         EXPECT_FALSE(expected.has_value()) << e.what();
-        EXPECT_NE(std::string(e.what()).find("--min-distance " + std::to_string(min_distance)),
+        EXPECT_GT(max_uses, 0u) << e.what();
+        EXPECT_GT(periodic_uses, max_uses) << e.what();
+        EXPECT_NE(std::string(e.what()).find("use --max-uses " + std::to_string(periodic_uses) +
+                                             " or more"),
                   std::string::npos)
             << e.what();
-        return false;
+        return Outcome::refused;
     }
-    EXPECT_TRUE(expected.has_value());
-    if (!expected) return false;
     uint64_t total = 0, start_total = 0;
     size_t changed = 0;
     std::vector<uint32_t> uses(g.tiles);
     for (size_t c = 0; c < g.cells(); ++c) {
         const Neighbor& n = spaced->chosen[c];
-        EXPECT_EQ(n.id, (*expected)[c]) << c;
+        if (expected) {
+            EXPECT_EQ(n.id, (*expected)[c]) << c;
+        }
         EXPECT_EQ(n.distance, g.d(c, n.id)) << c;
         total += n.distance;
         start_total += start[c].distance;
@@ -130,6 +177,11 @@ bool check_repair(const Grid& g, const std::vector<Neighbor>& start, uint32_t ma
             EXPECT_LE(++uses[n.id], max_uses) << n.id;
         }
         for (size_t other = 0; other < c; ++other) {
+            const bool same_class =
+                class_of(g, other, min_distance) == class_of(g, c, min_distance);
+            if (!expected) {
+                EXPECT_EQ(spaced->chosen[other].id == n.id, same_class) << other << " " << c;
+            }
             if (spaced->chosen[other].id == n.id) {
                 EXPECT_GT(chebyshev(g, other, c), min_distance) << other << " " << c;
             }
@@ -139,7 +191,11 @@ bool check_repair(const Grid& g, const std::vector<Neighbor>& start, uint32_t ma
     EXPECT_EQ(spaced->start_cost, start_total);
     EXPECT_EQ(spaced->changed, changed);
     EXPECT_GE(total, start_total);  // the start is optimal without the distance limit
-    return true;
+    if (expected) return Outcome::repaired;
+    if (g.tiles <= 8 && step * step <= 4) {
+        EXPECT_EQ(total, best_periodic_cost(g, min_distance));
+    }
+    return Outcome::periodic;
 }
 
 std::vector<Neighbor> nearest_start(const Grid& g) {
@@ -150,7 +206,7 @@ std::vector<Neighbor> nearest_start(const Grid& g) {
 
 TEST(SpacedAssignment, EqualsTheRuleAndKeepsRepeatsApart) {
     std::mt19937 rng(15);
-    int repaired = 0, refused = 0;
+    int outcomes[3] = {0, 0, 0};
     for (int trial = 0; trial < 300; ++trial) {
         const int rows = std::uniform_int_distribution<int>(1, 9)(rng);
         const int columns = std::uniform_int_distribution<int>(1, 9)(rng);
@@ -161,18 +217,19 @@ TEST(SpacedAssignment, EqualsTheRuleAndKeepsRepeatsApart) {
         const uint32_t tiles = std::uniform_int_distribution<uint32_t>(window, window + 30)(rng);
         const Grid g = random_grid(rows, columns, tiles, rng);
         check_min_distance(rows, columns, tiles, uint32_t(min_distance));
-        const bool done = check_repair(g, nearest_start(g), 0, min_distance);
-        // More tiles than the cells before one within D: a tile is always left.
+        const Outcome outcome = check_repair(g, nearest_start(g), 0, min_distance);
+        // More tiles than the cells before one within D: the rule always finds one.
         const uint32_t before =
             uint32_t(std::min(min_distance, rows - 1) * std::min(2 * min_distance + 1, columns) +
                      std::min(min_distance, columns - 1));
         if (tiles > before) {
-            EXPECT_TRUE(done) << rows << "x" << columns << " " << tiles;
+            EXPECT_EQ(outcome, Outcome::repaired) << rows << "x" << columns << " " << tiles;
         }
-        done ? ++repaired : ++refused;
+        ++outcomes[int(outcome)];
     }
-    EXPECT_GT(repaired, 200);
-    EXPECT_GT(refused, 0);  // tight libraries where the row-major rule runs out
+    EXPECT_GT(outcomes[int(Outcome::repaired)], 200);
+    EXPECT_GT(outcomes[int(Outcome::periodic)], 0);  // tight libraries where the rule runs out
+    EXPECT_EQ(outcomes[int(Outcome::refused)], 0);   // never without a cap
 }
 
 TEST(SpacedAssignment, UnderACapFromTheCappedOptimum) {
@@ -201,7 +258,7 @@ TEST(SpacedAssignment, UnderACapFromTheCappedOptimum) {
         std::vector<Neighbor> start;
         for (size_t c = 0; c < g.cells(); ++c)
             start.push_back({g.d(c, capped.tiles[c]), capped.tiles[c]});
-        repaired += check_repair(g, start, max_uses, min_distance);
+        repaired += check_repair(g, start, max_uses, min_distance) == Outcome::repaired;
     }
     EXPECT_GT(repaired, 100);
 }
@@ -224,31 +281,38 @@ TEST(SpacedAssignment, RefusesWhatNoAssignmentMeets) {
     EXPECT_THROW(check_min_distance(2, 3, 5, 10), Error);
 }
 
-TEST(SpacedAssignment, RefusesWhenTheRepairFindsNoTile) {
-    // 3x3 cells, distance 1, 4 tiles: enough for a 2x2 window, but the first row takes tiles 0,
-    // 1, 2 and the second row's first cell tile 3, so the centre cell, which wants tile 0, finds
-    // all four next to it.
-    Grid g{3, 3, 4, {}};
-    const uint32_t wanted[9] = {0, 1, 2, 3, 0, 0, 0, 0, 0};
+// 3x3 cells, distance 1: the first row takes tiles 0, 1, 2 and the second row's first cell
+// tile 3, so the centre cell, which wants tile 0, finds those four next to it.
+Grid stuck_centre(uint32_t tiles) {
+    Grid g{3, 3, tiles, {}};
+    const uint32_t wanted[9] = {0, 1, 2, 3, 0, 4 % tiles, 4 % tiles, 1, 2};
     for (size_t c = 0; c < 9; ++c) {
-        for (uint32_t t = 0; t < 4; ++t) g.distance.push_back(t == wanted[c] ? 0 : 10 + t);
+        for (uint32_t t = 0; t < tiles; ++t) g.distance.push_back(t == wanted[c] ? 0 : 10 + t);
     }
+    return g;
+}
+
+TEST(SpacedAssignment, FallsBackToTheBestPeriodicLayout) {
+    // 4 tiles, enough for a 2x2 window: the rule runs out at the centre, the layout does not.
+    const Grid g = stuck_centre(4);
     check_min_distance(3, 3, 4, 1);
+    ASSERT_FALSE(naive_repair(g, {0, 1, 2, 3, 0, 0, 0, 1, 2}, 0, 1).has_value());
+    EXPECT_EQ(check_repair(g, nearest_start(g), 0, 1), Outcome::periodic);
+    // One tile more, and the rule finds the centre a tile.
+    const Grid more = stuck_centre(5);
+    EXPECT_EQ(check_repair(more, nearest_start(more), 0, 1), Outcome::repaired);
+    // Under a cap of 2 the layout, 4 cells a tile, is too many: refused, saying what is needed.
     try {
-        space_repeats(3, 3, nearest_start(g), 4, 0, 1, widen_from(g));
+        space_repeats(3, 3, nearest_start(more), 5, 2, 1, widen_from(more));
         ADD_FAILURE() << "no refusal";
     } catch (const Error& e) {
         EXPECT_EQ(std::string(e.what()),
-                  "--min-distance 1: every tile of the library's 4 repeats within that distance "
-                  "of the tile in row 1, column 1; the repair needs a library of more than 4 "
-                  "tiles, or a smaller --min-distance");
+                  "--min-distance 1 with --max-uses 2: no tile is left for the tile in row 1, "
+                  "column 1 (each is used 2 times or repeats within that distance), and a "
+                  "layout repeating every 2 tiles uses a tile 4 times: use --max-uses 4 or "
+                  "more, a smaller --min-distance or a larger library");
     }
-    // One tile more, and the same wishes are met, the centre taking the new tile.
-    Grid more{3, 3, 5, {}};
-    for (size_t c = 0; c < 9; ++c) {
-        for (uint32_t t = 0; t < 5; ++t) more.distance.push_back(t == wanted[c] ? 0 : 10 + t);
-    }
-    EXPECT_TRUE(check_repair(more, nearest_start(more), 0, 1));
+    EXPECT_EQ(check_repair(more, nearest_start(more), 4, 1), Outcome::repaired);
 }
 
 }  // namespace

@@ -11,9 +11,12 @@
 // constraint holds for the whole grid at the end.
 //
 // Without a cap the repair always succeeds once the library has more tiles than the visited
-// cells within D of one cell (D rows above, 2D + 1 wide, and D to its left, clipped to the grid);
-// otherwise, and under a cap, it may find no tile for a cell: it then throws Error saying what
-// to change, never returning an assignment that breaks the constraint.
+// cells within D of one cell (D rows above, 2D + 1 wide, and D to its left, clipped to the grid).
+// With fewer, it may find no tile for a cell; the result is then the best periodic layout (each
+// tile repeated at steps of D + 1 across and down, the tiles of the (D + 1) x (D + 1) classes
+// chosen with the least total cost), which exists whenever check_min_distance passes. Under a
+// cap that layout is used only when it places no tile more often than the cap; otherwise Error
+// says what to change. The constraint always holds in what is returned.
 #pragma once
 
 #include <cstddef>
@@ -40,13 +43,13 @@ struct SpacedAssignment {
     std::vector<Neighbor> chosen;  // each cell's tile and its distance, row-major
     uint64_t total_cost = 0;       // the sum of the chosen distances
     uint64_t start_cost = 0;       // the start's: the optimum without the distance limit
-    size_t changed = 0;            // cells whose tile the repair changed
+    size_t changed = 0;            // cells whose tile differs from the start's
 };
 
 // The repair above of `start` (each cell's tile and distance, row-major over `rows` x
 // `columns`, no tile in more than `max_uses` cells when max_uses > 0) for `min_distance` >= 1;
-// `widen` gives the exact k nearest tiles of the cells it is asked for (capped_assignment.hpp).
-// `tiles` is the library size.
+// `widen` gives the exact k nearest tiles of the cells it is asked for (capped_assignment.hpp);
+// the periodic layout asks it for every cell's whole library. `tiles` is the library size.
 SpacedAssignment space_repeats(int rows, int columns, std::span<const Neighbor> start,
                                uint32_t tiles, uint32_t max_uses, uint32_t min_distance,
                                const WidenCandidates& widen);
