@@ -120,11 +120,13 @@ CLI::App* add_mosaic_command(CLI::App& app, MosaicArgs& args, Console& console) 
         ->check(whole_number(1, std::numeric_limits<uint32_t>::max()));
     command
         ->add_option("--min-distance", args.min_distance,
-                     "Place no patch twice within this many tiles (Chebyshev distance on the "
-                     "grid: 1 forbids side by side and diagonal): the optimal assignment (under "
+                     "Place no patch twice within D tiles (Chebyshev distance on the grid: 1 "
+                     "forbids side by side and diagonal): the optimal assignment (under "
                      "--max-uses) repaired in row-major order, each tile that repeats one above "
-                     "or to its left taking its nearest patch that does not; the cost above the "
+                     "or to its left taking its nearest patch that does not (where none is "
+                     "left, the best layout repeating every D+1 tiles); the cost above the "
                      "optimum is in the summary and --report [default: no limit]")
+        ->type_name("D")
         ->check(whole_number(1, std::numeric_limits<int32_t>::max()));
     command
         ->add_option("--grid", args.grid,
