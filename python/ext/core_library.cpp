@@ -42,14 +42,15 @@ Progress python_progress(const py::object& progress) {
 }
 
 py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforce,
-                              uint32_t max_uses, std::pair<int64_t, int64_t> grid,
-                              std::pair<int, int> render_size, uint64_t max_pixels,
-                              const std::string& metric_name, double color, double blend,
-                              bool report, const py::object& progress) const {
+                              uint32_t max_uses, uint32_t min_distance,
+                              std::pair<int64_t, int64_t> grid, std::pair<int, int> render_size,
+                              uint64_t max_pixels, const std::string& metric_name, double color,
+                              double blend, bool report, const py::object& progress) const {
     const ImageView view = image_view(target, "the target");
     const pipeline::Metric metric = pipeline::check_metric(metric_name, "metric");
     pipeline::check_metric_for(metric, library_, "metric");
     pipeline::MosaicOptions options{max_uses};
+    options.min_distance = min_distance;
     options.color = pipeline::check_fraction(color, "color");
     options.blend = pipeline::check_fraction(blend, "blend");
     pipeline::MosaicResult result;
@@ -91,10 +92,11 @@ py::tuple CoreLibrary::mosaic(const U8Array& target, int threads, bool bruteforc
             }
             result = pipeline::make_mosaic(library_, *search, in, events, options);
             if (report) {
-                const pipeline::MosaicReport measured = result.seconds.time("report", [&] {
+                pipeline::MosaicReport measured = result.seconds.time("report", [&] {
                     return pipeline::make_report(result.image.view(), in, result.matches,
                                                  library_.params().tile);
                 });
+                pipeline::assignment_figures(measured, result, options);
                 seconds.merge(result.seconds);
                 report_text = pipeline::report_json(measured, metric, seconds);
             }
@@ -189,14 +191,15 @@ void bind_core_library(py::module_& m) {
              "(distances, ids) int64 (n, k); bruteforce=True uses the oracle (tests only); "
              "progress(done, total) as tiles are searched")
         .def("mosaic", &CoreLibrary::mosaic, py::arg("target"), py::arg("threads"),
-             py::arg("bruteforce") = false, py::arg("max_uses") = 0,
+             py::arg("bruteforce") = false, py::arg("max_uses") = 0, py::arg("min_distance") = 0,
              py::arg("grid") = std::pair<int64_t, int64_t>{0, 0},
              py::arg("render_size") = std::pair<int, int>{0, 0},
              py::arg("max_pixels") = uint64_t(1) << 28, py::arg("metric") = "rgb",
              py::arg("color") = 0.0, py::arg("blend") = 0.0, py::arg("report") = false,
              py::arg("progress") = py::none(),
              "(image, matches, psnr[, report JSON]); max_uses > 0 caps each patch's uses "
-             "(optimal assignment); progress(done, total) as tiles are matched")
+             "(optimal assignment); min_distance > 0 keeps a patch's tiles more than that "
+             "apart; progress(done, total) as tiles are matched")
         .def("__len__", [](const CoreLibrary& c) { return c.library().patch_count(); })
         .def_property_readonly("tile",
                                [](const CoreLibrary& c) { return hw(c.library().params().tile); })

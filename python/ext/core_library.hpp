@@ -41,14 +41,16 @@ class CoreLibrary {
     py::tuple search(const U8Array& tiles, int k, int threads, bool bruteforce,
                      const py::object& progress) const;
     // (image, matches, psnr); the target is converted to the library's mode first. max_uses > 0
-    // caps the uses of each patch; grid and render_size as --grid and --render-size; metric,
-    // color and blend as pipeline::MosaicOptions (checked by the caller). With `report`, (image,
-    // matches, psnr, report JSON) as --report writes it. `progress` (None or a callable (done,
-    // total)) is called as tiles are matched; Ctrl-C there raises KeyboardInterrupt.
+    // caps the uses of each patch, min_distance > 0 keeps its tiles more than that apart; grid and
+    // render_size as --grid and --render-size; metric, color and blend as pipeline::MosaicOptions
+    // (checked by the caller). With `report`, (image, matches, psnr, report JSON) as --report
+    // writes it. `progress` (None or a callable (done, total)) is called as tiles are matched;
+    // Ctrl-C there raises KeyboardInterrupt.
     py::tuple mosaic(const U8Array& target, int threads, bool bruteforce, uint32_t max_uses,
-                     std::pair<int64_t, int64_t> grid, std::pair<int, int> render_size,
-                     uint64_t max_pixels, const std::string& metric, double color, double blend,
-                     bool report, const py::object& progress) const;
+                     uint32_t min_distance, std::pair<int64_t, int64_t> grid,
+                     std::pair<int, int> render_size, uint64_t max_pixels,
+                     const std::string& metric, double color, double blend, bool report,
+                     const py::object& progress) const;
 
   private:
     std::shared_ptr<const Searcher> searcher(int threads, bool bruteforce) const;

@@ -88,6 +88,17 @@ def max_uses(value: Any) -> int:
     return int(value)
 
 
+def min_distance(value: Any) -> int:
+    """None: no limit (0 to the core)."""
+    if value is None:
+        return 0
+    if not is_int(value):
+        raise TypeError(f"min_distance must be an int or None, got {value!r}")
+    if not 1 <= value < 2**31:
+        raise _tessera.Error(f"min_distance must be from 1 to {2**31 - 1}, got {value}")
+    return int(value)
+
+
 def fraction(value: Any, what: str) -> float:
     """0 to 1 (color, blend): an int or a float."""
     if not (is_int(value) or isinstance(value, (float, np.floating))):

@@ -37,6 +37,7 @@ class Mosaics:
         blend: float = ...,
         report: Literal[False] = ...,
         progress: ProgressLike = ...,
+        min_distance: Optional[int] = ...,
     ) -> np.ndarray: ...
 
     @overload
@@ -54,6 +55,7 @@ class Mosaics:
         blend: float = ...,
         report: Literal[False] = ...,
         progress: ProgressLike = ...,
+        min_distance: Optional[int] = ...,
     ) -> MosaicResult: ...
 
     @overload
@@ -72,6 +74,7 @@ class Mosaics:
         blend: float = ...,
         report: Literal[False] = ...,
         progress: ProgressLike = ...,
+        min_distance: Optional[int] = ...,
     ) -> MosaicResult: ...
 
     @overload
@@ -89,6 +92,7 @@ class Mosaics:
         blend: float = ...,
         report: bool = ...,
         progress: ProgressLike = ...,
+        min_distance: Optional[int] = ...,
     ) -> Union[np.ndarray, MosaicResult, Tuple[Union[np.ndarray, MosaicResult], Dict[str, Any]]]: ...
 
     def mosaic(
@@ -105,6 +109,7 @@ class Mosaics:
         blend: float = 0.0,
         report: bool = False,
         progress: ProgressLike = None,
+        min_distance: Optional[int] = None,
     ) -> Union[np.ndarray, MosaicResult, Tuple[Union[np.ndarray, MosaicResult], Dict[str, Any]]]:
         """Rebuild ``target`` from the library: cut it into tiles (left to right, top to bottom;
         edge tiles cropped), replace each with its nearest patch (exact squared L2).
@@ -123,6 +128,13 @@ class Mosaics:
             (:func:`tessera.assign` does the same from your own candidates). None for no limit,
             each tile taking its nearest patch. Raises :class:`tessera.Error` when
             ``max_uses * len(self)`` is below the tile count.
+        min_distance : place no patch twice within this many tiles (Chebyshev distance on the
+            grid), like ``--min-distance``: the optimal assignment (under ``max_uses``) repaired
+            in row-major order, each tile that repeats one above or to its left taking its
+            nearest patch that does not. None for no limit. Raises :class:`tessera.Error`, before
+            any search, when a min(D + 1, rows) x min(D + 1, columns) window of tiles needs more
+            distinct patches than the library has, and when the repair finds no patch for a
+            tile; the constraint always holds in what is returned.
         grid : like ``--grid``: an int, the columns (rows follow the target's aspect ratio), or
             (rows, columns); the target is resampled (libvips) to that many cells of the tile
             size. None (default): cells at the target's own resolution.
@@ -141,7 +153,7 @@ class Mosaics:
             output (metapixel's "cheating"); 1 gives the target back.
         report : also return the quality report, ``(result, report)``: a dict with the keys
             of ``--report``'s JSON (psnr, ssim, compared, mean_ciede2000, cells,
-            distinct_tiles, uses_histogram, metric, seconds); ``seconds`` has this call's
+            distinct_tiles, uses_histogram, assignment, metric, seconds); ``seconds`` has this call's
             phases (decode, lab, search, render, report).
         progress : a callable ``(done, total)`` called with the tiles matched so far (0 first,
             then after each batch of up to 4096 tiles), or a ``tqdm`` instance to update.
@@ -175,6 +187,7 @@ class Mosaics:
             pixels,
             _arguments.threads(threads),
             max_uses=_arguments.max_uses(max_uses),
+            min_distance=_arguments.min_distance(min_distance),
             grid=cells,
             render_size=(0, 0) if render_size is None else _arguments._pair(render_size, "render_size"),
             max_pixels=_arguments.max_pixels(max_pixels),
@@ -200,6 +213,7 @@ class Mosaics:
         max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
         max_uses: Optional[int] = None,
         progress: ProgressLike = None,
+        min_distance: Optional[int] = None,
     ) -> Iterator[Union[np.ndarray, MosaicResult]]:
         """Rebuild each of ``targets`` in turn, yielding its result in order: what
         :meth:`mosaic` returns for it with the same arguments (the same checks, messages and
@@ -224,6 +238,7 @@ class Mosaics:
                 return_matches=return_matches,
                 max_pixels=max_pixels,
                 max_uses=max_uses,
+                min_distance=min_distance,
             )
             if report:
                 report(done, total)

@@ -43,6 +43,7 @@ class CoreLibrary:
         threads: int,
         bruteforce: bool = False,
         max_uses: int = 0,
+        min_distance: int = 0,
         grid: Tuple[int, int] = (0, 0),  # (rows, columns); rows 0: the aspect ratio; columns 0: none
         render_size: Tuple[int, int] = (0, 0),  # (height, width); (0, 0): the library's
         max_pixels: int = ...,

@@ -46,9 +46,10 @@ struct MosaicArgs {
     uint64_t max_pixels = io::kDefaultMaxPixels;
     int quality = io::kDefaultQuality;
     bool quality_given = false;
-    uint32_t max_uses = 0;    // 0: no limit
-    std::string grid;         // COLS or COLSxROWS; empty: cells at the target's resolution
-    std::string render_size;  // N or WxH; empty: the library's render size
+    uint32_t max_uses = 0;      // 0: no limit
+    uint32_t min_distance = 0;  // 0: no limit
+    std::string grid;           // COLS or COLSxROWS; empty: cells at the target's resolution
+    std::string render_size;    // N or WxH; empty: the library's render size
     std::string metric = "rgb";
     double color = 0;
     double blend = 0;
@@ -83,8 +84,9 @@ int run_info(const InfoArgs& args);
 MosaicArgs single_target(const MosaicArgs& args);
 int run_mosaic_many(const MosaicArgs& args, const Console& console);
 
-// With --max-uses: the assignment's total cost, whether it was proven optimal, and its use counts
-// ("" without).
-std::string capped_summary(const pipeline::MosaicResult& result);
+// With --max-uses or --min-distance: the assignment's total cost, whether it was proven optimal
+// (or how far above the optimum without --min-distance), its use counts and closest repeat (""
+// without either).
+std::string assignment_summary(const pipeline::MosaicResult& result);
 
 }  // namespace tessera::cli

@@ -119,6 +119,16 @@ CLI::App* add_mosaic_command(CLI::App& app, MosaicArgs& args, Console& console) 
                      "limit]")
         ->check(whole_number(1, std::numeric_limits<uint32_t>::max()));
     command
+        ->add_option("--min-distance", args.min_distance,
+                     "Place no patch twice within D tiles (Chebyshev distance on the grid: 1 "
+                     "forbids side by side and diagonal): the optimal assignment (under "
+                     "--max-uses) repaired in row-major order, each tile that repeats one above "
+                     "or to its left taking its nearest patch that does not (where none is "
+                     "left, the best layout repeating every D+1 tiles); the cost above the "
+                     "optimum is in the summary and --report [default: no limit]")
+        ->type_name("D")
+        ->check(whole_number(1, std::numeric_limits<int32_t>::max()));
+    command
         ->add_option("--grid", args.grid,
                      "Resample the target (libvips) to COLS or COLSxROWS cells of the tile size; "
                      "ROWS follows the target's aspect ratio when not given [default: cells at "
@@ -181,16 +191,28 @@ void check_outputs(const MosaicArgs& args, Mode mode) {
 
 }  // namespace
 
-std::string capped_summary(const pipeline::MosaicResult& result) {
-    if (!result.capped) return "";
-    const CappedAssignment& a = *result.capped;
-    return ", total cost " + std::to_string(a.total_cost) +
-           (a.certified ? " (optimal, certified)"
-                        : " (lower bound " + std::to_string(a.lower_bound) + ")") +
-           ", " + count_text(a.distinct_tiles, "distinct patch", "distinct patches") +
-           ", at most " + count_text(a.most_uses, "use", "uses") + " each" +
-           (result.summary.smallest_repeat_distance
-                ? ", repeats " + std::to_string(*result.summary.smallest_repeat_distance) +
+std::string assignment_summary(const pipeline::MosaicResult& result) {
+    if (!result.capped && !result.unspaced_cost) return "";
+    const AssignmentSummary& s = result.summary;
+    std::string text = ", total cost " + std::to_string(s.total_cost);
+    if (result.unspaced_cost) {
+        const int64_t gap = int64_t(s.total_cost) - int64_t(*result.unspaced_cost);
+        char percent[32];
+        std::snprintf(
+            percent, sizeof percent, "%.2f%%",
+            *result.unspaced_cost > 0 ? 100.0 * double(gap) / double(*result.unspaced_cost) : 0.0);
+        text += " (" + std::to_string(gap) + ", " + percent + ", above the " +
+                (result.capped && !result.capped->certified ? "cost" : "optimum") +
+                " without --min-distance; " + count_text(result.respaced_tiles, "tile", "tiles") +
+                " changed)";
+    } else {
+        text += s.certified ? " (optimal, certified)"
+                            : " (lower bound " + std::to_string(s.lower_bound) + ")";
+    }
+    return text + ", " + count_text(s.distinct_patches, "distinct patch", "distinct patches") +
+           ", at most " + count_text(s.most_uses, "use", "uses") + " each" +
+           (s.smallest_repeat_distance
+                ? ", repeats " + std::to_string(*s.smallest_repeat_distance) +
                       " or more tiles apart"
                 : std::string());
 }
@@ -250,6 +272,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
             console.status("mosaic: matching %zu/%zu tiles", done, total);
         }};
     pipeline::MosaicOptions options{args.max_uses};
+    options.min_distance = args.min_distance;
     options.render_size = render_size;
     // A poster is encoded strip by strip, never whole in memory, unless a colour transfer, a
     // blend or a report needs the whole image.
@@ -267,6 +290,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
             return pipeline::make_report(result.image.view(), target.image.view(), result.matches,
                                          library.params().tile);
         });
+        pipeline::assignment_figures(*report, result, options);
     }
     const pipeline::SideFiles side_files = [&](const pipeline::MosaicResult& written) {
         pipeline::PhaseTimes all = seconds;
@@ -285,7 +309,7 @@ int run_mosaic(const MosaicArgs& args, const Console& console) {
                      count_text(result.matches.size(), "tile", "tiles").c_str(),
                      size_text(library.params().tile).c_str(), seconds_since(start), result.psnr,
                      result.psnr_before_encoding ? " before encoding" : "",
-                     capped_summary(result).c_str(), printable(args.output).c_str());
+                     assignment_summary(result).c_str(), printable(args.output).c_str());
     }
     return 0;
 }

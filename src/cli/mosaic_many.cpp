@@ -148,7 +148,8 @@ void run_target(const MosaicArgs& args, const Library& library, const Searcher& 
                            total);
         }};
     pipeline::MosaicResult result =
-        pipeline::make_mosaic(library, searcher, image.image.view(), events, {args.max_uses});
+        pipeline::make_mosaic(library, searcher, image.image.view(), events,
+                              {.max_uses = args.max_uses, .min_distance = args.min_distance});
     pipeline::write_mosaic(result, library, image.image, target.output, target.matches,
                            args.quality, !console.quiet, events);
     if (!console.quiet) {
@@ -158,7 +159,7 @@ void run_target(const MosaicArgs& args, const Library& library, const Searcher& 
                      count_text(result.matches.size(), "tile", "tiles").c_str(),
                      seconds_since(start), result.psnr,
                      result.psnr_before_encoding ? " before encoding" : "",
-                     capped_summary(result).c_str(), printable(target.output).c_str());
+                     assignment_summary(result).c_str(), printable(target.output).c_str());
     }
 }
 

@@ -41,6 +41,11 @@ namespace {
 // Candidates per tile before any widening: enough for most tiles of a cap with room to spare.
 constexpr uint32_t kFirstCandidates = 8;
 
+// The library's patch count as the assignments count tiles.
+uint32_t patch_count(const Library& library) {
+    return uint32_t(std::min<size_t>(library.patch_count(), std::numeric_limits<uint32_t>::max()));
+}
+
 // The optimal matches under the cap: each tile's nearest patches from the exact search, more of
 // them for the tiles whose lists do not prove the optimum (assign_with_repeat_cap).
 std::vector<TileMatch> capped_matches(const Library& library, const Searcher& searcher,
@@ -48,8 +53,7 @@ std::vector<TileMatch> capped_matches(const Library& library, const Searcher& se
                                       uint32_t max_uses, std::optional<CappedAssignment>& capped) {
     const Size tile = library.params().tile;
     const size_t cells = cover_with_tiles(target.size(), tile).size();
-    const uint32_t patches =
-        uint32_t(std::min<size_t>(library.patch_count(), std::numeric_limits<uint32_t>::max()));
+    const uint32_t patches = patch_count(library);
     check_repeat_cap(cells, patches, max_uses);
     const TileRows all_rows{0, tile_rows(target.size(), tile)};
     const TileCandidates candidates =
@@ -83,6 +87,31 @@ std::vector<TileMatch> capped_matches(const Library& library, const Searcher& se
     return matches;
 }
 
+// `result.matches` with no patch twice within `min_distance` tiles: the row-major repair of
+// space_repeats, each repaired tile's candidates from the exact search.
+void space_matches(const Library& library, const Searcher& searcher, ImageView target, int rows,
+                   const MosaicOptions& options, MosaicResult& result) {
+    std::vector<TileMatch>& matches = result.matches;
+    std::vector<Neighbor> start;
+    start.reserve(matches.size());
+    for (const TileMatch& m : matches) start.push_back({m.distance, m.patch});
+    const WidenCandidates widen = [&](std::span<const uint32_t> listed, int k) {
+        std::vector<Tile> tiles;
+        tiles.reserve(listed.size());
+        for (uint32_t c : listed) tiles.push_back(matches[c].tile);
+        return match_listed_tiles(library, searcher, target, tiles, k);
+    };
+    const SpacedAssignment spaced =
+        space_repeats(rows, int(matches.size() / size_t(rows)), start, patch_count(library),
+                      options.max_uses, options.min_distance, widen);
+    for (size_t c = 0; c < matches.size(); ++c) {
+        matches[c].patch = spaced.chosen[c].id;
+        matches[c].distance = spaced.chosen[c].distance;
+    }
+    result.unspaced_cost = spaced.start_cost;
+    result.respaced_tiles = spaced.changed;
+}
+
 }  // namespace
 
 MosaicResult make_mosaic(const Library& library, const Searcher& searcher, ImageView target,
@@ -90,22 +119,34 @@ MosaicResult make_mosaic(const Library& library, const Searcher& searcher, Image
     MosaicResult result;
     const Library& matched = options.matched ? options.matched->library : library;
     const ImageView matched_target = options.matched ? options.matched->target.view() : target;
+    const Size tile = library.params().tile;
+    const int rows = tile_rows(target.size(), tile);
     result.seconds.time("search", [&] {
+        if (options.min_distance > 0) {
+            const size_t cells = cover_with_tiles(target.size(), tile).size();
+            check_min_distance(rows, int(cells / size_t(rows)), patch_count(matched),
+                               options.min_distance);
+        }
         if (options.max_uses > 0) {
             result.matches = capped_matches(matched, searcher, matched_target, events,
                                             options.max_uses, result.capped);
         } else {
-            const TileRows all_rows{0, tile_rows(target.size(), library.params().tile)};
+            const TileRows all_rows{0, rows};
             result.matches = assign_nearest(
                 match_tiles(matched, searcher, matched_target, all_rows, 1, events.matching));
         }
+        if (options.min_distance > 0) {
+            if (events.phase) events.phase("spacing repeats");
+            space_matches(matched, searcher, matched_target, rows, options, result);
+        }
     });
     result.summary = summarize_matches(result.matches);
+    // The limit on repeat distances only adds to the constraints: the bound without it holds.
+    const uint64_t unspaced_cost = result.unspaced_cost.value_or(result.summary.total_cost);
     result.summary.lower_bound =
-        result.capped ? result.capped->lower_bound : int64_t(result.summary.total_cost);
-    result.summary.certified = result.capped ? result.capped->certified : true;
+        result.capped ? result.capped->lower_bound : int64_t(unspaced_cost);
+    result.summary.certified = result.summary.lower_bound == int64_t(result.summary.total_cost);
     if (events.phase) events.phase("rendering");
-    const Size tile = library.params().tile;
     const Size render_size = render_size_for(library, options.render_size, "render size");
     const Size output = rendered_size(target.size(), tile, render_size);
     result.output = output;

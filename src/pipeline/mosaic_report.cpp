@@ -73,6 +73,43 @@ MosaicReport make_report(ImageView output, ImageView target, std::span<const Til
     return report;
 }
 
+void assignment_figures(MosaicReport& report, const MosaicResult& result,
+                        const MosaicOptions& options) {
+    report.assignment = result.summary;
+    report.max_uses = options.max_uses;
+    report.min_distance = options.min_distance;
+    report.unspaced_cost = result.unspaced_cost;
+}
+
+namespace {
+
+nlohmann::ordered_json assignment_json(const MosaicReport& report) {
+    const AssignmentSummary& s = report.assignment;
+    const auto or_null = [](auto value, bool present) {
+        return present ? nlohmann::ordered_json(value) : nlohmann::ordered_json();
+    };
+    nlohmann::ordered_json json;
+    json["total_cost"] = s.total_cost;
+    json["lower_bound"] = s.lower_bound;
+    json["certified"] = s.certified;
+    json["distinct_tiles"] = s.distinct_patches;
+    json["most_uses"] = s.most_uses;
+    json["smallest_repeat_distance"] =
+        or_null(s.smallest_repeat_distance.value_or(0), s.smallest_repeat_distance.has_value());
+    json["max_uses"] = or_null(report.max_uses, report.max_uses > 0);
+    json["min_distance"] = or_null(report.min_distance, report.min_distance > 0);
+    const uint64_t unspaced = report.unspaced_cost.value_or(0);
+    // Below 0 only when an uncertified capped start was not optimal.
+    const int64_t gap = int64_t(s.total_cost) - int64_t(unspaced);
+    json["cost_without_min_distance"] = or_null(unspaced, report.unspaced_cost.has_value());
+    json["gap"] = or_null(gap, report.unspaced_cost.has_value());
+    json["relative_gap"] = or_null(unspaced > 0 ? double(gap) / double(unspaced) : 0.0,
+                                   report.unspaced_cost.has_value());
+    return json;
+}
+
+}  // namespace
+
 std::string report_json(const MosaicReport& report, Metric metric, const PhaseTimes& seconds) {
     nlohmann::ordered_json json;
     json["psnr"] =
@@ -87,6 +124,7 @@ std::string report_json(const MosaicReport& report, Metric metric, const PhaseTi
         histogram[std::to_string(count)] = patches;
     }
     json["uses_histogram"] = histogram;
+    json["assignment"] = assignment_json(report);
     json["metric"] = metric_name(metric);
     nlohmann::ordered_json phases = nlohmann::ordered_json::object();
     for (const auto& [phase, elapsed] : seconds.seconds) phases[phase] = elapsed;

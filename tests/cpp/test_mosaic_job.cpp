@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -138,6 +139,60 @@ TEST_F(MosaicJob, RepeatCapHolds) {
     EXPECT_EQ(nearest.summary.total_cost, nearest_total);
     EXPECT_EQ(nearest.summary.lower_bound, int64_t(nearest_total));
     EXPECT_TRUE(nearest.summary.certified);
+}
+
+// With a minimum repeat distance, with and without a cap: no patch twice within it, the
+// summary's bound that of the optimum without it, and the pixels the render of the matches.
+TEST_F(MosaicJob, MinDistanceHolds) {
+    for (uint32_t max_uses : {0u, 2u}) {
+        const pipeline::MosaicResult free =
+            pipeline::make_mosaic(*library_, *searcher_, target_.view(), {}, {max_uses});
+        std::vector<std::string> phases;
+        pipeline::MosaicEvents events;
+        events.phase = [&](const std::string& phase) { phases.push_back(phase); };
+        pipeline::MosaicOptions options{max_uses};
+        options.min_distance = 2;
+        const pipeline::MosaicResult result =
+            pipeline::make_mosaic(*library_, *searcher_, target_.view(), events, options);
+        ASSERT_EQ(result.matches.size(), free.matches.size());
+        uint64_t total = 0;
+        for (size_t i = 0; i < result.matches.size(); ++i) {
+            const TileMatch& m = result.matches[i];
+            total += m.distance;
+            for (size_t j = 0; j < i; ++j) {
+                const Tile& other = result.matches[j].tile;
+                if (result.matches[j].patch == m.patch) {
+                    EXPECT_GT(std::max(std::abs(other.row - m.tile.row),
+                                       std::abs(other.col - m.tile.col)),
+                              2);
+                }
+            }
+        }
+        EXPECT_EQ(result.summary.total_cost, total);
+        ASSERT_TRUE(result.unspaced_cost.has_value());
+        EXPECT_EQ(*result.unspaced_cost, free.summary.total_cost);
+        EXPECT_EQ(result.summary.lower_bound, free.summary.lower_bound);
+        EXPECT_GT(result.summary.smallest_repeat_distance.value_or(3), 2);
+        // The free mosaic repeats patches closer, so the limit changes tiles and costs more.
+        ASSERT_TRUE(free.summary.smallest_repeat_distance.has_value());
+        EXPECT_LE(*free.summary.smallest_repeat_distance, 2);
+        EXPECT_GT(total, *result.unspaced_cost);
+        EXPECT_FALSE(result.summary.certified);
+        EXPECT_GT(result.respaced_tiles, 0u);
+        EXPECT_EQ(phases.back(), "rendering");
+        EXPECT_EQ(phases[phases.size() - 2], "spacing repeats");
+        EXPECT_EQ(result.image.pixels,
+                  render(LibraryTiles(*library_), result.matches, target_.size()).pixels);
+    }
+    // A library too small for the distance: refused before any search.
+    pipeline::MosaicOptions far;
+    far.min_distance = 1000;
+    size_t matched = 0;
+    pipeline::MosaicEvents events;
+    events.matching = [&](size_t done, size_t) { matched = done; };
+    const Image square(8 * 60, 8 * 60, 1);  // a 60x60 window of tiles, 1,776 patches
+    EXPECT_THROW(pipeline::make_mosaic(*library_, *searcher_, square.view(), events, far), Error);
+    EXPECT_EQ(matched, 0u);
 }
 
 TEST_F(MosaicJob, WritesImageAndMatchesTogether) {

@@ -2,6 +2,7 @@
 // write the image and its matches.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -15,6 +16,7 @@
 #include "tessera/mosaic/assign.hpp"
 #include "tessera/mosaic/assignment_summary.hpp"
 #include "tessera/mosaic/capped_assignment.hpp"
+#include "tessera/mosaic/spaced_assignment.hpp"
 #include "tessera/pipeline/metric.hpp"
 #include "tessera/pipeline/phase_times.hpp"
 #include "tessera/search/search.hpp"
@@ -42,13 +44,18 @@ struct MosaicResult {
     // The read-back of a lossy file failed: psnr is that of the pixels before encoding.
     bool psnr_before_encoding = false;
     // With a repeat cap: the assignment's total cost, certificate and use counts (its `tiles`
-    // are those of `matches`).
+    // are those of `matches` before any --min-distance repair).
     std::optional<CappedAssignment> capped;
+    // With a minimum repeat distance: the total cost before the repair (the optimum without the
+    // distance limit: each tile's nearest patch, or the capped assignment's), and the tiles whose
+    // patch the repair changed.
+    std::optional<uint64_t> unspaced_cost;
+    size_t respaced_tiles = 0;
     // Seconds per phase: "search" (matching and assigning) and "render" (pasting, colour
     // transfer, blend) by make_mosaic; "encode", "read_back", "matches" by write_mosaic.
     PhaseTimes seconds;
     // Total cost, its lower bound and certificate, and the patches' repeats, with or without a
-    // cap (without one, each tile's nearest patch: the bound is the cost, certified).
+    // cap (without one, the nearest patches' cost is the bound; certified when it is the cost).
     AssignmentSummary summary;
 };
 
@@ -69,6 +76,9 @@ struct MosaicOptions {
     double color = 0;
     // This fraction of the target mixed into the output (blend_target), 0 to 1.
     double blend = 0;
+    // No patch in two tiles within this Chebyshev distance on the tile grid (0: no limit): the
+    // optimal assignment (under the cap) repaired in row-major order (spaced_assignment.hpp).
+    uint32_t min_distance = 0;
 };
 
 // Status callbacks a front end shows (a terminal line in the CLI, nothing in Python).
@@ -80,7 +90,8 @@ struct MosaicEvents {
 
 // Matches and renders `target` (already in the library's mode) with `searcher`; psnr is that of
 // the rendered pixels against `target`. A cap that the library cannot meet (max_uses * patches
-// below the tile count) throws Error before any search.
+// below the tile count), or a minimum distance (check_min_distance), throws Error before any
+// search; a minimum distance that the repair cannot meet throws Error after it.
 MosaicResult make_mosaic(const Library& library, const Searcher& searcher, ImageView target,
                          const MosaicEvents& events = {}, const MosaicOptions& options = {});
 
