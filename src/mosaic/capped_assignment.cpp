@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "mosaic/candidate_table.hpp"
+#include "mosaic/flow_repair.hpp"
 #include "mosaic/full_placement.hpp"
 #include "mosaic/min_cost_flow.hpp"
 #include "tessera/core/error.hpp"
@@ -25,6 +26,10 @@ using Cost = int64_t;
 // negative reduced costs. (All of them would multiply the graph: most are far tiles whose prices
 // fall as soon as nearer pairs join.)
 constexpr size_t kPricedArcs = 4;
+
+// Up to this many joining pairs, or a 64th of the cells, the optimum is repaired rather than
+// solved again (a shortest path each, against a solve of the whole graph).
+constexpr size_t kLeastRepaired = 16;
 
 struct Round {
     std::vector<uint32_t> tiles;  // per cell
@@ -144,8 +149,8 @@ bool price_listed(const Round& round, CandidateTable& table) {
 // none is lowered), and what is to be done where it fails.
 struct Verdict {
     __int128 lower_bound = 0;
-    std::vector<uint32_t> to_widen;  // cells ascending
-    bool priced_in = false;          // pairs outside the lists joined the graph
+    std::vector<uint32_t> to_widen;                      // cells ascending
+    std::vector<std::pair<uint32_t, Neighbor>> joining;  // (cell, pair) outside the lists
 };
 
 __int128 tile_part(const Round& round, uint32_t max_uses) {
@@ -175,8 +180,8 @@ Verdict judge_by_kth_distance(const Round& round, const CandidateTable& table, u
 
 // With real distances: a tile t outside cell c's list has d(c,t) >= d_k(c), so its reduced cost
 // d(c,t) + p_t - u_c can be negative only where p_t < u_c - d_k(c); those tiles, cheapest first,
-// are priced, and the pairs with negative reduced cost join the graph.
-Verdict judge_by_pricing(const Round& round, CandidateTable& table, uint32_t max_uses,
+// are priced, and the pairs with negative reduced cost are to join the graph.
+Verdict judge_by_pricing(const Round& round, const CandidateTable& table, uint32_t max_uses,
                          const PairDistances& distances) {
     Verdict verdict;
     verdict.lower_bound = tile_part(round, max_uses);
@@ -214,9 +219,8 @@ Verdict judge_by_pricing(const Round& round, CandidateTable& table, uint32_t max
                               negative.end());
             for (size_t j = 0; j < joining; ++j) {
                 const uint32_t i = negative[j].second;
-                table.add_extra(c, {distance[i], priced[i]});
+                verdict.joining.push_back({c, {distance[i], priced[i]}});
             }
-            verdict.priced_in = verdict.priced_in || joining > 0;
         }
         verdict.lower_bound += least;
     }
@@ -306,8 +310,14 @@ CappedAssignment assign_with_repeat_cap(std::span<const Neighbor> candidates, si
         if (graph_changed) continue;
         Verdict verdict = distances ? judge_by_pricing(round, table, max_uses, distances)
                                     : judge_by_kth_distance(round, table, max_uses);
-        if (verdict.priced_in) {
+        if (verdict.joining.size() > std::max(kLeastRepaired, cells / 64)) {
+            for (const auto& [cell, pair] : verdict.joining) table.add_extra(cell, pair);
             graph_changed = true;
+        } else if (!verdict.joining.empty()) {
+            // A few pairs join: the optimum moves along shortest paths, with no new solve.
+            capped::join_and_repair(table, max_uses, verdict.joining, round.tiles, round.u,
+                                    round.v);
+            lower_tile_prices(round, table);
         } else if (!verdict.to_widen.empty()) {
             table.widen(verdict.to_widen, widen);
         } else {
