@@ -127,21 +127,21 @@ void lower_tile_prices(Round& round, const CandidateTable& table) {
     }
 }
 
-// Listed candidates left out of the graph join it where their reduced cost is negative (column
-// generation); true if one did.
-bool price_listed(const Round& round, CandidateTable& table) {
-    bool priced_in = false;
+// Listed candidates left out of the graph whose reduced cost is negative, to join it (column
+// generation): (cell, index in its list).
+std::vector<std::pair<uint32_t, size_t>> price_listed(const Round& round,
+                                                      const CandidateTable& table) {
+    std::vector<std::pair<uint32_t, size_t>> joining;
     for (uint32_t c = 0; c < table.cells(); ++c) {
         const auto list = table.of(c);
         for (size_t i = 0; i < list.size(); ++i) {
             if (!table.active(c, i) &&
                 Cost(list[i].distance) - round.u[c] - round.v[list[i].id] < 0) {
-                table.activate(c, i);
-                priced_in = true;
+                joining.push_back({c, i});
             }
         }
     }
-    return priced_in;
+    return joining;
 }
 
 // The certificate's verdict on a round: the full dual's objective with each u_c lowered where
@@ -298,23 +298,37 @@ CappedAssignment assign_with_repeat_cap(std::span<const Neighbor> candidates, si
     capped::make_placeable(table, max_uses, placed, distances, widen);
     Round round;
     int rounds = 0;
-    // The graph is solved again only when it gained arcs: lists widened for the certificate alone
-    // are priced against the same potentials first.
+    // The graph is solved again only when many arcs joined it: lists widened for the certificate
+    // alone are priced against the same potentials first.
     for (bool graph_changed = true;;) {
         if (graph_changed) {
             round = solve_round(table, max_uses);
             ++rounds;
             lower_tile_prices(round, table);
+            graph_changed = false;
         }
-        graph_changed = price_listed(round, table);
-        if (graph_changed) continue;
+        // A few pairs join: the optimum moves along shortest paths, with no new solve; more
+        // join and the graph is solved again.
+        const size_t repaired = std::max(kLeastRepaired, cells / 64);
+        const auto listed = price_listed(round, table);
+        if (listed.size() > repaired) {
+            for (const auto& [cell, i] : listed) table.activate(cell, i);
+            graph_changed = true;
+            continue;
+        }
+        if (!listed.empty()) {
+            std::vector<std::pair<uint32_t, Neighbor>> joining;
+            for (const auto& [cell, i] : listed) joining.push_back({cell, table.of(cell)[i]});
+            capped::join_and_repair(table, max_uses, joining, round.tiles, round.u, round.v);
+            lower_tile_prices(round, table);
+            continue;
+        }
         Verdict verdict = distances ? judge_by_pricing(round, table, max_uses, distances)
                                     : judge_by_kth_distance(round, table, max_uses);
-        if (verdict.joining.size() > std::max(kLeastRepaired, cells / 64)) {
+        if (verdict.joining.size() > repaired) {
             for (const auto& [cell, pair] : verdict.joining) table.add_extra(cell, pair);
             graph_changed = true;
         } else if (!verdict.joining.empty()) {
-            // A few pairs join: the optimum moves along shortest paths, with no new solve.
             capped::join_and_repair(table, max_uses, verdict.joining, round.tiles, round.u,
                                     round.v);
             lower_tile_prices(round, table);
