@@ -43,10 +43,15 @@ class Placement {
         return found != kNoTile;
     }
 
-    // Places the unplaced `root` along a shortest augmenting path (breadth first: a cell that
-    // gives up its tile moves to another of its arcs); false if there is none.
+    // Searches of one phase share their marks: a node another search of the phase reached is
+    // not searched again (a failed search's nodes lead to no tile with uses to spare).
+    void begin_phase() { ++stamp_; }
+
+    // Places the unplaced `root` along a shortest augmenting path through nodes no earlier
+    // search of the phase reached (breadth first: a cell that gives up its tile moves to another
+    // of its arcs); false if there is none.
     bool augment(uint32_t root) {
-        ++stamp_;
+        if (cell_seen_[root] == stamp_) return false;
         queue_.assign(1, root);
         cell_seen_[root] = stamp_;
         for (size_t head = 0; head < queue_.size(); ++head) {
@@ -112,12 +117,17 @@ void make_placeable(CandidateTable& table, uint32_t max_uses, std::vector<uint32
     const auto cells = uint32_t(table.cells());
     for (;;) {
         Placement placement(table, max_uses, placed);
-        // A cell no augmenting path places now stays so while arcs are not added.
         std::vector<uint32_t> stuck;
         for (uint32_t c = 0; c < cells; ++c) {
             if (placed[c] == kNoTile && !placement.place_directly(c)) stuck.push_back(c);
         }
-        std::erase_if(stuck, [&](uint32_t c) { return placement.augment(c); });
+        // Phases until one places nobody: then every search failed, its marks are sound, and a
+        // cell no augmenting path places stays so while arcs are not added.
+        for (size_t before = 0; before != stuck.size();) {
+            before = stuck.size();
+            placement.begin_phase();
+            std::erase_if(stuck, [&](uint32_t c) { return placement.augment(c); });
+        }
         if (stuck.empty()) return;
         if (distances) {
             std::vector<uint32_t> spare;
