@@ -1,202 +1,96 @@
 #include "tessera/mosaic/capped_assignment.hpp"
 
-#include <lemon/network_simplex.h>
-#include <lemon/static_graph.h>
-
 #include <algorithm>
 #include <limits>
-#include <map>
+#include <numeric>
 #include <queue>
 #include <string>
 #include <utility>
 
+#include "mosaic/candidate_table.hpp"
+#include "mosaic/flow_repair.hpp"
+#include "mosaic/full_placement.hpp"
+#include "mosaic/min_cost_flow.hpp"
 #include "tessera/core/error.hpp"
 #include "tessera/core/text.hpp"
-#include "tessera/library/library.hpp"
 
 namespace tessera {
 
 namespace {
 
+using capped::CandidateTable;
+using capped::kNoTile;
 using Cost = int64_t;
-constexpr uint32_t kElsewhere = std::numeric_limits<uint32_t>::max();
 
-// Each cell's candidates, nearest first; a cell's list grows when it is widened.
-class CandidateTable {
-  public:
-    // Distances must stay below distance_limit.
-    CandidateTable(std::span<const Neighbor> lists, size_t cells, uint32_t tiles,
-                   uint64_t distance_limit)
-        : tiles_(tiles), distance_limit_(distance_limit), seen_(tiles, 0), was_active_(tiles, 0) {
-        const size_t k = lists.size() / cells;
-        begin_.resize(cells + 1);
-        for (size_t c = 0; c <= cells; ++c) begin_[c] = c * k;
-        entries_.assign(lists.begin(), lists.end());
-        active_.assign(entries_.size(), 1);
-        for (size_t c = 0; c < cells; ++c) check(of(uint32_t(c)));
-    }
+// Pairs outside a cell's list that join the graph in one round of pricing: those with the most
+// negative reduced costs. (All of them would multiply the graph: most are far tiles whose prices
+// fall as soon as nearer pairs join.)
+constexpr size_t kPricedArcs = 4;
 
-    size_t cells() const { return begin_.size() - 1; }
-    size_t entries() const { return entries_.size(); }
-    std::span<const Neighbor> of(uint32_t cell) const {
-        return {entries_.data() + begin_[cell], entries_.data() + begin_[cell + 1]};
-    }
-
-    // Whether the i-th candidate of `cell` is an arc of the graph solved.
-    bool active(uint32_t cell, size_t i) const { return active_[begin_[cell] + i] != 0; }
-    void activate(uint32_t cell, size_t i) { active_[begin_[cell] + i] = 1; }
-
-    // Replaces the lists of `cells` (ascending) with `lists`, k per cell; a tile stays active
-    // where it was, the others start inactive.
-    void replace(std::span<const uint32_t> cells, size_t k, std::span<const Neighbor> lists) {
-        if (lists.size() != cells.size() * k) {
-            throw Error("the widened candidate lists have " + std::to_string(lists.size()) +
-                        " entries, not " + std::to_string(cells.size() * k));
-        }
-        std::vector<size_t> begin(begin_.size());
-        std::vector<Neighbor> entries;
-        std::vector<uint8_t> active;
-        entries.reserve(entries_.size() + cells.size() * k);
-        active.reserve(entries.capacity());
-        size_t next = 0;  // the next replaced cell
-        for (uint32_t c = 0; c < this->cells(); ++c) {
-            begin[c] = entries.size();
-            const auto old = of(c);
-            if (next < cells.size() && cells[next] == c) {
-                ++active_stamp_;
-                for (size_t i = 0; i < old.size(); ++i) {
-                    if (this->active(c, i)) was_active_[old[i].id] = active_stamp_;
-                }
-                const auto list = lists.subspan(next * k, k);
-                check(list);
-                entries.insert(entries.end(), list.begin(), list.end());
-                for (const Neighbor& n : list) active.push_back(was_active_[n.id] == active_stamp_);
-                ++next;
-            } else {
-                entries.insert(entries.end(), old.begin(), old.end());
-                active.insert(active.end(), active_.begin() + ptrdiff_t(begin_[c]),
-                              active_.begin() + ptrdiff_t(begin_[c + 1]));
-            }
-        }
-        begin.back() = entries.size();
-        begin_ = std::move(begin);
-        entries_ = std::move(entries);
-        active_ = std::move(active);
-    }
-
-  private:
-    // A list must be distinct tiles of the library, nearest first: the certificate relies on it.
-    void check(std::span<const Neighbor> list) {
-        ++stamp_;
-        for (size_t i = 0; i < list.size(); ++i) {
-            const Neighbor& n = list[i];
-            if (n.id >= tiles_) {
-                throw Error("candidate tile " + std::to_string(n.id) + " is not in a library of " +
-                            count_text(tiles_, "tile", "tiles"));
-            }
-            if (seen_[n.id] == stamp_) {
-                throw Error("candidate tile " + std::to_string(n.id) +
-                            " is listed twice for a cell");
-            }
-            if (n.distance >= distance_limit_) {
-                throw Error("distance " + std::to_string(n.distance) +
-                            " is too large for the assignment's exact integer costs");
-            }
-            if (i > 0 && n.distance < list[i - 1].distance) {
-                throw Error("a cell's candidate tiles are not listed nearest first");
-            }
-            seen_[n.id] = stamp_;
-        }
-    }
-
-    uint32_t tiles_;
-    uint64_t distance_limit_;
-    std::vector<size_t> begin_;  // cell c's list is entries_[begin_[c], begin_[c + 1])
-    std::vector<Neighbor> entries_;
-    std::vector<uint8_t> active_;  // per entry
-    std::vector<uint64_t> seen_;   // the stamp of the list a tile was last seen in
-    uint64_t stamp_ = 0;
-    std::vector<uint64_t> was_active_;  // the stamp of the list a tile was last active in
-    uint64_t active_stamp_ = 0;
-};
+// Up to this many joining pairs, or a 64th of the cells, the optimum is repaired rather than
+// solved again (a shortest path each, against a solve of the whole graph).
+constexpr size_t kLeastRepaired = 16;
 
 struct Round {
-    std::vector<uint32_t> tiles;  // per cell: a tile, or kElsewhere
+    std::vector<uint32_t> tiles;  // per cell
     std::vector<Cost> u;          // per cell
     std::vector<Cost> v;          // per library tile
 };
 
-// Solves the problem on the candidate pairs: cells supply one unit each, tiles take at most
-// max_uses. A cell whose list is not the whole library may also send its unit to the "elsewhere"
-// node at a cost far above any distance, so that it does only where its list and its neighbours'
-// lists hold too few tiles between them. Nodes: cells, then tiles, then elsewhere.
-Round solve_round(const CandidateTable& table, uint32_t tiles, uint32_t max_uses,
-                  Cost elsewhere_cost) {
-    using Graph = lemon::StaticDigraph;
+// Solves the problem on the table's arcs, which can place every cell (make_placeable): cells
+// supply one unit each, tiles take at most max_uses. Nodes: cells, then tiles.
+Round solve_round(const CandidateTable& table, uint32_t max_uses) {
     const int cells = int(table.cells());
-    const int elsewhere = cells + int(tiles);
-    std::vector<std::pair<int, int>> arcs;  // by source, as StaticDigraph::build needs
-    std::vector<Cost> costs;
-    arcs.reserve(table.entries() + cells);
-    costs.reserve(table.entries() + cells);
+    const uint32_t tiles = table.tiles();
+    capped::FlowProblem problem;
+    problem.nodes = cells + int(tiles);
+    problem.arcs.reserve(table.entries());
+    problem.costs.reserve(table.entries());
     for (int c = 0; c < cells; ++c) {
-        const auto list = table.of(uint32_t(c));
-        size_t active = 0;
-        for (size_t i = 0; i < list.size(); ++i) {
-            if (!table.active(uint32_t(c), i)) continue;
-            arcs.emplace_back(c, cells + int(list[i].id));
-            costs.push_back(Cost(list[i].distance));
-            ++active;
-        }
-        if (active < tiles) {
-            arcs.emplace_back(c, elsewhere);
-            costs.push_back(elsewhere_cost);
-        }
+        table.for_each_arc(uint32_t(c), [&](const Neighbor& n) {
+            problem.arcs.emplace_back(c, cells + int(n.id));
+            problem.costs.push_back(Cost(n.distance));
+        });
     }
-    Graph graph;
-    graph.build(elsewhere + 1, arcs.begin(), arcs.end());
-    Graph::ArcMap<Cost> cost(graph);
-    for (size_t a = 0; a < costs.size(); ++a) cost[graph.arc(int(a))] = costs[a];
-    Graph::NodeMap<int> supply(graph);
     const int uses = int(std::min<uint64_t>(max_uses, uint64_t(cells)));  // no more is usable
-    for (int n = 0; n < elsewhere; ++n) supply[graph.node(n)] = n < cells ? 1 : -uses;
-    supply[graph.node(elsewhere)] = -cells;
-
-    using Simplex = lemon::NetworkSimplex<Graph, int, Cost>;
-    Simplex simplex(graph);
-    simplex.costMap(cost).supplyMap(supply);  // GEQ: a node takes in at most minus its supply
-    const Simplex::ProblemType outcome = simplex.run();
-    TESSERA_ASSERT(outcome == Simplex::OPTIMAL);  // elsewhere, or whole lists, take every cell
+    problem.supply.assign(size_t(problem.nodes), -uses);
+    std::fill(problem.supply.begin(), problem.supply.begin() + cells, 1);
+    const capped::FlowSolution solution = capped::solve_min_cost_flow(problem);
 
     Round round;
-    round.tiles.assign(size_t(cells), kElsewhere);
-    for (size_t a = 0; a < arcs.size(); ++a) {
-        if (simplex.flow(graph.arc(int(a))) == 0) continue;
-        const auto [c, target] = arcs[a];
-        if (target != elsewhere) round.tiles[size_t(c)] = uint32_t(target - cells);
+    round.tiles.assign(size_t(cells), kNoTile);
+    for (size_t a = 0; a < problem.arcs.size(); ++a) {
+        if (solution.flow[a] == 0) continue;
+        const auto [c, target] = problem.arcs[a];
+        round.tiles[size_t(c)] = uint32_t(target - cells);
     }
     round.u.resize(size_t(cells));
-    for (int c = 0; c < cells; ++c) round.u[size_t(c)] = -simplex.potential(graph.node(c));
-    round.v.resize(tiles);
-    for (uint32_t t = 0; t < tiles; ++t) round.v[t] = simplex.potential(graph.node(cells + int(t)));
+    for (int c = 0; c < cells; ++c) {
+        TESSERA_ASSERT(round.tiles[size_t(c)] != kNoTile);  // the arcs place every cell
+        round.u[size_t(c)] = -solution.potentials[size_t(c)];
+    }
+    round.v.assign(solution.potentials.begin() + cells, solution.potentials.end());
     return round;
 }
 
 // Replaces a round's potentials, optimal for the candidate graph, by the optimal ones with the
 // lowest tile prices (p = -v): each price is the least that keeps every cell's placed tile among
-// its cheapest candidates at distance plus price, and 0 where the tile has uses to spare. The
-// lowest prices make every u_c = d(c, placed) + p(placed) as small as the candidate graph allows,
-// and with it the certificate's demand on the k-th distance; a spanning-tree basis's potentials
-// can be far higher. As p = p0 - q, the largest q under q_t <= p0_t and q_t <= q_a + (reduced
-// cost of the arc from a cell placed at a to t) is a shortest path from a source that reaches each
-// tile at p0_t, over non-negative lengths: Dijkstra. Needs every cell placed.
-void lower_tile_prices(Round& round, const CandidateTable& table, uint32_t tiles) {
+// its cheapest arcs at distance plus price, and 0 where the tile has uses to spare. The lowest
+// prices make every u_c = d(c, placed) + p(placed) as small as the candidate graph allows, and
+// with it the certificate's demand on the k-th distance; a spanning-tree basis's potentials can be
+// far higher. As p = p0 - q, the largest q under q_t <= p0_t and q_t <= q_a + (reduced cost of the
+// arc from a cell placed at a to t) is a shortest path from a source that reaches each tile at
+// p0_t, over non-negative lengths: Dijkstra.
+void lower_tile_prices(Round& round, const CandidateTable& table) {
     const size_t cells = table.cells();
+    const uint32_t tiles = table.tiles();
     std::vector<Cost> price(tiles);  // p0
     for (uint32_t t = 0; t < tiles; ++t) price[t] = -round.v[t];
-    // Arcs from each placed tile to the other candidates of the cells placed there.
+    // Arcs from each placed tile to the other arcs of the cells placed there.
     std::vector<size_t> begin(size_t(tiles) + 1, 0);
-    for (uint32_t c = 0; c < cells; ++c) begin[round.tiles[c] + 1] += table.of(c).size();
+    for (uint32_t c = 0; c < cells; ++c) {
+        begin[round.tiles[c] + 1] += table.of(c).size() + table.extras(c).size();
+    }
     // (inactive candidates are counted but left out: their slots stay unused)
     for (uint32_t t = 0; t < tiles; ++t) begin[t + 1] += begin[t];
     std::vector<std::pair<uint32_t, Cost>> arcs(begin.back());  // (to, reduced cost)
@@ -204,16 +98,12 @@ void lower_tile_prices(Round& round, const CandidateTable& table, uint32_t tiles
     std::vector<Cost> placed_cost(cells);
     for (uint32_t c = 0; c < cells; ++c) {
         const uint32_t placed = round.tiles[c];
-        for (const Neighbor& n : table.of(c)) {
-            if (n.id == placed) placed_cost[c] = Cost(n.distance) + price[placed];
-        }
-        const auto list = table.of(c);
-        for (size_t i = 0; i < list.size(); ++i) {
-            if (!table.active(c, i)) continue;
-            const Cost reduced = Cost(list[i].distance) + price[list[i].id] - placed_cost[c];
+        placed_cost[c] = Cost(table.arc_distance(c, placed)) + price[placed];
+        table.for_each_arc(c, [&](const Neighbor& n) {
+            const Cost reduced = Cost(n.distance) + price[n.id] - placed_cost[c];
             TESSERA_ASSERT(reduced >= 0);  // the round's potentials are optimal
-            arcs[next[placed]++] = {list[i].id, reduced};
-        }
+            arcs[next[placed]++] = {n.id, reduced};
+        });
     }
     std::vector<Cost> q(price);
     using Entry = std::pair<Cost, uint32_t>;
@@ -237,8 +127,109 @@ void lower_tile_prices(Round& round, const CandidateTable& table, uint32_t tiles
     }
 }
 
-CappedAssignment finish(const Round& round, const CandidateTable& table, uint32_t tiles,
-                        uint32_t max_uses, int64_t lower_bound, int rounds) {
+// Listed candidates left out of the graph whose reduced cost is negative, to join it (column
+// generation): (cell, index in its list).
+std::vector<std::pair<uint32_t, size_t>> price_listed(const Round& round,
+                                                      const CandidateTable& table) {
+    std::vector<std::pair<uint32_t, size_t>> joining;
+    for (uint32_t c = 0; c < table.cells(); ++c) {
+        const auto list = table.of(c);
+        for (size_t i = 0; i < list.size(); ++i) {
+            if (!table.active(c, i) &&
+                Cost(list[i].distance) - round.u[c] - round.v[list[i].id] < 0) {
+                joining.push_back({c, i});
+            }
+        }
+    }
+    return joining;
+}
+
+// The certificate's verdict on a round: the full dual's objective with each u_c lowered where
+// needed to make the potentials feasible for the pairs outside the lists (it equals the cost when
+// none is lowered), and what is to be done where it fails.
+struct Verdict {
+    __int128 lower_bound = 0;
+    std::vector<uint32_t> to_widen;                      // cells ascending
+    std::vector<std::pair<uint32_t, Neighbor>> joining;  // (cell, pair) outside the lists
+};
+
+__int128 tile_part(const Round& round, uint32_t max_uses) {
+    __int128 sum = 0;
+    for (Cost v : round.v) sum += __int128(max_uses) * v;
+    return sum;
+}
+
+// From the k-th distances alone: every tile outside cell c's list is at least d_k(c) away.
+Verdict judge_by_kth_distance(const Round& round, const CandidateTable& table, uint32_t max_uses) {
+    Verdict verdict;
+    verdict.lower_bound = tile_part(round, max_uses);
+    const Cost max_v = *std::max_element(round.v.begin(), round.v.end());
+    for (uint32_t c = 0; c < table.cells(); ++c) {
+        const auto list = table.of(c);
+        const Cost u = round.u[c];
+        if (list.size() == table.tiles()) {
+            verdict.lower_bound += u;
+            continue;
+        }
+        const Cost last = Cost(list.back().distance);
+        verdict.lower_bound += std::min(u, last - max_v);
+        if (u + max_v > last) verdict.to_widen.push_back(c);
+    }
+    return verdict;
+}
+
+// With real distances: a tile t outside cell c's list has d(c,t) >= d_k(c), so its reduced cost
+// d(c,t) + p_t - u_c can be negative only where p_t < u_c - d_k(c); those tiles, cheapest first,
+// are priced, and the pairs with negative reduced cost are to join the graph.
+Verdict judge_by_pricing(const Round& round, const CandidateTable& table, uint32_t max_uses,
+                         const PairDistances& distances) {
+    Verdict verdict;
+    verdict.lower_bound = tile_part(round, max_uses);
+    const uint32_t tiles = table.tiles();
+    std::vector<uint32_t> by_price(tiles);
+    std::iota(by_price.begin(), by_price.end(), 0u);
+    std::sort(by_price.begin(), by_price.end(), [&](uint32_t a, uint32_t b) {
+        return std::pair(-round.v[a], a) < std::pair(-round.v[b], b);
+    });
+    std::vector<Cost> sorted_price(tiles);
+    for (uint32_t i = 0; i < tiles; ++i) sorted_price[i] = -round.v[by_price[i]];
+    std::vector<uint64_t> distance;
+    std::vector<std::pair<Cost, uint32_t>> negative;  // (reduced cost, index in by_price)
+    for (uint32_t c = 0; c < table.cells(); ++c) {
+        const auto list = table.of(c);
+        const Cost u = round.u[c];
+        const Cost below = list.size() == tiles ? 0 : u - Cost(list.back().distance);
+        const size_t count =
+            size_t(std::lower_bound(sorted_price.begin(), sorted_price.end(), below) -
+                   sorted_price.begin());
+        Cost least = u;  // the least of d(c,t) + p_t over the tiles outside the list
+        if (count > 0) {
+            const std::span<const uint32_t> priced(by_price.data(), count);
+            distance.resize(count);
+            distances(c, priced, distance);
+            negative.clear();
+            for (size_t i = 0; i < count; ++i) {
+                table.check_distance(distance[i]);
+                const Cost reduced = Cost(distance[i]) + sorted_price[i] - u;
+                if (reduced < 0) negative.push_back({reduced, uint32_t(i)});
+                least = std::min(least, Cost(distance[i]) + sorted_price[i]);
+            }
+            const size_t joining = std::min(kPricedArcs, negative.size());
+            std::partial_sort(negative.begin(), negative.begin() + ptrdiff_t(joining),
+                              negative.end());
+            for (size_t j = 0; j < joining; ++j) {
+                const uint32_t i = negative[j].second;
+                verdict.joining.push_back({c, {distance[i], priced[i]}});
+            }
+        }
+        verdict.lower_bound += least;
+    }
+    return verdict;
+}
+
+CappedAssignment finish(const Round& round, const CandidateTable& table, uint32_t max_uses,
+                        int64_t lower_bound, int rounds) {
+    const uint32_t tiles = table.tiles();
     CappedAssignment result;
     result.tiles = round.tiles;
     result.lower_bound = lower_bound;
@@ -246,9 +237,7 @@ CappedAssignment finish(const Round& round, const CandidateTable& table, uint32_
     std::vector<uint32_t> uses(tiles, 0);
     for (uint32_t c = 0; c < table.cells(); ++c) {
         const uint32_t tile = round.tiles[c];
-        for (const Neighbor& n : table.of(c)) {
-            if (n.id == tile) result.total_cost += n.distance;
-        }
+        result.total_cost += table.arc_distance(c, tile);
         if (uses[tile]++ == 0) ++result.distinct_tiles;
         result.most_uses = std::max(result.most_uses, uses[tile]);
     }
@@ -284,7 +273,8 @@ void check_repeat_cap(size_t cells, uint32_t tiles, uint32_t max_uses) {
 
 CappedAssignment assign_with_repeat_cap(std::span<const Neighbor> candidates, size_t cells,
                                         uint32_t tiles, uint32_t max_uses,
-                                        const WidenCandidates& widen) {
+                                        const WidenCandidates& widen,
+                                        const PairDistances& distances) {
     check_repeat_cap(cells, tiles, max_uses);
     if (cells == 0) {
         CappedAssignment empty;
@@ -301,97 +291,52 @@ CappedAssignment assign_with_repeat_cap(std::span<const Neighbor> candidates, si
     if (cells >= uint64_t(std::numeric_limits<int>::max()) - tiles) {
         throw Error(count_text(cells, "cell", "cells") + " are too many for the assignment");
     }
-    // The network simplex's artificial costs are about the largest cost, the elsewhere arcs',
-    // times the node count.
-    const Cost elsewhere_cost = std::numeric_limits<Cost>::max() / 4 / Cost(cells + tiles + 2);
-    CandidateTable table(candidates, cells, tiles, uint64_t(elsewhere_cost));
-    auto widen_cells = [&](const std::map<size_t, std::vector<uint32_t>>& by_k) {
-        TESSERA_ASSERT(widen);
-        for (const auto& [wider, cells_to_widen] : by_k) {
-            table.replace(cells_to_widen, wider, widen(cells_to_widen, int(wider)));
-        }
-    };
-    std::vector<uint32_t> uses(tiles);
+    // The network simplex's artificial costs are about the largest cost times the node count.
+    const Cost cost_limit = std::numeric_limits<Cost>::max() / 4 / Cost(cells + tiles + 2);
+    CandidateTable table(candidates, cells, tiles, uint64_t(cost_limit));
+    std::vector<uint32_t> placed(cells, kNoTile);
+    capped::make_placeable(table, max_uses, placed, distances, widen);
     Round round;
     int rounds = 0;
-    // The graph is solved again only when it gained arcs: lists widened for the certificate alone
-    // are priced against the same potentials first.
+    // The graph is solved again only when many arcs joined it: lists widened for the certificate
+    // alone are priced against the same potentials first.
     for (bool graph_changed = true;;) {
         if (graph_changed) {
-            round = solve_round(table, tiles, max_uses, elsewhere_cost);
+            round = solve_round(table, max_uses);
             ++rounds;
-            // A cell sent elsewhere found no tile with uses to spare among its active candidates,
-            // and its arc's cost, far above any distance, inflates the prices of every tile it
-            // competes for. Until every cell is placed: activate the listed candidates whose tiles
-            // have uses to spare, or where none is listed, widen every list.
-            std::fill(uses.begin(), uses.end(), 0);
-            bool unplaced = false;
-            for (uint32_t c = 0; c < cells; ++c) {
-                if (round.tiles[c] == kElsewhere) {
-                    unplaced = true;
-                } else {
-                    ++uses[round.tiles[c]];
-                }
-            }
-            if (unplaced) {
-                bool activated = false;
-                for (uint32_t c = 0; c < cells; ++c) {
-                    const auto list = table.of(c);
-                    for (size_t i = 0; i < list.size(); ++i) {
-                        if (!table.active(c, i) && uses[list[i].id] < max_uses) {
-                            table.activate(c, i);
-                            activated = true;
-                        }
-                    }
-                }
-                if (!activated) {
-                    // By the new k, cells ascending.
-                    std::map<size_t, std::vector<uint32_t>> widened;
-                    for (uint32_t c = 0; c < cells; ++c) {
-                        const size_t k = table.of(c).size();
-                        if (k < tiles) widened[std::min<size_t>(2 * k, tiles)].push_back(c);
-                    }
-                    widen_cells(widened);
-                }
-                continue;
-            }
-            lower_tile_prices(round, table, tiles);
+            lower_tile_prices(round, table);
+            graph_changed = false;
         }
-        // Column generation: listed candidates left out of the graph join it where their reduced
-        // cost is negative, and the graph is solved again.
-        bool priced_in = false;
-        for (uint32_t c = 0; c < cells; ++c) {
-            const auto list = table.of(c);
-            for (size_t i = 0; i < list.size(); ++i) {
-                if (!table.active(c, i) &&
-                    Cost(list[i].distance) - round.u[c] - round.v[list[i].id] < 0) {
-                    table.activate(c, i);
-                    priced_in = true;
-                }
-            }
+        // A few pairs join: the optimum moves along shortest paths, with no new solve; more
+        // join and the graph is solved again.
+        const size_t repaired = std::max(kLeastRepaired, cells / 64);
+        const auto listed = price_listed(round, table);
+        if (listed.size() > repaired) {
+            for (const auto& [cell, i] : listed) table.activate(cell, i);
+            graph_changed = true;
+            continue;
         }
-        graph_changed = priced_in;
-        if (priced_in) continue;
-        const Cost max_v = *std::max_element(round.v.begin(), round.v.end());
-        // The full dual's objective, each u lowered where needed to make the potentials feasible
-        // for the pairs outside the lists; it equals the cost when none is lowered.
-        __int128 lower_bound = 0;
-        for (Cost v : round.v) lower_bound += __int128(max_uses) * v;
-        std::map<size_t, std::vector<uint32_t>> widened;  // by the new k, cells ascending
-        for (uint32_t c = 0; c < cells; ++c) {
-            const auto list = table.of(c);
-            const Cost u = round.u[c];
-            if (list.size() == tiles) {
-                lower_bound += u;
-                continue;
-            }
-            const Cost last = Cost(list.back().distance);
-            lower_bound += std::min(u, last - max_v);
-            if (u + max_v > last) widened[std::min<size_t>(2 * list.size(), tiles)].push_back(c);
+        if (!listed.empty()) {
+            std::vector<std::pair<uint32_t, Neighbor>> joining;
+            for (const auto& [cell, i] : listed) joining.push_back({cell, table.of(cell)[i]});
+            capped::join_and_repair(table, max_uses, joining, round.tiles, round.u, round.v);
+            lower_tile_prices(round, table);
+            continue;
         }
-        if (widened.empty())
-            return finish(round, table, tiles, max_uses, int64_t(lower_bound), rounds);
-        widen_cells(widened);
+        Verdict verdict = distances ? judge_by_pricing(round, table, max_uses, distances)
+                                    : judge_by_kth_distance(round, table, max_uses);
+        if (verdict.joining.size() > repaired) {
+            for (const auto& [cell, pair] : verdict.joining) table.add_extra(cell, pair);
+            graph_changed = true;
+        } else if (!verdict.joining.empty()) {
+            capped::join_and_repair(table, max_uses, verdict.joining, round.tiles, round.u,
+                                    round.v);
+            lower_tile_prices(round, table);
+        } else if (!verdict.to_widen.empty()) {
+            table.widen(verdict.to_widen, widen);
+        } else {
+            return finish(round, table, max_uses, int64_t(verdict.lower_bound), rounds);
+        }
     }
 }
 

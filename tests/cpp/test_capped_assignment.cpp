@@ -1,7 +1,8 @@
 // The assignment under a repeat cap: equal in total cost to a dense solve of the full problem
 // (the Hungarian algorithm on the cost matrix with each tile's column repeated max_uses times,
 // as scipy's linear_sum_assignment is used for it, and brute force on tiny cases), its potentials
-// feasible for the full dual, the certificate widening the lists where small k is not enough.
+// feasible for the full dual, the certificate widening the lists where small k is not enough, or,
+// given the pair distances, pricing the pairs outside the lists instead.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -78,6 +79,16 @@ WidenCandidates widen_from(const Instance& inst, int* calls) {
         }
         return lists;
     };
+}
+
+// The distances of the pairs the solver prices, counting them.
+PairDistances distances_from(const Instance& inst, size_t* priced) {
+    return
+        [&inst, priced](uint32_t cell, std::span<const uint32_t> tiles, std::span<uint64_t> out) {
+            EXPECT_EQ(tiles.size(), out.size());
+            for (size_t i = 0; i < tiles.size(); ++i) out[i] = inst.d(cell, tiles[i]);
+            *priced += tiles.size();
+        };
 }
 
 // The Hungarian algorithm (potentials and shortest augmenting paths, O(rows^2 columns)) on the
@@ -165,10 +176,17 @@ void expect_certified_assignment(const Instance& inst, uint32_t max_uses,
     EXPECT_EQ(dual, int64_t(cost));
 }
 
-CappedAssignment solve(const Instance& inst, uint32_t max_uses, int k, int* widen_calls) {
+// How the solver reaches beyond the first lists: by widening them, or by pricing pairs.
+enum class Beyond { widen, price };
+constexpr Beyond kBoth[] = {Beyond::widen, Beyond::price};
+
+CappedAssignment solve(const Instance& inst, uint32_t max_uses, int k, int* widen_calls,
+                       Beyond beyond = Beyond::widen, size_t* priced = nullptr) {
     const auto lists = nearest_of_all(inst, k);
-    return assign_with_repeat_cap(lists, inst.cells, inst.tiles, max_uses,
-                                  widen_from(inst, widen_calls));
+    size_t ignored = 0;
+    return assign_with_repeat_cap(
+        lists, inst.cells, inst.tiles, max_uses, widen_from(inst, widen_calls),
+        beyond == Beyond::price ? distances_from(inst, priced ? priced : &ignored) : nullptr);
 }
 
 TEST(CappedAssignment, EqualsDenseOptimumOnRandomInstances) {
@@ -177,11 +195,18 @@ TEST(CappedAssignment, EqualsDenseOptimumOnRandomInstances) {
             const uint32_t cells = 150 + 25 * seed;
             const uint32_t tiles = cells / max_uses + 20 * seed;
             const Instance inst = random_points(cells, tiles, 64, seed * 10 + max_uses);
-            int calls = 0;
-            const CappedAssignment result = solve(inst, max_uses, 4, &calls);
-            SCOPED_TRACE(testing::Message() << "max_uses " << max_uses << " seed " << seed);
-            EXPECT_EQ(int64_t(result.total_cost), dense_optimum(inst, max_uses));
-            expect_certified_assignment(inst, max_uses, result);
+            const int64_t optimum = dense_optimum(inst, max_uses);
+            for (const Beyond beyond : kBoth) {
+                int calls = 0;
+                const CappedAssignment result = solve(inst, max_uses, 4, &calls, beyond);
+                SCOPED_TRACE(testing::Message() << "max_uses " << max_uses << " seed " << seed
+                                                << " priced " << (beyond == Beyond::price));
+                EXPECT_EQ(int64_t(result.total_cost), optimum);
+                expect_certified_assignment(inst, max_uses, result);
+                if (beyond == Beyond::price) {
+                    EXPECT_EQ(calls, 0);
+                }
+            }
         }
     }
 }
@@ -190,13 +215,15 @@ TEST(CappedAssignment, EqualsDenseOptimumOnRandomInstances) {
 TEST(CappedAssignment, TiesKeepTheOptimumAndTheResultIsRepeatable) {
     for (uint32_t max_uses = 1; max_uses <= 3; ++max_uses) {
         const Instance inst = random_points(200, 200 / max_uses + 7, 3, 40 + max_uses);
-        int calls = 0;
-        const CappedAssignment first = solve(inst, max_uses, 3, &calls);
-        EXPECT_EQ(int64_t(first.total_cost), dense_optimum(inst, max_uses));
-        expect_certified_assignment(inst, max_uses, first);
-        const CappedAssignment again = solve(inst, max_uses, 3, &calls);
-        EXPECT_EQ(again.tiles, first.tiles);
-        EXPECT_EQ(again.cell_potentials, first.cell_potentials);
+        for (const Beyond beyond : kBoth) {
+            int calls = 0;
+            const CappedAssignment first = solve(inst, max_uses, 3, &calls, beyond);
+            EXPECT_EQ(int64_t(first.total_cost), dense_optimum(inst, max_uses));
+            expect_certified_assignment(inst, max_uses, first);
+            const CappedAssignment again = solve(inst, max_uses, 3, &calls, beyond);
+            EXPECT_EQ(again.tiles, first.tiles);
+            EXPECT_EQ(again.cell_potentials, first.cell_potentials);
+        }
     }
 }
 
@@ -206,14 +233,16 @@ TEST(CappedAssignment, TilesExactlySufficient) {
     for (uint32_t max_uses = 1; max_uses <= 3; ++max_uses) {
         const uint32_t tiles = 90;
         const Instance inst = random_points(tiles * max_uses, tiles, 48, 70 + max_uses);
-        int calls = 0;
-        const CappedAssignment result = solve(inst, max_uses, 4, &calls);
-        EXPECT_EQ(int64_t(result.total_cost), dense_optimum(inst, max_uses));
-        expect_certified_assignment(inst, max_uses, result);
-        EXPECT_EQ(result.distinct_tiles, tiles);
-        EXPECT_EQ(result.most_uses, max_uses);
-        EXPECT_EQ(*std::max_element(result.tile_potentials.begin(), result.tile_potentials.end()),
-                  0);
+        for (const Beyond beyond : kBoth) {
+            int calls = 0;
+            const CappedAssignment result = solve(inst, max_uses, 4, &calls, beyond);
+            EXPECT_EQ(int64_t(result.total_cost), dense_optimum(inst, max_uses));
+            expect_certified_assignment(inst, max_uses, result);
+            EXPECT_EQ(result.distinct_tiles, tiles);
+            EXPECT_EQ(result.most_uses, max_uses);
+            EXPECT_EQ(
+                *std::max_element(result.tile_potentials.begin(), result.tile_potentials.end()), 0);
+        }
     }
 }
 
@@ -267,6 +296,49 @@ TEST(CappedAssignment, WidensWhereSmallKIsNotEnough) {
     EXPECT_EQ(int64_t(result.total_cost), dense_optimum(inst, 1));
     expect_certified_assignment(inst, 1, result);
     EXPECT_EQ(result.distinct_tiles, cells);
+
+    // Given the pair distances, the same optimum without a wider list: the pairs outside the
+    // lists are priced and the ones the optimum needs join the graph.
+    calls = 0;
+    size_t priced = 0;
+    const CappedAssignment by_pricing = solve(inst, 1, 4, &calls, Beyond::price, &priced);
+    EXPECT_EQ(calls, 0);
+    EXPECT_GT(priced, 0u);
+    EXPECT_EQ(by_pricing.total_cost, result.total_cost);
+    expect_certified_assignment(inst, 1, by_pricing);
+}
+
+// Clustered cells with tiles exactly sufficient: the 4 nearest tiles of most cells are wanted by
+// many others, so the first lists cannot place every cell, and their optimum is not the full
+// problem's. Pricing reaches the optimum without widening a list, and prices far fewer pairs
+// than the dense matrix has.
+TEST(CappedAssignment, PricingReachesTheOptimumOfACrowd) {
+    std::mt19937 rng(11);
+    std::normal_distribution<double> spread(0, 6);
+    const uint32_t cells = 240, tiles = 120;
+    Instance inst{cells, tiles, std::vector<uint64_t>(size_t(cells) * tiles)};
+    std::vector<int> cell(size_t(cells) * 3), tile(size_t(tiles) * 3);
+    for (int& x : cell) x = std::clamp(int(100 + spread(rng)), 0, 255);
+    std::uniform_int_distribution<int> uniform(0, 255);
+    for (int& x : tile) x = uniform(rng);
+    for (uint32_t c = 0; c < cells; ++c) {
+        for (uint32_t t = 0; t < tiles; ++t) {
+            uint64_t sum = 0;
+            for (int i = 0; i < 3; ++i) {
+                const int64_t diff = cell[c * 3 + i] - tile[t * 3 + i];
+                sum += uint64_t(diff * diff);
+            }
+            inst.distance[size_t(c) * tiles + t] = sum;
+        }
+    }
+    int calls = 0;
+    size_t priced = 0;
+    const CappedAssignment result = solve(inst, 2, 4, &calls, Beyond::price, &priced);
+    EXPECT_EQ(calls, 0);
+    EXPECT_GT(result.rounds, 1);
+    EXPECT_GT(priced, 0u);
+    EXPECT_EQ(int64_t(result.total_cost), dense_optimum(inst, 2));
+    expect_certified_assignment(inst, 2, result);
 }
 
 // Lists of the whole library leave nothing outside them: certified in one round, no widening.
@@ -295,11 +367,13 @@ TEST(CappedAssignment, EqualsBruteForceOnTinyInstances) {
                 }
                 if (*std::max_element(uses, uses + 3) <= max_uses) best = std::min(best, cost);
             }
-            int calls = 0;
-            const CappedAssignment result = solve(inst, max_uses, 1, &calls);
-            EXPECT_EQ(result.total_cost, best);
             EXPECT_EQ(dense_optimum(inst, max_uses), int64_t(best));
-            expect_certified_assignment(inst, max_uses, result);
+            for (const Beyond beyond : kBoth) {
+                int calls = 0;
+                const CappedAssignment result = solve(inst, max_uses, 1, &calls, beyond);
+                EXPECT_EQ(result.total_cost, best);
+                expect_certified_assignment(inst, max_uses, result);
+            }
         }
     }
 }

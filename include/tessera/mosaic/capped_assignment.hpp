@@ -19,11 +19,17 @@
 // the dual objective: the assignment is optimal among all assignments, not only among candidates.
 //
 // Where it fails, those cells get twice the candidates (at most the library size) from the
-// caller's search. Lists may hold too few tiles to place every cell at all (a crowd of cells
-// sharing a few tiles; or max_uses * tiles close to the cell count, with tiles in no list): each
-// cell may also go "elsewhere" at a cost far above any distance; while a cell goes there, the
-// listed candidates of tiles with uses to spare join the graph, or where there are none, every
-// list is widened.
+// caller's search. Given the pair distances instead, the certificate prices the pairs it cannot
+// rule out: a tile t outside cell c's list can have a negative reduced cost only where its price
+// -v_t < u_c - d_k(c), so those tiles, cheapest first, are measured, and the most negative few
+// pairs of each cell join the graph; no list is widened. Usually far fewer pairs than a widened
+// list holds, and the bound is exact: u_c is lowered to the least d(c,t) - v_t found.
+//
+// Before the first solve the graph must be able to place every cell (first lists may hold too
+// few tiles: a crowd of cells sharing a few tiles, or max_uses * tiles close to the cell count):
+// a maximum placement by augmenting paths finds the cells no path places, which get arcs to the
+// nearest tiles with uses to spare (pair distances), or else the listed candidates of tiles with
+// uses to spare become arcs and where none is listed, their lists widen.
 //
 // Column generation: the graph solved holds the first lists and only those widened candidates
 // whose reduced cost was negative under an earlier round's potentials; the others are priced
@@ -66,15 +72,22 @@ struct CappedAssignment {
 using WidenCandidates =
     std::function<std::vector<Neighbor>(std::span<const uint32_t> cells, int k)>;
 
+// Writes the distance of `cell` to each of `tiles` into `distances` (as many), exactly as the
+// candidate lists measure it.
+using PairDistances = std::function<void(uint32_t cell, std::span<const uint32_t> tiles,
+                                         std::span<uint64_t> distances)>;
+
 // Throws Error, saying how many uses or tiles are needed, when max_uses * tiles < cells.
 void check_repeat_cap(size_t cells, uint32_t tiles, uint32_t max_uses);
 
 // The optimal assignment of `tiles` library tiles to `cells` cells under the cap, certified.
 // `candidates` holds each cell's k nearest tiles (cells * k entries, cell i's at [i * k, i * k +
-// k), nearest first, distinct ids below `tiles`); `widen` is called for the cells that need more.
-// Throws Error on an infeasible cap or malformed lists.
+// k), nearest first, distinct ids below `tiles`); `widen` is called for the cells that need more,
+// or, given `distances`, the pairs outside the lists that the certificate needs are priced with it
+// and `widen` is not called. Throws Error on an infeasible cap or malformed lists.
 CappedAssignment assign_with_repeat_cap(std::span<const Neighbor> candidates, size_t cells,
                                         uint32_t tiles, uint32_t max_uses,
-                                        const WidenCandidates& widen);
+                                        const WidenCandidates& widen,
+                                        const PairDistances& distances = {});
 
 }  // namespace tessera
