@@ -27,6 +27,15 @@ std::vector<Tile> band_tiles(Size target, Size tile, TileRows rows) {
     return tiles;
 }
 
+// The visible pixels of `tile`, rows packed one after another, as a query.
+void copy_tile(ImageView target, const Tile& tile, uint8_t* out) {
+    const size_t row_bytes = size_t(tile.size.width) * target.channels;
+    for (int y = 0; y < tile.size.height; ++y) {
+        std::memcpy(out + y * row_bytes,
+                    target.row(tile.y + y) + ptrdiff_t(tile.x) * target.channels, row_bytes);
+    }
+}
+
 }  // namespace
 
 int tile_rows(Size target, Size tile) {
@@ -65,17 +74,12 @@ std::vector<Neighbor> match_listed_tiles(const Library& library, const Searcher&
     std::vector<Neighbor> found;
     for (const auto& [key, members] : groups) {
         const Size window{key.first, key.second};
-        const size_t row_bytes = size_t(window.width) * channels;
-        const size_t query_bytes = row_bytes * window.height;
+        const size_t query_bytes = size_t(window.width) * channels * window.height;
         for (size_t begin = 0; begin < members.size(); begin += kTilesPerBatch) {
             const size_t count = std::min(kTilesPerBatch, members.size() - begin);
             queries.resize(count * query_bytes);
             for (size_t j = 0; j < count; ++j) {
-                const Tile& t = tiles[members[begin + j]];
-                for (int y = 0; y < window.height; ++y) {
-                    std::memcpy(queries.data() + j * query_bytes + y * row_bytes,
-                                target.row(t.y + y) + ptrdiff_t(t.x) * channels, row_bytes);
-                }
+                copy_tile(target, tiles[members[begin + j]], queries.data() + j * query_bytes);
             }
             found.resize(count * size_t(k));
             searcher.search({queries.data(), count, window}, k, found.data());
@@ -88,6 +92,13 @@ std::vector<Neighbor> match_listed_tiles(const Library& library, const Searcher&
         }
     }
     return neighbors;
+}
+
+void tile_distances(const Library& library, ImageView target, const Tile& tile,
+                    std::span<const uint32_t> ids, std::span<uint64_t> distances) {
+    std::vector<uint8_t> query(size_t(tile.size.width) * tile.size.height * target.channels);
+    copy_tile(target, tile, query.data());
+    patch_distances(library, query.data(), tile.size, ids, distances);
 }
 
 TileCandidates match_tiles(const Library& library, const Searcher& searcher, ImageView target,

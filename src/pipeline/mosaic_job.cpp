@@ -72,17 +72,29 @@ std::vector<TileMatch> capped_matches(const Library& library, const Searcher& se
         }
         return found;
     };
+    // The certificate prices pairs outside the lists with their real distances, so lists need
+    // not widen to the whole library where tile prices are high.
+    const PairDistances distances = [&](uint32_t cell, std::span<const uint32_t> ids,
+                                        std::span<uint64_t> out) {
+        tile_distances(library, target, candidates.tiles[cell], ids, out);
+    };
     if (events.phase) events.phase("assigning");
-    capped = assign_with_repeat_cap(candidates.neighbors, cells, patches, max_uses, widen);
+    capped =
+        assign_with_repeat_cap(candidates.neighbors, cells, patches, max_uses, widen, distances);
     std::vector<TileMatch> matches(cells);
     for (size_t c = 0; c < cells; ++c) {
         const uint32_t patch = capped->tiles[c];
         const std::span<const Neighbor> list =
             widened[c].empty() ? candidates.of(c) : std::span<const Neighbor>(widened[c]);
-        const auto chosen = std::find_if(list.begin(), list.end(),
+        const auto listed = std::find_if(list.begin(), list.end(),
                                          [&](const Neighbor& n) { return n.id == patch; });
-        TESSERA_ASSERT(chosen != list.end());
-        matches[c] = {candidates.tiles[c], patch, chosen->distance};
+        uint64_t distance = 0;
+        if (listed != list.end()) {
+            distance = listed->distance;
+        } else {  // a priced pair
+            distances(uint32_t(c), std::span(&patch, 1), std::span(&distance, 1));
+        }
+        matches[c] = {candidates.tiles[c], patch, distance};
     }
     return matches;
 }

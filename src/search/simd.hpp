@@ -1,4 +1,5 @@
-// The kernel set of a SIMD level, for tests and benchmarks (internal to tessera_core).
+// The kernel set of a SIMD level, for patch_distances, tests and benchmarks (internal to
+// tessera_core).
 #pragma once
 
 #include "search/kernels/kernels.hpp"

@@ -112,6 +112,24 @@ TEST(Match, ListedTilesMatchAsInTheWholeGrid) {
     }
 }
 
+// Every patch's distance to every tile, edge tiles included, as the oracle ranks them all.
+TEST(Match, TileDistancesAreTheOraclesDistances) {
+    for (const Mode mode : {Mode::Gray, Mode::Rgb}) {
+        const Scene s = scene(mode, 17);
+        const uint32_t n = uint32_t(s.lib.patch_count());
+        std::vector<uint32_t> ids(n);
+        for (uint32_t i = 0; i < n; ++i) ids[i] = n - 1 - i;  // any order
+        for (const Tile& t : cover_with_tiles(s.target.size(), s.lib.params().tile)) {
+            std::vector<uint64_t> distances(n);
+            tile_distances(s.lib, s.target.view(), t, ids, distances);
+            for (const Neighbor& nb : oracle_nearest(s.lib, s.target.view(), t, int(n))) {
+                EXPECT_EQ(distances[n - 1 - nb.id], nb.distance)
+                    << "patch " << nb.id << " tile " << t.x << "," << t.y;
+            }
+        }
+    }
+}
+
 TEST(Match, BandsAreSlicesOfTheWhole) {
     const Scene s = scene(Mode::Rgb, 5);
     const auto searcher = make_exact_searcher(s.lib, 2);

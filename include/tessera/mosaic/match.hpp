@@ -40,6 +40,11 @@ std::vector<Neighbor> match_listed_tiles(const Library& library, const Searcher&
                                          ImageView target, std::span<const Tile> tiles, int k,
                                          const Progress& progress = {});
 
+// The squared distances of tile `tile` of `target` to the patches `ids`, as the search measures
+// them (patch_distances).
+void tile_distances(const Library& library, ImageView target, const Tile& tile,
+                    std::span<const uint32_t> ids, std::span<uint64_t> distances);
+
 // Matches the tiles of band `rows` of `target` (which must have the library's channel count);
 // {0, tile_rows(...)} is the whole target. 1 <= k <= library size. `progress` counts the band's
 // tiles.

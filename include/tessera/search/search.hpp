@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string_view>
 
 #include "tessera/core/geometry.hpp"
@@ -39,6 +40,12 @@ class Searcher {
     // 1 <= k <= library size and a window no larger than the tile.
     virtual void search(const QueryBatch& queries, int k, Neighbor* out) const = 0;
 };
+
+// The squared distances of one query (window pixels, packed as in QueryBatch) to the top-left
+// window of each patch in `ids` (all below the library size; the window no larger than the tile),
+// exactly as every searcher measures them: for callers that price pairs a search did not list.
+void patch_distances(const Library& library, const uint8_t* query, Size window,
+                     std::span<const uint32_t> ids, std::span<uint64_t> distances);
 
 // The instruction-set level of the exact search's kernels. One binary runs on any x86-64: the
 // level is chosen at run time.
