@@ -12,6 +12,7 @@
 #include "mosaic/full_placement.hpp"
 #include "mosaic/min_cost_flow.hpp"
 #include "tessera/core/error.hpp"
+#include "tessera/core/interrupt.hpp"
 #include "tessera/core/text.hpp"
 
 namespace tessera {
@@ -196,6 +197,7 @@ Verdict judge_by_pricing(const Round& round, const CandidateTable& table, uint32
     std::vector<uint64_t> distance;
     std::vector<std::pair<Cost, uint32_t>> negative;  // (reduced cost, index in by_price)
     for (uint32_t c = 0; c < table.cells(); ++c) {
+        if (c % 256 == 0) interruption_point();  // a cell may price thousands of tiles
         const auto list = table.of(c);
         const Cost u = round.u[c];
         const Cost below = list.size() == tiles ? 0 : u - Cost(list.back().distance);
@@ -301,6 +303,7 @@ CappedAssignment assign_with_repeat_cap(std::span<const Neighbor> candidates, si
     // The graph is solved again only when many arcs joined it: lists widened for the certificate
     // alone are priced against the same potentials first.
     for (bool graph_changed = true;;) {
+        interruption_point();  // between rounds: a solve itself runs to its end
         if (graph_changed) {
             round = solve_round(table, max_uses);
             ++rounds;

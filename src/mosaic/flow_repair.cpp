@@ -5,6 +5,7 @@
 #include <queue>
 
 #include "tessera/core/error.hpp"
+#include "tessera/core/interrupt.hpp"
 
 namespace tessera::capped {
 
@@ -168,6 +169,7 @@ void join_and_repair(CandidateTable& table, uint32_t max_uses,
                      std::vector<int64_t>& v) {
     Residual residual(table, max_uses, placed, u, v);
     for (const auto& [cell, arc] : joining) {
+        interruption_point();
         table.add_extra(cell, arc);
         if (residual.reduced(cell, arc) < 0) residual.take(cell, arc);
     }

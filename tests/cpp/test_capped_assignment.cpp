@@ -6,12 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <limits>
 #include <random>
 #include <vector>
 
 #include "tessera/core/error.hpp"
+#include "tessera/core/interrupt.hpp"
 #include "tessera/mosaic/capped_assignment.hpp"
 
 namespace tessera {
@@ -243,6 +245,17 @@ TEST(CappedAssignment, TilesExactlySufficient) {
             EXPECT_EQ(
                 *std::max_element(result.tile_potentials.begin(), result.tile_potentials.end()), 0);
         }
+    }
+}
+
+// Ctrl-C in the Python module: the solver stops between rounds, in both certificate modes.
+TEST(CappedAssignment, StopsWhenItsScopeIsInterrupted) {
+    const Instance inst = random_points(180, 90, 48, 71);
+    for (const Beyond beyond : kBoth) {
+        std::atomic<bool> stop = true;
+        const InterruptionScope scope(stop);
+        int calls = 0;
+        EXPECT_THROW(solve(inst, 2, 4, &calls, beyond), Interrupted);
     }
 }
 
