@@ -108,7 +108,9 @@ class Residual {
         queue.push({0, source});
         std::vector<uint32_t> settled;
         while (!queue.empty()) {
-            const auto [length, node] = queue.top();
+            // Named copies, not a structured binding: a lambda below captures node.
+            const Cost length = queue.top().first;
+            const uint32_t node = queue.top().second;
             queue.pop();
             if (done_[node] || length != reach_[node]) continue;
             done_[node] = 1;
