@@ -15,6 +15,43 @@
 
 namespace tessera::testing {
 
+// `rows` rows of `bytes` bytes each as the panel kernel reads them (kernels.hpp: XOR 0x80, in
+// panels of kPanelRows), with their squared norms.
+struct PanelLayout {
+    std::vector<int8_t> panels;
+    std::vector<uint32_t> norms;
+};
+
+inline PanelLayout lay_out_panels(const std::vector<uint8_t>& rows_bytes, size_t rows,
+                                  size_t bytes) {
+    using kernels::kPanelRows;
+    PanelLayout layout{std::vector<int8_t>(rows * bytes), std::vector<uint32_t>(rows, 0)};
+    for (size_t r = 0; r < rows; ++r) {
+        for (size_t b = 0; b < bytes; ++b) {
+            const uint8_t v = rows_bytes[r * bytes + b];
+            layout.panels[r / kPanelRows * kPanelRows * bytes + b / 4 * kPanelRows * 4 +
+                          r % kPanelRows * 4 + b % 4] = int8_t(v ^ 0x80);
+            layout.norms[r] += uint32_t(v) * v;
+        }
+    }
+    return layout;
+}
+
+// Each query's |q|^2 - 256 sum(q), the offset PanelQueries carries.
+inline std::vector<int32_t> query_offsets(const std::vector<uint8_t>& queries, size_t bytes) {
+    std::vector<int32_t> offsets(kernels::kPanelQueries);
+    for (size_t q = 0; q < kernels::kPanelQueries; ++q) {
+        uint32_t sum = 0, norm = 0;
+        for (size_t b = 0; b < bytes; ++b) {
+            const uint32_t v = queries[q * bytes + b];
+            sum += v;
+            norm += v * v;
+        }
+        offsets[q] = int32_t(norm - 256 * sum);
+    }
+    return offsets;
+}
+
 inline void expect_panel_distances_exact(const kernels::Kernels& k) {
     using kernels::kPanelQueries;
     using kernels::kPanelRows;
@@ -37,26 +74,10 @@ inline void expect_panel_distances_exact(const kernels::Kernels& k) {
             for (size_t i = 0; i < patches.size(); ++i) {
                 patches[i] = i < bytes ? 0 : i < 2 * bytes ? 255 : uint8_t(byte(rng));
             }
-            std::vector<int8_t> panels(rows * bytes);
-            std::vector<uint32_t> norms(rows, 0), want(kPanelQueries * rows);
-            for (size_t r = 0; r < rows; ++r) {
-                for (size_t b = 0; b < bytes; ++b) {
-                    const uint8_t v = patches[r * bytes + b];
-                    panels[r / kPanelRows * kPanelRows * bytes + b / 4 * kPanelRows * 4 +
-                           r % kPanelRows * 4 + b % 4] = int8_t(v ^ 0x80);
-                    norms[r] += uint32_t(v) * v;
-                }
-            }
-            std::vector<int32_t> offsets(kPanelQueries);
-            std::vector<uint32_t> limits(kPanelQueries);
+            const PanelLayout layout = lay_out_panels(patches, rows, bytes);
+            const std::vector<int32_t> offsets = query_offsets(queries, bytes);
+            std::vector<uint32_t> want(kPanelQueries * rows), limits(kPanelQueries);
             for (size_t q = 0; q < kPanelQueries; ++q) {
-                uint32_t sum = 0, norm = 0;
-                for (size_t b = 0; b < bytes; ++b) {
-                    const uint32_t v = queries[q * bytes + b];
-                    sum += v;
-                    norm += v * v;
-                }
-                offsets[q] = int32_t(norm - 256 * sum);
                 for (size_t r = 0; r < rows; ++r) {
                     uint64_t d = 0;
                     for (size_t b = 0; b < bytes; ++b) {
@@ -70,8 +91,9 @@ inline void expect_panel_distances_exact(const kernels::Kernels& k) {
             }
             std::vector<uint32_t> got(want.size(), 0xdeadbeef);
             std::vector<uint16_t> masks(kPanelQueries * count, 0xdead);
-            k.panel_distances({queries.data(), offsets.data(), limits.data(), bytes}, panels.data(),
-                              norms.data(), count, got.data(), masks.data());
+            k.panel_distances({queries.data(), offsets.data(), limits.data(), bytes},
+                              layout.panels.data(), layout.norms.data(), count, got.data(),
+                              masks.data());
             ASSERT_EQ(got, want);
             for (size_t q = 0; q < kPanelQueries; ++q) {
                 for (size_t r = 0; r < rows; ++r) {
@@ -100,33 +122,23 @@ inline void expect_panel_distances_as_reference(const kernels::Kernels& set, Val
             const size_t rows = count * kPanelRows;
             std::vector<uint8_t> queries(kPanelQueries * bytes);
             for (size_t i = 0; i < queries.size(); ++i) queries[i] = value(i / bytes, i % bytes);
-            std::vector<int8_t> panels(rows * bytes);
-            std::vector<uint32_t> norms(rows, 0);
-            for (size_t r = 0; r < rows; ++r) {
-                for (size_t b = 0; b < bytes; ++b) {
-                    const uint8_t v = value(kPanelQueries + r, b);
-                    panels[r / kPanelRows * kPanelRows * bytes + b / 4 * kPanelRows * 4 +
-                           r % kPanelRows * 4 + b % 4] = int8_t(v ^ 0x80);
-                    norms[r] += uint32_t(v) * v;
-                }
+            std::vector<uint8_t> patches(rows * bytes);
+            for (size_t i = 0; i < patches.size(); ++i) {
+                patches[i] = value(kPanelQueries + i / bytes, i % bytes);
             }
-            std::vector<int32_t> offsets(kPanelQueries);
+            const PanelLayout layout = lay_out_panels(patches, rows, bytes);
+            const std::vector<int32_t> offsets = query_offsets(queries, bytes);
             std::vector<uint32_t> limits(kPanelQueries);
             for (size_t q = 0; q < kPanelQueries; ++q) {
-                uint32_t sum = 0, norm = 0;
-                for (size_t b = 0; b < bytes; ++b) {
-                    sum += queries[q * bytes + b];
-                    norm += uint32_t(queries[q * bytes + b]) * queries[q * bytes + b];
-                }
-                offsets[q] = int32_t(norm - 256 * sum);
                 limits[q] = q == 0 ? 0 : q == 1 ? UINT32_MAX : uint32_t(rng() % (bytes * 20000));
             }
             const kernels::PanelQueries q{queries.data(), offsets.data(), limits.data(), bytes};
             std::vector<uint32_t> want(kPanelQueries * rows), got(want.size(), 0xdeadbeef);
             std::vector<uint16_t> want_masks(kPanelQueries * count), masks(want_masks.size(), 1);
-            kernels::scalar_kernels().panel_distances(q, panels.data(), norms.data(), count,
-                                                      want.data(), want_masks.data());
-            set.panel_distances(q, panels.data(), norms.data(), count, got.data(), masks.data());
+            kernels::scalar_kernels().panel_distances(q, layout.panels.data(), layout.norms.data(),
+                                                      count, want.data(), want_masks.data());
+            set.panel_distances(q, layout.panels.data(), layout.norms.data(), count, got.data(),
+                                masks.data());
             ASSERT_EQ(got, want);
             ASSERT_EQ(masks, want_masks);
         }

@@ -27,16 +27,9 @@ struct Instance {
     uint64_t d(uint32_t cell, uint32_t tile) const { return distance[size_t(cell) * tiles + tile]; }
 };
 
-// Cells and tiles as random points of a small colour cube: squared distances like a mosaic's.
-Instance random_points(uint32_t cells, uint32_t tiles, int side, uint32_t seed) {
-    std::mt19937 rng(seed);
-    std::uniform_int_distribution<int> coordinate(0, side - 1);
-    auto points = [&](uint32_t n) {
-        std::vector<int> p(size_t(n) * 3);
-        for (int& x : p) x = coordinate(rng);
-        return p;
-    };
-    const std::vector<int> cell = points(cells), tile = points(tiles);
+// The squared distances between cells and tiles given as points of 3 coordinates each.
+Instance from_points(const std::vector<int>& cell, const std::vector<int>& tile) {
+    const auto cells = uint32_t(cell.size() / 3), tiles = uint32_t(tile.size() / 3);
     Instance inst{cells, tiles, std::vector<uint64_t>(size_t(cells) * tiles)};
     for (uint32_t c = 0; c < cells; ++c) {
         for (uint32_t t = 0; t < tiles; ++t) {
@@ -49,6 +42,19 @@ Instance random_points(uint32_t cells, uint32_t tiles, int side, uint32_t seed) 
         }
     }
     return inst;
+}
+
+// Cells and tiles as random points of a small colour cube: squared distances like a mosaic's.
+Instance random_points(uint32_t cells, uint32_t tiles, int side, uint32_t seed) {
+    std::mt19937 rng(seed);
+    std::uniform_int_distribution<int> coordinate(0, side - 1);
+    auto points = [&](uint32_t n) {
+        std::vector<int> p(size_t(n) * 3);
+        for (int& x : p) x = coordinate(rng);
+        return p;
+    };
+    const std::vector<int> cell = points(cells);
+    return from_points(cell, points(tiles));
 }
 
 // The k nearest tiles of a cell in the exact search's order: by distance, then by id.
@@ -329,21 +335,11 @@ TEST(CappedAssignment, PricingReachesTheOptimumOfACrowd) {
     std::mt19937 rng(11);
     std::normal_distribution<double> spread(0, 6);
     const uint32_t cells = 240, tiles = 120;
-    Instance inst{cells, tiles, std::vector<uint64_t>(size_t(cells) * tiles)};
     std::vector<int> cell(size_t(cells) * 3), tile(size_t(tiles) * 3);
     for (int& x : cell) x = std::clamp(int(100 + spread(rng)), 0, 255);
     std::uniform_int_distribution<int> uniform(0, 255);
     for (int& x : tile) x = uniform(rng);
-    for (uint32_t c = 0; c < cells; ++c) {
-        for (uint32_t t = 0; t < tiles; ++t) {
-            uint64_t sum = 0;
-            for (int i = 0; i < 3; ++i) {
-                const int64_t diff = cell[c * 3 + i] - tile[t * 3 + i];
-                sum += uint64_t(diff * diff);
-            }
-            inst.distance[size_t(c) * tiles + t] = sum;
-        }
-    }
+    const Instance inst = from_points(cell, tile);
     int calls = 0;
     size_t priced = 0;
     const CappedAssignment result = solve(inst, 2, 4, &calls, Beyond::price, &priced);
