@@ -30,7 +30,7 @@ class ListsOnly {
         : lists_(lists), k_(lists.size() / cells), tiles_(tiles) {
         uint64_t largest = 0;
         for (const Neighbor& n : lists) largest = std::max(largest, n.distance);
-        // Kept below the solver's limit on distances (its elsewhere cost, a little less).
+        // Kept below the solver's limit on distances (a little less).
         const uint64_t limit =
             uint64_t(std::numeric_limits<int64_t>::max() / 8) / (cells + tiles + 2);
         if (largest > (limit - 1) / cells) {

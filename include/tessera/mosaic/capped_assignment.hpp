@@ -35,14 +35,17 @@
 // whose reduced cost was negative under an earlier round's potentials; the others are priced
 // against each round's potentials, and the graph is solved again only when one joins it. The
 // potentials judged are the optimal ones with the lowest tile prices (a shortest-path pass over
-// the graph), which ask the least of the k-th distances.
+// the graph), which ask the least of the k-th distances. When only a few arcs join (at most a
+// 64th of the cells, or 16), the optimum is not solved again but repaired: each arc with a
+// negative reduced cost takes its cell, and the unit its tile then holds too many returns along a
+// shortest path of reduced costs from the optimal potentials (successive shortest paths).
 // The lower bound of a round is the dual objective after lowering each failing u_c to
 // d_k(c) - max_t v_t, which makes the potentials feasible for the full problem.
 //
-// Ties: among equally good assignments the result is the one the network simplex reaches on this
-// graph, which is a fixed function of the input (nodes and arcs in cell order, each cell's
-// candidates in list order, one thread). The exact search's lists do not depend on its thread
-// count, so neither does the assignment.
+// Ties: among equally good assignments the result is the one the network simplex and the repairs
+// reach on this graph, which is a fixed function of the input (nodes and arcs in cell order, each
+// cell's candidates in list order, one thread). The exact search's lists do not depend on its
+// thread count, so neither does the assignment.
 #pragma once
 
 #include <cstddef>
