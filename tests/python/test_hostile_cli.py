@@ -433,10 +433,36 @@ def big_sources(tmp_path_factory, data_dir):
     return folder
 
 
+def start_tessera(*arguments):
+    """A tessera process with SIGINT at its default: a shell that runs pytest in the background
+    starts it, and so its children, with SIGINT ignored, which tessera keeps on purpose."""
+    return subprocess.Popen([str(a) for a in arguments], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
 def long_build(tessera_bin, sources, output):
-    return subprocess.Popen([tessera_bin, "build", str(sources), "-o", str(output), "--tile", "16",
-                             "--stride", "3", "--mode", "gray", "-q"],
-                            stderr=subprocess.PIPE, text=True)
+    return start_tessera(tessera_bin, "build", sources, "-o", output, "--tile", "16", "--stride",
+                         "3", "--mode", "gray", "-q")
+
+
+def interrupt_while_writing(start, out, output, message):
+    """Sends SIGINT to the process `start()` makes once its temporary is in `out`: it must exit 1
+    saying `message` and leave `out` empty. A run that finishes first is tried again."""
+    for attempt in range(3):
+        process = start()
+        while process.poll() is None and not temporaries_in(process, out):
+            pass
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=120)
+        if process.returncode == 0:  # it finished between the check and the signal
+            output.unlink()
+            continue
+        assert process.returncode == 1, stderr
+        assert message in stderr
+        assert os.listdir(out) == []
+        return
+    pytest.fail("the process finished before the signal in every attempt")
 
 
 def read_maps(pid):
@@ -541,24 +567,8 @@ def temporaries_in(process, directory):
 def test_interrupt_while_writing_leaves_nothing(tessera_bin, tmp_path, big_sources):
     out = tmp_path / "out"
     out.mkdir()
-    caught = 0
-    for attempt in range(3):
-        process = long_build(tessera_bin, big_sources, out / "lib.tsr")
-        # Wait for the temporary to appear (the library is being written), then interrupt.
-        while process.poll() is None and not temporaries_in(process, out):
-            pass
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
-        if process.returncode == 0:  # it finished between the check and the signal
-            (out / "lib.tsr").unlink()
-            continue
-        assert process.returncode == 1, stderr
-        assert "interrupted by SIGINT" in stderr
-        assert os.listdir(out) == []
-        caught += 1
-        break
-    assert caught > 0
+    interrupt_while_writing(lambda: long_build(tessera_bin, big_sources, out / "lib.tsr"), out,
+                            out / "lib.tsr", "interrupted by SIGINT")
 
 
 def test_interrupt_while_writing_a_poster_leaves_nothing(tessera_bin, tmp_path, big_sources):
@@ -568,27 +578,10 @@ def test_interrupt_while_writing_a_poster_leaves_nothing(tessera_bin, tmp_path, 
                         "--render", "64", big_sources)
     out = tmp_path / "out"
     out.mkdir()
-    caught = 0
-    for attempt in range(3):
-        process = subprocess.Popen([tessera_bin, "mosaic", str(library),
-                                    str(big_sources / "astronaut.png"), "-o",
-                                    str(out / "poster.png"), "--grid", "200", "-q"],
-                                   stderr=subprocess.PIPE, text=True,
-                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-        while process.poll() is None and not temporaries_in(process, out):
-            pass
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=120)
-        if process.returncode == 0:  # it finished between the check and the signal
-            (out / "poster.png").unlink()
-            continue
-        assert process.returncode == 1, stderr
-        assert "tessera: interrupted by SIGINT; unfinished output removed" in stderr
-        assert os.listdir(out) == []
-        caught += 1
-        break
-    assert caught > 0
+    interrupt_while_writing(
+        lambda: start_tessera(tessera_bin, "mosaic", library, big_sources / "astronaut.png", "-o",
+                              out / "poster.png", "--grid", "200", "-q"),
+        out, out / "poster.png", "tessera: interrupted by SIGINT; unfinished output removed")
 
 
 def test_sigkill_while_writing_leaves_no_temporary(tessera_bin, tmp_path, big_sources):
