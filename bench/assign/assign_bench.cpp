@@ -110,6 +110,7 @@ int main(int argc, char** argv) {
     };
     size_t priced_pairs = 0;
     const tessera::PairDistances distances = [&](uint32_t cell, std::span<const uint32_t> listed,
+                                                 std::span<const uint64_t>,
                                                  std::span<uint64_t> out) {
         const auto begin = Clock::now();
         for (size_t i = 0; i < listed.size(); ++i)

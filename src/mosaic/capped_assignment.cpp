@@ -26,7 +26,54 @@ using Cost = int64_t;
 // Pairs outside a cell's list that join the graph in one round of pricing: those with the most
 // negative reduced costs. (All of them would multiply the graph: most are far tiles whose prices
 // fall as soon as nearer pairs join.)
-constexpr size_t kPricedArcs = 4;
+constexpr size_t kPricedArcs = 64;
+
+// Pairs that join for each tile in a round of pricing, besides the cells' own: the tile's most
+// negative pairs not already joining. Alike cells (a sky) share their most negative tiles, so
+// without these each round would bring in only those few and the next ones a solve later.
+constexpr size_t kPricedCells = 16;
+
+// The most negative pairs offered for each tile, (reduced cost, cell) ascending.
+class TileBest {
+  public:
+    struct Pair {
+        Cost reduced;
+        uint32_t cell;
+        uint64_t distance;
+    };
+
+    TileBest(uint32_t tiles, size_t per_tile)
+        : per_tile_(per_tile), pairs_(size_t(tiles) * per_tile), count_(tiles, 0) {
+        TESSERA_ASSERT(per_tile > 0 && per_tile <= UINT8_MAX);
+    }
+
+    void offer(uint32_t tile, Pair pair) {
+        Pair* best = pairs_.data() + size_t(tile) * per_tile_;
+        uint8_t& n = count_[tile];
+        const auto less = [](const Pair& a, const Pair& b) {
+            return std::pair(a.reduced, a.cell) < std::pair(b.reduced, b.cell);
+        };
+        if (n == per_tile_ && !less(pair, best[n - 1])) return;
+        size_t i = n < per_tile_ ? n++ : n - 1;
+        for (; i > 0 && less(pair, best[i - 1]); --i) best[i] = best[i - 1];
+        best[i] = pair;
+    }
+
+    // Appends the kept pairs as (cell, pair), by tile.
+    void append_to(std::vector<std::pair<uint32_t, Neighbor>>& joining) const {
+        for (uint32_t t = 0; t < count_.size(); ++t) {
+            for (size_t i = 0; i < count_[t]; ++i) {
+                const Pair& p = pairs_[size_t(t) * per_tile_ + i];
+                joining.push_back({p.cell, {p.distance, t}});
+            }
+        }
+    }
+
+  private:
+    size_t per_tile_;
+    std::vector<Pair> pairs_;  // per_tile_ slots per tile
+    std::vector<uint8_t> count_;
+};
 
 // Up to this many joining pairs, or a 64th of the cells, the optimum is repaired rather than
 // solved again (a shortest path each, against a solve of the whole graph).
@@ -181,7 +228,8 @@ Verdict judge_by_kth_distance(const Round& round, const CandidateTable& table, u
 
 // With real distances: a tile t outside cell c's list has d(c,t) >= d_k(c), so its reduced cost
 // d(c,t) + p_t - u_c can be negative only where p_t < u_c - d_k(c); those tiles, cheapest first,
-// are priced, and the pairs with negative reduced cost are to join the graph.
+// are priced, each only as far as telling whether d(c,t) < u_c - p_t, and the most negative
+// pairs of each cell and of each tile are to join the graph.
 Verdict judge_by_pricing(const Round& round, const CandidateTable& table, uint32_t max_uses,
                          const PairDistances& distances) {
     Verdict verdict;
@@ -194,8 +242,9 @@ Verdict judge_by_pricing(const Round& round, const CandidateTable& table, uint32
     });
     std::vector<Cost> sorted_price(tiles);
     for (uint32_t i = 0; i < tiles; ++i) sorted_price[i] = -round.v[by_price[i]];
-    std::vector<uint64_t> distance;
+    std::vector<uint64_t> distance, limit;
     std::vector<std::pair<Cost, uint32_t>> negative;  // (reduced cost, index in by_price)
+    TileBest tile_best(tiles, kPricedCells);
     for (uint32_t c = 0; c < table.cells(); ++c) {
         if (c % 256 == 0) interruption_point();  // a cell may price thousands of tiles
         const auto list = table.of(c);
@@ -207,13 +256,17 @@ Verdict judge_by_pricing(const Round& round, const CandidateTable& table, uint32
         Cost least = u;  // the least of d(c,t) + p_t over the tiles outside the list
         if (count > 0) {
             const std::span<const uint32_t> priced(by_price.data(), count);
+            // Only pairs below u_c matter (d + p_t < u_c): the measure may stop above that.
+            limit.resize(count);
+            for (size_t i = 0; i < count; ++i) limit[i] = uint64_t(u - sorted_price[i] - 1);
             distance.resize(count);
-            distances(c, priced, distance);
+            distances(c, priced, limit, distance);
             negative.clear();
             for (size_t i = 0; i < count; ++i) {
+                if (distance[i] > limit[i]) continue;
                 table.check_distance(distance[i]);
                 const Cost reduced = Cost(distance[i]) + sorted_price[i] - u;
-                if (reduced < 0) negative.push_back({reduced, uint32_t(i)});
+                negative.push_back({reduced, uint32_t(i)});
                 least = std::min(least, Cost(distance[i]) + sorted_price[i]);
             }
             const size_t joining = std::min(kPricedArcs, negative.size());
@@ -223,9 +276,18 @@ Verdict judge_by_pricing(const Round& round, const CandidateTable& table, uint32
                 const uint32_t i = negative[j].second;
                 verdict.joining.push_back({c, {distance[i], priced[i]}});
             }
+            for (size_t j = joining; j < negative.size(); ++j) {
+                const auto [reduced, i] = negative[j];
+                tile_best.offer(priced[i], {reduced, c, distance[i]});
+            }
         }
         verdict.lower_bound += least;
     }
+    tile_best.append_to(verdict.joining);
+    // By cell, as the graph's arcs are laid out.
+    std::sort(verdict.joining.begin(), verdict.joining.end(), [](const auto& a, const auto& b) {
+        return std::pair(a.first, a.second.id) < std::pair(b.first, b.second.id);
+    });
     return verdict;
 }
 

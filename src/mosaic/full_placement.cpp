@@ -138,13 +138,25 @@ void make_placeable(CandidateTable& table, uint32_t max_uses, std::vector<uint32
             std::vector<uint64_t> spare_distance(spare.size());
             std::vector<Neighbor> nearest(spare.size());
             for (uint32_t c : stuck) {
-                distances(c, spare, spare_distance);
+                distances(c, spare, {}, spare_distance);
                 for (size_t i = 0; i < spare.size(); ++i)
                     nearest[i] = {spare_distance[i], spare[i]};
                 const size_t count = std::min(kSpareArcs, nearest.size());
                 std::partial_sort(nearest.begin(), nearest.begin() + ptrdiff_t(count),
                                   nearest.end());
                 for (size_t i = 0; i < count; ++i) table.add_extra(c, nearest[i]);
+                if (placement.place_directly(c)) continue;
+                // Alike stuck cells share their nearest spare tiles, which the ones before took:
+                // the nearest with a use left becomes an arc, so that one pass places them all.
+                const auto left =
+                    std::min_element(nearest.begin() + ptrdiff_t(count), nearest.end(),
+                                     [&](const Neighbor& a, const Neighbor& b) {
+                                         return std::pair(!placement.spare(a.id), a) <
+                                                std::pair(!placement.spare(b.id), b);
+                                     });
+                TESSERA_ASSERT(left != nearest.end() && placement.spare(left->id));
+                table.add_extra(c, *left);
+                placement.place_directly(c);
             }
             continue;
         }

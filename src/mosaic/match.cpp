@@ -94,11 +94,12 @@ std::vector<Neighbor> match_listed_tiles(const Library& library, const Searcher&
     return neighbors;
 }
 
-void tile_distances(const Library& library, ImageView target, const Tile& tile,
-                    std::span<const uint32_t> ids, std::span<uint64_t> distances) {
+void tile_distances(PatchDistances& measure, ImageView target, const Tile& tile,
+                    std::span<const uint32_t> ids, std::span<uint64_t> distances,
+                    std::span<const uint64_t> limits) {
     std::vector<uint8_t> query(size_t(tile.size.width) * tile.size.height * target.channels);
     copy_tile(target, tile, query.data());
-    patch_distances(library, query.data(), tile.size, ids, distances);
+    measure.measure(query.data(), tile.size, ids, distances, limits);
 }
 
 TileCandidates match_tiles(const Library& library, const Searcher& searcher, ImageView target,

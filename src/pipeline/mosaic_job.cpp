@@ -74,9 +74,10 @@ std::vector<TileMatch> capped_matches(const Library& library, const Searcher& se
     };
     // The certificate prices pairs outside the lists with their real distances, so lists need
     // not widen to the whole library where tile prices are high.
+    PatchDistances measure(library);
     const PairDistances distances = [&](uint32_t cell, std::span<const uint32_t> ids,
-                                        std::span<uint64_t> out) {
-        tile_distances(library, target, candidates.tiles[cell], ids, out);
+                                        std::span<const uint64_t> limits, std::span<uint64_t> out) {
+        tile_distances(measure, target, candidates.tiles[cell], ids, out, limits);
     };
     if (events.phase) events.phase("assigning");
     capped =
@@ -92,7 +93,7 @@ std::vector<TileMatch> capped_matches(const Library& library, const Searcher& se
         if (listed != list.end()) {
             distance = listed->distance;
         } else {  // a priced pair
-            distances(uint32_t(c), std::span(&patch, 1), std::span(&distance, 1));
+            distances(uint32_t(c), std::span(&patch, 1), {}, std::span(&distance, 1));
         }
         matches[c] = {candidates.tiles[c], patch, distance};
     }

@@ -89,14 +89,19 @@ WidenCandidates widen_from(const Instance& inst, int* calls) {
     };
 }
 
-// The distances of the pairs the solver prices, counting them.
+// The distances of the pairs the solver prices, counting them. A distance above its limit is
+// written as the least value the contract allows, which exact arithmetic must not mistake for it.
 PairDistances distances_from(const Instance& inst, size_t* priced) {
-    return
-        [&inst, priced](uint32_t cell, std::span<const uint32_t> tiles, std::span<uint64_t> out) {
-            EXPECT_EQ(tiles.size(), out.size());
-            for (size_t i = 0; i < tiles.size(); ++i) out[i] = inst.d(cell, tiles[i]);
-            *priced += tiles.size();
-        };
+    return [&inst, priced](uint32_t cell, std::span<const uint32_t> tiles,
+                           std::span<const uint64_t> limits, std::span<uint64_t> out) {
+        EXPECT_EQ(tiles.size(), out.size());
+        EXPECT_TRUE(limits.empty() || limits.size() == tiles.size());
+        for (size_t i = 0; i < tiles.size(); ++i) {
+            const uint64_t d = inst.d(cell, tiles[i]);
+            out[i] = !limits.empty() && d > limits[i] ? limits[i] + 1 : d;
+        }
+        *priced += tiles.size();
+    };
 }
 
 // The Hungarian algorithm (potentials and shortest augmenting paths, O(rows^2 columns)) on the

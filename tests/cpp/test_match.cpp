@@ -2,7 +2,9 @@
 // every band and every k against the oracle searched tile by tile.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -112,21 +114,45 @@ TEST(Match, ListedTilesMatchAsInTheWholeGrid) {
     }
 }
 
-// Every patch's distance to every tile, edge tiles included, as the oracle ranks them all.
+// Every patch's distance to every tile, edge tiles included, as the oracle ranks them all; and
+// with limits, exact within each limit (at it, one below the distance, the tile's median
+// distance) and above it elsewhere.
 TEST(Match, TileDistancesAreTheOraclesDistances) {
     for (const Mode mode : {Mode::Gray, Mode::Rgb}) {
         const Scene s = scene(mode, 17);
+        PatchDistances measure(s.lib);
         const uint32_t n = uint32_t(s.lib.patch_count());
         std::vector<uint32_t> ids(n);
         for (uint32_t i = 0; i < n; ++i) ids[i] = n - 1 - i;  // any order
+        size_t above = 0;
         for (const Tile& t : cover_with_tiles(s.target.size(), s.lib.params().tile)) {
-            std::vector<uint64_t> distances(n);
-            tile_distances(s.lib, s.target.view(), t, ids, distances);
+            std::vector<uint64_t> truth(n);  // by position in ids
             for (const Neighbor& nb : oracle_nearest(s.lib, s.target.view(), t, int(n))) {
-                EXPECT_EQ(distances[n - 1 - nb.id], nb.distance)
-                    << "patch " << nb.id << " tile " << t.x << "," << t.y;
+                truth[n - 1 - nb.id] = nb.distance;
+            }
+            std::vector<uint64_t> median(truth);
+            std::nth_element(median.begin(), median.begin() + n / 2, median.end());
+            const std::vector<std::function<uint64_t(uint64_t)>> limit_of = {
+                [](uint64_t d) { return d; }, [](uint64_t d) { return d == 0 ? 0 : d - 1; },
+                [&](uint64_t) { return median[n / 2]; }};
+            std::vector<uint64_t> distances(n);
+            tile_distances(measure, s.target.view(), t, ids, distances);
+            EXPECT_EQ(distances, truth) << "tile " << t.x << "," << t.y;
+            for (const auto& limit : limit_of) {
+                std::vector<uint64_t> limits(n);
+                for (uint32_t i = 0; i < n; ++i) limits[i] = limit(truth[i]);
+                tile_distances(measure, s.target.view(), t, ids, distances, limits);
+                for (uint32_t i = 0; i < n; ++i) {
+                    if (truth[i] <= limits[i]) {
+                        EXPECT_EQ(distances[i], truth[i]) << "patch " << ids[i];
+                    } else {
+                        EXPECT_GT(distances[i], limits[i]) << "patch " << ids[i];
+                        ++above;
+                    }
+                }
             }
         }
+        EXPECT_GT(above, size_t(n));  // the limits were exercised
     }
 }
 

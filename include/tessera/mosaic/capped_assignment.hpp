@@ -21,9 +21,11 @@
 // Where it fails, those cells get twice the candidates (at most the library size) from the
 // caller's search. Given the pair distances instead, the certificate prices the pairs it cannot
 // rule out: a tile t outside cell c's list can have a negative reduced cost only where its price
-// -v_t < u_c - d_k(c), so those tiles, cheapest first, are measured, and the most negative few
-// pairs of each cell join the graph; no list is widened. Usually far fewer pairs than a widened
-// list holds, and the bound is exact: u_c is lowered to the least d(c,t) - v_t found.
+// -v_t < u_c - d_k(c), so those tiles, cheapest first, are measured (only as far as telling
+// whether d(c,t) < u_c + v_t, which a lower bound of the distance often tells), and the most
+// negative pairs of each cell, and of each tile, join the graph; no list is widened. Usually far
+// fewer pairs than a widened list holds, and the bound is exact: u_c is lowered to the least
+// d(c,t) - v_t found.
 //
 // Before the first solve the graph must be able to place every cell (first lists may hold too
 // few tiles: a crowd of cells sharing a few tiles, or max_uses * tiles close to the cell count):
@@ -76,9 +78,11 @@ using WidenCandidates =
     std::function<std::vector<Neighbor>(std::span<const uint32_t> cells, int k)>;
 
 // Writes the distance of `cell` to each of `tiles` into `distances` (as many), exactly as the
-// candidate lists measure it.
-using PairDistances = std::function<void(uint32_t cell, std::span<const uint32_t> tiles,
-                                         std::span<uint64_t> distances)>;
+// candidate lists measure it. Given `limits` (as many, or none), a distance above limits[i] may be
+// written as any value above it.
+using PairDistances =
+    std::function<void(uint32_t cell, std::span<const uint32_t> tiles,
+                       std::span<const uint64_t> limits, std::span<uint64_t> distances)>;
 
 // Throws Error, saying how many uses or tiles are needed, when max_uses * tiles < cells.
 void check_repeat_cap(size_t cells, uint32_t tiles, uint32_t max_uses);

@@ -40,10 +40,11 @@ std::vector<Neighbor> match_listed_tiles(const Library& library, const Searcher&
                                          ImageView target, std::span<const Tile> tiles, int k,
                                          const Progress& progress = {});
 
-// The squared distances of tile `tile` of `target` to the patches `ids`, as the search measures
-// them (patch_distances).
-void tile_distances(const Library& library, ImageView target, const Tile& tile,
-                    std::span<const uint32_t> ids, std::span<uint64_t> distances);
+// The squared distances of tile `tile` of `target` to the patches `ids` of the library `measure`
+// measures, as the search measures them (PatchDistances, which says what `limits` allows).
+void tile_distances(PatchDistances& measure, ImageView target, const Tile& tile,
+                    std::span<const uint32_t> ids, std::span<uint64_t> distances,
+                    std::span<const uint64_t> limits = {});
 
 // Matches the tiles of band `rows` of `target` (which must have the library's channel count);
 // {0, tile_rows(...)} is the whole target. 1 <= k <= library size. `progress` counts the band's

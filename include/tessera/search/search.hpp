@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string_view>
+#include <vector>
 
 #include "tessera/core/geometry.hpp"
 #include "tessera/library/library.hpp"
@@ -41,11 +42,30 @@ class Searcher {
     virtual void search(const QueryBatch& queries, int k, Neighbor* out) const = 0;
 };
 
-// The squared distances of one query (window pixels, packed as in QueryBatch) to the top-left
-// window of each patch in `ids` (all below the library size; the window no larger than the tile),
-// exactly as every searcher measures them: for callers that price pairs a search did not list.
-void patch_distances(const Library& library, const uint8_t* query, Size window,
-                     std::span<const uint32_t> ids, std::span<uint64_t> distances);
+// The squared distances of one query at a time (window pixels, packed as in QueryBatch) to the
+// top-left window of listed patches, exactly as every searcher measures them: for callers that
+// price pairs a search did not list. Given limits, a pair only has to be measured where it may be
+// within its limit: the per-channel mean and spread bound (search_index.hpp), from features of
+// each patch's window computed on the first query of each window shape, rules most others out.
+// Not for concurrent use (the features are kept).
+class PatchDistances {
+  public:
+    explicit PatchDistances(const Library& library);  // which must outlive this
+    ~PatchDistances();
+
+    // Writes the distance of `query` to each patch in `ids` (all below the library size; the
+    // window no larger than the tile). Given `limits` (one per id), a distance above limits[i]
+    // may be written as any value above it.
+    void measure(const uint8_t* query, Size window, std::span<const uint32_t> ids,
+                 std::span<uint64_t> distances, std::span<const uint64_t> limits = {});
+
+  private:
+    struct WindowFeatures;
+    const WindowFeatures& features(Size window);
+
+    const Library& library_;
+    std::vector<std::unique_ptr<WindowFeatures>> windows_;
+};
 
 // The instruction-set level of the exact search's kernels. One binary runs on any x86-64: the
 // level is chosen at run time.
