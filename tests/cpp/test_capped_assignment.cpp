@@ -355,6 +355,32 @@ TEST(CappedAssignment, PricingReachesTheOptimumOfACrowd) {
     expect_certified_assignment(inst, 2, result);
 }
 
+// A crowd of identical cells shares one first candidate, so all but one are stuck, and all share
+// their nearest spare tiles too: each stuck cell is measured against the spare tiles once (a
+// call without limits), not once per pass that places a few more of them.
+TEST(CappedAssignment, AlikeStuckCellsArePlacedInOnePass) {
+    const uint32_t cells = 64, tiles = 80;
+    std::vector<int> cell(size_t(cells) * 3, 100), tile(size_t(tiles) * 3);
+    std::mt19937 rng(5);
+    std::uniform_int_distribution<int> uniform(0, 255);
+    for (int& x : tile) x = uniform(rng);
+    const Instance inst = from_points(cell, tile);
+    size_t priced = 0, placing_calls = 0;
+    const PairDistances measured = distances_from(inst, &priced);
+    const PairDistances counted = [&](uint32_t c, std::span<const uint32_t> ids,
+                                      std::span<const uint64_t> limits, std::span<uint64_t> out) {
+        if (limits.empty()) ++placing_calls;
+        measured(c, ids, limits, out);
+    };
+    int calls = 0;
+    const CappedAssignment result = assign_with_repeat_cap(nearest_of_all(inst, 1), cells, tiles, 1,
+                                                           widen_from(inst, &calls), counted);
+    EXPECT_EQ(calls, 0);
+    EXPECT_EQ(placing_calls, cells - 1);
+    EXPECT_EQ(int64_t(result.total_cost), dense_optimum(inst, 1));
+    expect_certified_assignment(inst, 1, result);
+}
+
 // Lists of the whole library leave nothing outside them: certified in one round, no widening.
 TEST(CappedAssignment, WholeLibraryListsNeedOneRound) {
     const Instance inst = random_points(30, 20, 16, 7);
