@@ -11,6 +11,7 @@
 #include "mosaic/flow_repair.hpp"
 #include "mosaic/full_placement.hpp"
 #include "mosaic/min_cost_flow.hpp"
+#include "mosaic/tile_best.hpp"
 #include "tessera/core/error.hpp"
 #include "tessera/core/interrupt.hpp"
 #include "tessera/core/text.hpp"
@@ -32,48 +33,6 @@ constexpr size_t kPricedArcs = 64;
 // negative pairs not already joining. Alike cells (a sky) share their most negative tiles, so
 // without these each round would bring in only those few and the next ones a solve later.
 constexpr size_t kPricedCells = 16;
-
-// The most negative pairs offered for each tile, (reduced cost, cell) ascending.
-class TileBest {
-  public:
-    struct Pair {
-        Cost reduced;
-        uint32_t cell;
-        uint64_t distance;
-    };
-
-    TileBest(uint32_t tiles, size_t per_tile)
-        : per_tile_(per_tile), pairs_(size_t(tiles) * per_tile), count_(tiles, 0) {
-        TESSERA_ASSERT(per_tile > 0 && per_tile <= UINT8_MAX);
-    }
-
-    void offer(uint32_t tile, Pair pair) {
-        Pair* best = pairs_.data() + size_t(tile) * per_tile_;
-        uint8_t& n = count_[tile];
-        const auto less = [](const Pair& a, const Pair& b) {
-            return std::pair(a.reduced, a.cell) < std::pair(b.reduced, b.cell);
-        };
-        if (n == per_tile_ && !less(pair, best[n - 1])) return;
-        size_t i = n < per_tile_ ? n++ : n - 1;
-        for (; i > 0 && less(pair, best[i - 1]); --i) best[i] = best[i - 1];
-        best[i] = pair;
-    }
-
-    // Appends the kept pairs as (cell, pair), by tile.
-    void append_to(std::vector<std::pair<uint32_t, Neighbor>>& joining) const {
-        for (uint32_t t = 0; t < count_.size(); ++t) {
-            for (size_t i = 0; i < count_[t]; ++i) {
-                const Pair& p = pairs_[size_t(t) * per_tile_ + i];
-                joining.push_back({p.cell, {p.distance, t}});
-            }
-        }
-    }
-
-  private:
-    size_t per_tile_;
-    std::vector<Pair> pairs_;  // per_tile_ slots per tile
-    std::vector<uint8_t> count_;
-};
 
 // Up to this many joining pairs, or a 64th of the cells, the optimum is repaired rather than
 // solved again (a shortest path each, against a solve of the whole graph).
@@ -244,7 +203,7 @@ Verdict judge_by_pricing(const Round& round, const CandidateTable& table, uint32
     for (uint32_t i = 0; i < tiles; ++i) sorted_price[i] = -round.v[by_price[i]];
     std::vector<uint64_t> distance, limit;
     std::vector<std::pair<Cost, uint32_t>> negative;  // (reduced cost, index in by_price)
-    TileBest tile_best(tiles, kPricedCells);
+    capped::TileBest tile_best(tiles, kPricedCells);
     for (uint32_t c = 0; c < table.cells(); ++c) {
         if (c % 256 == 0) interruption_point();  // a cell may price thousands of tiles
         const auto list = table.of(c);
