@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     mosaic.add_argument("--suffix", default=".png", help="output extension: its format")
     mosaic.add_argument("--threads", type=int, default=1, help="threads per mosaic (0: all cores)")
     mosaic.add_argument("--max-uses", type=int, default=None, help="as tessera mosaic --max-uses (a .tsr library only)")
+    mosaic.add_argument("--min-distance", type=int, default=None, help="as tessera mosaic --min-distance (a .tsr library only)")
     cluster_options(mosaic)
 
     build = commands.add_parser(
@@ -77,9 +78,20 @@ def _client(args: argparse.Namespace) -> Any:
     return Client(cluster)
 
 
+def _sharded(library: str) -> bool:
+    return os.path.isdir(library) or library.endswith(".json")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     from . import dask as td
+
+    if args.command == "mosaic" and _sharded(args.library) and (
+        args.max_uses is not None or args.min_distance is not None
+    ):  # the sharded mosaic takes each tile's nearest patch
+        print(f"error: {args.library}: --max-uses and --min-distance need a .tsr library file, "
+              "not a sharded library", file=sys.stderr)
+        return 1
 
     try:
         with _client(args) as client:
@@ -92,7 +104,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 )
                 print(f"{shards.path}: {len(shards)} patches in {len(shards.shards)} shards")
                 return 0
-            if os.path.isdir(args.library) or args.library.endswith(".json"):
+            if _sharded(args.library):
                 shards = td.open_sharded(args.library, client)
                 os.makedirs(args.out_dir, exist_ok=True)
                 from . import _tessera
@@ -105,7 +117,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 return 0
             for output in td.mosaic_many(
                 client, args.library, args.targets, args.out_dir, suffix=args.suffix,
-                threads=args.threads, max_uses=args.max_uses, progress=args.progress,
+                threads=args.threads, max_uses=args.max_uses, min_distance=args.min_distance,
+                progress=args.progress,
             ):
                 print(output)
             return 0

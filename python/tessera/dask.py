@@ -49,6 +49,7 @@ def mosaic_many(
     return_matches: bool = False,
     max_pixels: int = _tessera.DEFAULT_MAX_PIXELS,
     max_uses: Optional[int] = None,
+    min_distance: Optional[int] = None,
     local_dir: Optional[str] = None,
     progress: bool = False,
 ) -> List[Any]:
@@ -65,7 +66,8 @@ def mosaic_many(
         array's index as 6 digits. The format follows ``suffix`` (default ".png"; the
         ``tessera mosaic`` formats).
     threads : threads per mosaic, default 1 (Dask runs one task per worker thread); None or 0
-        for all cores. max_pixels, max_uses, return_matches: as for Library.mosaic.
+        for all cores. max_pixels, max_uses, min_distance, return_matches: as for
+        Library.mosaic.
     local_dir : copy the library file into this directory on each worker first.
     progress : show ``distributed.progress`` while waiting.
     """
@@ -78,6 +80,7 @@ def mosaic_many(
         "return_matches": _arguments.flag(return_matches, "return_matches"),
         "max_pixels": _arguments.max_pixels(max_pixels),
         "max_uses": None if max_uses is None else _arguments.max_uses(max_uses),
+        "min_distance": None if min_distance is None else _arguments.min_distance(min_distance),
     }
     targets = list(targets)
     # An array goes inside its task (to the scheduler, then to one worker): not scattered, as

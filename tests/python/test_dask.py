@@ -161,6 +161,10 @@ def test_mosaic_many_equals_local_and_writes_what_the_cli_writes(client, real, t
     results = td.mosaic_many(client, single, targets[:2], return_matches=True, max_uses=2)
     expected = single.mosaic(targets[1], return_matches=True, max_uses=2)
     assert np.array_equal(results[1].matches, expected.matches)
+    spaced = td.mosaic_many(client, single, targets[:1], return_matches=True, min_distance=1)
+    expected = single.mosaic(target, return_matches=True, min_distance=1)
+    assert np.array_equal(spaced[0].matches, expected.matches)
+    assert not np.array_equal(spaced[0].matches, single.mosaic(target, return_matches=True).matches)
 
     written = td.mosaic_many(client, single.path, targets, out_dir=tmp_path / "out")
     names = ["target.png", "000001.png", "000002.png", "000003.png", "000004.png"]
@@ -283,3 +287,10 @@ def test_command_line_builds_and_mosaics_as_the_api(client, real, data_dir, tmp_
     assert main(["mosaic", single.path, target, "--out-dir", str(tmp_path / "o"), "--suffix",
                  ".foo", *scheduler]) == 1
     assert "cannot tell the image format from the extension '.foo'" in capsys.readouterr().err
+    assert main(["mosaic", single.path, target, "--out-dir", str(tmp_path / "out3"),
+                 "--max-uses", "2", "--min-distance", "1", *scheduler]) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out3" / "target.png")),
+                          single.mosaic(target, max_uses=2, min_distance=1))
+    assert main(["mosaic", str(tmp_path / "s"), target, "--out-dir", str(tmp_path / "o"),
+                 "--min-distance", "1", *scheduler]) == 1
+    assert "need a .tsr library file, not a sharded library" in capsys.readouterr().err
