@@ -10,21 +10,31 @@ namespace tessera {
 
 namespace {
 
-// What the per-channel mean and spread bound needs of a window: its channel sums S_c and
-// isqrt(R), R = Dc |w|^2 - sum_c S_c^2, with Dc the window's pixels (search_index.hpp).
+// What the per-channel mean and spread bound needs of a window: its channel sums S_c (0 past the
+// channel count) and isqrt(R), R = Dc |w|^2 - sum_c S_c^2, with Dc the window's pixels
+// (search_index.hpp). Each fits 32 bits for any tile (kMaxTileSide).
 struct Summary {
-    uint64_t sums[3] = {0, 0, 0};
-    uint64_t spread = 0;
+    uint32_t sums[3] = {0, 0, 0};
+    uint32_t spread = 0;
 };
 
 Summary summarize(const uint8_t* pixels, size_t row_stride, Size window, int channels) {
-    Summary s;
+    uint64_t sums[3] = {0, 0, 0};
     uint32_t norm = 0;
-    detail::window_channel_sums(pixels, row_stride, window, channels, s.sums, &norm);
+    detail::window_channel_sums(pixels, row_stride, window, channels, sums, &norm);
     uint64_t sum_squares = 0;
-    for (int c = 0; c < channels; ++c) sum_squares += s.sums[c] * s.sums[c];
-    s.spread = detail::isqrt(uint64_t(window.width) * window.height * norm - sum_squares);
+    Summary s;
+    for (int c = 0; c < channels; ++c) {
+        sum_squares += sums[c] * sums[c];
+        s.sums[c] = uint32_t(sums[c]);
+    }
+    s.spread = uint32_t(detail::isqrt(uint64_t(window.width) * window.height * norm - sum_squares));
     return s;
+}
+
+int64_t squared_gap(uint32_t a, uint32_t b) {
+    const int64_t gap = int64_t(a) - int64_t(b);
+    return gap * gap;
 }
 
 }  // namespace
@@ -64,22 +74,19 @@ void PatchDistances::measure(const uint8_t* query, Size window, std::span<const 
     const int channels = library_.params().channels();
     const Summary* patches = limits.empty() ? nullptr : features(window).patches.data();
     const Summary q = summarize(query, size_t(window.width) * channels, window, channels);
-    using Wide = unsigned __int128;
-    const Wide pixels = Wide(window.width) * window.height;
+    const uint64_t pixels = uint64_t(window.width) * window.height;
+    const uint64_t largest_ruled = UINT64_MAX / pixels;  // a larger limit rules nothing out
     for (size_t i = 0; i < ids.size(); ++i) {
         TESSERA_ASSERT(ids[i] < library_.patch_count());
-        if (patches) {
-            // Dc d >= sum_c (Sq_c - Sp_c)^2 + (sqrt(Rq) - sqrt(Rp))^2.
+        if (patches && limits[i] <= largest_ruled) {
+            // Dc d >= sum_c (Sq_c - Sp_c)^2 + (sqrt(Rq) - sqrt(Rp))^2, the roots' gap less one as
+            // they are floors.
             const Summary& p = patches[ids[i]];
-            uint64_t bound = 0;
-            for (int c = 0; c < channels; ++c) {
-                const uint64_t gap =
-                    q.sums[c] > p.sums[c] ? q.sums[c] - p.sums[c] : p.sums[c] - q.sums[c];
-                bound += gap * gap;
-            }
-            const uint64_t spread_gap =
-                q.spread > p.spread ? q.spread - p.spread : p.spread - q.spread;
-            if (spread_gap > 1) bound += (spread_gap - 1) * (spread_gap - 1);
+            const int64_t spread_gap =
+                std::max<int64_t>(std::abs(int64_t(q.spread) - int64_t(p.spread)) - 1, 0);
+            const auto bound =
+                uint64_t(squared_gap(q.sums[0], p.sums[0]) + squared_gap(q.sums[1], p.sums[1]) +
+                         squared_gap(q.sums[2], p.sums[2]) + spread_gap * spread_gap);
             if (bound > pixels * limits[i]) {
                 distances[i] = limits[i] + 1;
                 continue;
