@@ -31,7 +31,9 @@ constexpr size_t kPricedArcs = 64;
 
 // Pairs that join for each tile in a round of pricing, besides the cells' own: the tile's most
 // negative pairs not already joining. Alike cells (a sky) share their most negative tiles, so
-// without these each round would bring in only those few and the next ones a solve later.
+// without these each round would bring in only those few and the next ones a solve later. At
+// most this many per tile, and on average per cell (so that a library of millions of patches
+// keeps one or two per tile).
 constexpr size_t kPricedCells = 16;
 
 // Up to this many joining pairs, or a 64th of the cells, the optimum is repaired rather than
@@ -203,7 +205,8 @@ Verdict judge_by_pricing(const Round& round, const CandidateTable& table, uint32
     for (uint32_t i = 0; i < tiles; ++i) sorted_price[i] = -round.v[by_price[i]];
     std::vector<uint64_t> distance, limit;
     std::vector<std::pair<Cost, uint32_t>> negative;  // (reduced cost, index in by_price)
-    capped::TileBest tile_best(tiles, kPricedCells);
+    capped::TileBest tile_best(
+        tiles, std::clamp<size_t>(kPricedCells * table.cells() / tiles, 1, kPricedCells));
     for (uint32_t c = 0; c < table.cells(); ++c) {
         if (c % 256 == 0) interruption_point();  // a cell may price thousands of tiles
         const auto list = table.of(c);
