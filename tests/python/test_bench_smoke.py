@@ -65,3 +65,20 @@ def test_photomosaic_bench_smoke(tessera_bin, tmp_path):
             assert 0 < tool[key]["ssim"] < 1 and 5 < tool[key]["psnr_db"] < 60, (name, key)
     text = out.read_text()
     assert "| mosaic, PNG: wall s |" in text and "metapixel --library=metapixel-library" in text
+
+
+def test_assign_side_by_side_runs_and_agrees_with_scipy(tessera_bin, data_dir, tmp_path):
+    # compare.py asserts tessera's optimum equal to scipy's and not above the greedy fill's.
+    library = tmp_path / "rgb.tsr"
+    subprocess.run([tessera_bin, "build", "-q", "--tile", "8", "-o", str(library),
+                    str(data_dir / "coffee.png")], check=True, timeout=120)
+    compare = [sys.executable, str(ROOT / "bench" / "assign" / "compare.py"), "--max-uses", "1,2"]
+    runs = [compare + ["--sizes", "50:60,100:120"],
+            compare + ["--image", str(data_dir / "astronaut.png"), "--library", str(library),
+                       "--crops", "64,96x80"]]
+    for command, rows in zip(runs, (4, 4)):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        lines = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+        assert len(lines) == 1 + rows  # the header, then a row per size and cap
+        assert all("True" in line for line in lines[1:])  # certified
