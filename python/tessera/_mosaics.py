@@ -154,7 +154,8 @@ class Mosaics:
         report : also return the quality report, ``(result, report)``: a dict with the keys
             of ``--report``'s JSON (psnr, ssim, compared, mean_ciede2000, cells,
             distinct_tiles, uses_histogram, assignment, metric, seconds); ``seconds`` has this call's
-            phases (decode, lab, search, render, report).
+            phases (decode, lab, search, assign with max_uses, space with min_distance, render,
+            report).
         progress : a callable ``(done, total)`` called with the tiles matched so far (0 first,
             then after each batch of up to 4096 tiles), or a ``tqdm`` instance to update.
             Ctrl-C raises KeyboardInterrupt at those same points.

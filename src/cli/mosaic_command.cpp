@@ -70,7 +70,8 @@ void add_look_options(CLI::App& command, MosaicArgs& args) {
     command
         .add_option("--timings", args.timings,
                     "Also write the seconds of each phase (JSON): open, verify, decode, search, "
-                    "render, encode, and what else ran")
+                    "assign (with --max-uses), space (with --min-distance), render, encode, and "
+                    "what else ran")
         ->check(kPath);
 }
 

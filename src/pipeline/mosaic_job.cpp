@@ -50,15 +50,17 @@ uint32_t patch_count(const Library& library) {
 // them for the tiles whose lists do not prove the optimum (assign_with_repeat_cap).
 std::vector<TileMatch> capped_matches(const Library& library, const Searcher& searcher,
                                       ImageView target, const MosaicEvents& events,
-                                      uint32_t max_uses, std::optional<CappedAssignment>& capped) {
+                                      uint32_t max_uses, std::optional<CappedAssignment>& capped,
+                                      PhaseTimes& seconds) {
     const Size tile = library.params().tile;
     const size_t cells = cover_with_tiles(target.size(), tile).size();
     const uint32_t patches = patch_count(library);
     check_repeat_cap(cells, patches, max_uses);
     const TileRows all_rows{0, tile_rows(target.size(), tile)};
-    const TileCandidates candidates =
-        match_tiles(library, searcher, target, all_rows, int(std::min(kFirstCandidates, patches)),
-                    events.matching);
+    const TileCandidates candidates = seconds.time("search", [&] {
+        return match_tiles(library, searcher, target, all_rows,
+                           int(std::min(kFirstCandidates, patches)), events.matching);
+    });
     // The widest list each tile was given, for the chosen patch's distance.
     std::vector<std::vector<Neighbor>> widened(cells);
     const WidenCandidates widen = [&](std::span<const uint32_t> listed, int k) {
@@ -80,8 +82,10 @@ std::vector<TileMatch> capped_matches(const Library& library, const Searcher& se
         tile_distances(measure, target, candidates.tiles[cell], ids, out, limits);
     };
     if (events.phase) events.phase("assigning");
-    capped =
-        assign_with_repeat_cap(candidates.neighbors, cells, patches, max_uses, widen, distances);
+    seconds.time("assign", [&] {
+        capped = assign_with_repeat_cap(candidates.neighbors, cells, patches, max_uses, widen,
+                                        distances);
+    });
     std::vector<TileMatch> matches(cells);
     for (size_t c = 0; c < cells; ++c) {
         const uint32_t patch = capped->tiles[c];
@@ -134,25 +138,27 @@ MosaicResult make_mosaic(const Library& library, const Searcher& searcher, Image
     const ImageView matched_target = options.matched ? options.matched->target.view() : target;
     const Size tile = library.params().tile;
     const int rows = tile_rows(target.size(), tile);
-    result.seconds.time("search", [&] {
-        if (options.min_distance > 0) {
-            const size_t cells = cover_with_tiles(target.size(), tile).size();
-            check_min_distance(rows, int(cells / size_t(rows)), patch_count(matched),
-                               options.min_distance);
-        }
-        if (options.max_uses > 0) {
-            result.matches = capped_matches(matched, searcher, matched_target, events,
-                                            options.max_uses, result.capped);
-        } else {
+    if (options.min_distance > 0) {
+        const size_t cells = cover_with_tiles(target.size(), tile).size();
+        check_min_distance(rows, int(cells / size_t(rows)), patch_count(matched),
+                           options.min_distance);
+    }
+    if (options.max_uses > 0) {
+        result.matches = capped_matches(matched, searcher, matched_target, events, options.max_uses,
+                                        result.capped, result.seconds);
+    } else {
+        result.seconds.time("search", [&] {
             const TileRows all_rows{0, rows};
             result.matches = assign_nearest(
                 match_tiles(matched, searcher, matched_target, all_rows, 1, events.matching));
-        }
-        if (options.min_distance > 0) {
-            if (events.phase) events.phase("spacing repeats");
+        });
+    }
+    if (options.min_distance > 0) {
+        if (events.phase) events.phase("spacing repeats");
+        result.seconds.time("space", [&] {
             space_matches(matched, searcher, matched_target, rows, options, result);
-        }
-    });
+        });
+    }
     result.summary = summarize_matches(result.matches);
     // The limit on repeat distances only adds to the constraints: the bound without it holds.
     const uint64_t unspaced_cost = result.unspaced_cost.value_or(result.summary.total_cost);

@@ -152,3 +152,20 @@ def test_help_and_bad_values(tessera_bin, small, tmp_path):
         lib.mosaic(target, min_distance=0)
     with pytest.raises(TypeError):
         lib.mosaic(target, min_distance=1.5)
+
+
+def test_timings_show_matching_assigning_and_spacing_apart(tessera_bin, small, tmp_path):
+    """--timings and the reports time the search, the capped assignment and the repair apart."""
+    d, lib, target = small
+    _, _, report, _ = mosaic_cli(tessera_bin, d, tmp_path, "--max-uses", "2", "--min-distance",
+                                 "2", "--timings", tmp_path / "t.json")
+    timings = json.loads((tmp_path / "t.json").read_text())
+    phases = list(timings)
+    assert phases[phases.index("search"):phases.index("render")] == ["search", "assign", "space"]
+    assert list(report["seconds"]) == [p for p in phases if p in report["seconds"]]
+    assert {"search", "assign", "space"} <= set(report["seconds"])
+    _, plain = lib.mosaic(target, report=True)
+    assert "assign" not in plain["seconds"] and "space" not in plain["seconds"]
+    _, capped = lib.mosaic(target, max_uses=2, report=True)
+    phases = list(capped["seconds"])
+    assert phases[phases.index("search") + 1] == "assign" and "space" not in phases

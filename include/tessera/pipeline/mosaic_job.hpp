@@ -51,7 +51,8 @@ struct MosaicResult {
     // patch the repair changed.
     std::optional<uint64_t> unspaced_cost;
     size_t respaced_tiles = 0;
-    // Seconds per phase: "search" (matching and assigning) and "render" (pasting, colour
+    // Seconds per phase: "search" (matching), "assign" (the assignment under --max-uses),
+    // "space" (the --min-distance repair, its searches included) and "render" (pasting, colour
     // transfer, blend) by make_mosaic; "encode", "read_back", "matches" by write_mosaic.
     PhaseTimes seconds;
     // Total cost, its lower bound and certificate, and the patches' repeats, with or without a
