@@ -77,26 +77,23 @@ def threads(value: Any) -> int:
     return _tessera.check_threads(int(value), "threads")
 
 
-def max_uses(value: Any) -> int:
-    """None: no limit (0 to the core)."""
+def _limit(value: Any, name: str, end: int) -> int:
+    """None: no limit (0 to the core); else an int from 1 to end - 1."""
     if value is None:
         return 0
     if not is_int(value):
-        raise TypeError(f"max_uses must be an int or None, got {value!r}")
-    if not 1 <= value < 2**32:
-        raise _tessera.Error(f"max_uses must be from 1 to {2**32 - 1}, got {value}")
+        raise TypeError(f"{name} must be an int or None, got {value!r}")
+    if not 1 <= value < end:
+        raise _tessera.Error(f"{name} must be from 1 to {end - 1}, got {value}")
     return int(value)
+
+
+def max_uses(value: Any) -> int:
+    return _limit(value, "max_uses", 2**32)
 
 
 def min_distance(value: Any) -> int:
-    """None: no limit (0 to the core)."""
-    if value is None:
-        return 0
-    if not is_int(value):
-        raise TypeError(f"min_distance must be an int or None, got {value!r}")
-    if not 1 <= value < 2**31:
-        raise _tessera.Error(f"min_distance must be from 1 to {2**31 - 1}, got {value}")
-    return int(value)
+    return _limit(value, "min_distance", 2**31)
 
 
 def fraction(value: Any, what: str) -> float:
